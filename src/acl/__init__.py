@@ -1,0 +1,63 @@
+"""acl: evaluate Azure App Service access restriction rule sets exactly as App Service does.
+
+>>> import acl
+>>> site = acl.loads('''{"ipSecurityRestrictions": [
+...     {"name": "afd", "priority": 100, "action": "Allow",
+...      "tag": "ServiceTag", "ipAddress": "AzureFrontDoor.Backend",
+...      "headers": {"x-azure-fdid": ["0d1c7c2e-6a4b-4b0e-9d6a-2f4f3c1a9b10"]}}]}''')
+>>> engine = acl.compile(site)
+>>> d = engine.decide(acl.Request(ip="147.243.1.2",
+...                               headers={"X-Azure-FDID": "0d1c7c2e-6a4b-4b0e-9d6a-2f4f3c1a9b10"}))
+>>> d.action, d.allowed, d.status, d.rule.name, d.reason
+(<Action.ALLOW: 'Allow'>, True, 200, 'afd', 'rule')
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .compile import compile
+from .engine import Engine
+from .errors import (
+    AclError,
+    AddressError,
+    ConfigError,
+    ExpectationError,
+    Origin,
+    RequestError,
+    ServiceTagDataError,
+    ServiceTagError,
+)
+from .formats import FORMATS, LoadOptions, load, loads
+from .model import Action, Decision, HeaderFilter, Request, Rule, Site, Source, TraceStep
+from .reference import evaluate
+from .servicetags import ServiceTags, load_service_tags
+
+__all__ = [
+    "AclError",
+    "Action",
+    "AddressError",
+    "ConfigError",
+    "Decision",
+    "Engine",
+    "ExpectationError",
+    "FORMATS",
+    "HeaderFilter",
+    "LoadOptions",
+    "Origin",
+    "Request",
+    "RequestError",
+    "Rule",
+    "ServiceTagDataError",
+    "ServiceTagError",
+    "ServiceTags",
+    "Site",
+    "Source",
+    "TraceStep",
+    "__version__",
+    "compile",
+    "evaluate",
+    "load",
+    "load_service_tags",
+    "loads",
+]

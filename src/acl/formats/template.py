@@ -1,0 +1,454 @@
+"""ARM deployment templates: ``Microsoft.Web/sites``, ``sites/slots``, ``sites/config`` and
+``sites/slots/config``, as top-level or nested child resources.
+
+Template expressions are resolved offline where that is exact: ``parameters('x')`` and
+``variables('x')`` (from defaults, a parameters file or ``--param``), plus ``concat()`` and
+``format()`` of those, with property access (``.name``, ``[0]``). Any other expression in a
+value ``acl`` needs is an error naming the JSON path and the expression. Expressions in
+parts of a resource that do not bear on access restrictions are left alone.
+
+A slot is a site of its own, named ``app/slot``. A ``config/web`` resource's properties
+override the site's ``siteConfig`` key by key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, Origin
+from ..model import Site
+from .options import LoadOptions
+from .restrictions import SITE_CONFIG_KEYS, Context, site_from_config
+
+__all__ = ["is_template", "load_template"]
+
+SITES = "microsoft.web/sites"
+SLOTS = "microsoft.web/sites/slots"
+SITE_CONFIG = "microsoft.web/sites/config"
+SLOT_CONFIG = "microsoft.web/sites/slots/config"
+ACCESS_KEYS = (*sorted(SITE_CONFIG_KEYS), "publicNetworkAccess")
+
+
+def is_template(document: Any) -> bool:
+    """A deployment template: a ``$schema`` naming one, or ``resources`` with ``contentVersion``."""
+    if not isinstance(document, Mapping):
+        return False
+    schema = document.get("$schema")
+    if isinstance(schema, str) and "deploymenttemplate" in schema.lower():
+        return True
+    return isinstance(document.get("resources"), list) and "contentVersion" in document
+
+
+# ---------------------------------------------------------------------------- expressions
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>-?\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<punct>[(),.\[\]]))"
+)
+
+
+class _Unsupported(Exception):
+    """An expression acl cannot evaluate offline; carries the function name."""
+
+
+@dataclass
+class _Resolver:
+    """Evaluates template expressions against parameter and variable values."""
+
+    ctx: Context
+    parameters: dict[str, Any]
+    variable_defs: Mapping[str, Any]
+    variables: dict[str, Any] = field(default_factory=dict)
+    _resolving: set[str] = field(default_factory=set)
+
+    def resolve(self, value: Any, path: str) -> Any:
+        """``value`` with every expression string in it replaced by its value."""
+        if isinstance(value, str):
+            if value.startswith("[["):
+                return value[1:]
+            if value.startswith("[") and value.endswith("]"):
+                return self._expression(value, path)
+            return value
+        if isinstance(value, list):
+            return [self.resolve(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        if isinstance(value, Mapping):
+            return {k: self.resolve(v, f"{path}.{k}") for k, v in value.items()}
+        return value
+
+    def _expression(self, text: str, path: str) -> Any:
+        try:
+            tokens = self._tokens(text[1:-1])
+            value, rest = self._parse(tokens, path)
+            if rest:
+                raise SyntaxError("unexpected text after the expression")
+            return value
+        except _Unsupported as exc:
+            raise ConfigError(
+                f"template expression {text!r} uses {exc}(), which acl cannot evaluate offline: "
+                "only parameters(), variables(), concat() and format() are resolved; "
+                "give the value directly or through a parameter",
+                self.ctx.origin(path),
+            ) from None
+        except (SyntaxError, IndexError) as exc:
+            raise ConfigError(
+                f"template expression {text!r} cannot be parsed: {exc}", self.ctx.origin(path)
+            ) from None
+
+    @staticmethod
+    def _tokens(text: str) -> list[tuple[str, str]]:
+        tokens: list[tuple[str, str]] = []
+        pos = 0
+        text = text.strip()
+        while pos < len(text):
+            match = _TOKEN.match(text, pos)
+            if not match or match.end() == pos:
+                raise SyntaxError(f"unexpected character at {text[pos:]!r}")
+            kind = match.lastgroup or ""
+            tokens.append((kind, match.group(kind)))
+            pos = match.end()
+            while pos < len(text) and text[pos].isspace():
+                pos += 1
+        return tokens
+
+    def _parse(self, tokens: list[tuple[str, str]], path: str) -> tuple[Any, list[tuple[str, str]]]:
+        kind, text = tokens[0]
+        rest = tokens[1:]
+        if kind == "string":
+            return text[1:-1].replace("''", "'"), rest
+        if kind == "number":
+            return int(text), rest
+        if kind == "name" and text.lower() in ("true", "false") and (not rest or rest[0][1] != "("):
+            return text.lower() == "true", rest
+        if kind != "name" or not rest or rest[0][1] != "(":
+            raise SyntaxError(f"expected a function call at {text!r}")
+        rest = rest[1:]
+        args: list[Any] = []
+        while rest[0][1] != ")":
+            arg, rest = self._parse(rest, path)
+            args.append(arg)
+            if rest[0][1] == ",":
+                rest = rest[1:]
+            elif rest[0][1] != ")":
+                raise SyntaxError(f"expected ',' or ')' at {rest[0][1]!r}")
+        rest = rest[1:]
+        value = self._call(text, args, path)
+        while rest and rest[0][1] in (".", "["):
+            if rest[0][1] == ".":
+                key = rest[1][1]
+                value = self._member(value, key, path)
+                rest = rest[2:]
+            else:
+                index, rest = self._parse(rest[1:], path)
+                if not rest or rest[0][1] != "]":
+                    raise SyntaxError("expected ']'")
+                value = self._member(value, index, path)
+                rest = rest[1:]
+        return value, rest
+
+    def _member(self, value: Any, key: Any, path: str) -> Any:
+        try:
+            if isinstance(value, Mapping):
+                for name in value:
+                    if str(name).lower() == str(key).lower():
+                        return value[name]
+                raise KeyError(key)
+            return value[key]
+        except (KeyError, IndexError, TypeError):
+            raise ConfigError(
+                f"template value {value!r:.60} has no member {key!r}", self.ctx.origin(path)
+            ) from None
+
+    def _call(self, name: str, args: list[Any], path: str) -> Any:
+        functions: dict[str, Callable[[list[Any], str], Any]] = {
+            "parameters": self._parameter,
+            "variables": self._variable,
+            "concat": self._concat,
+            "format": self._format,
+        }
+        function = functions.get(name.lower())
+        if function is None:
+            raise _Unsupported(name)
+        return function(args, path)
+
+    def _parameter(self, args: list[Any], path: str) -> Any:
+        (name,) = args
+        for key, value in self.parameters.items():
+            if key.lower() == str(name).lower():
+                if value is _MISSING:
+                    raise ConfigError(
+                        f"template parameter {name!r} has no value: give it a defaultValue, "
+                        "a parameters file (--parameters) or --param NAME=VALUE",
+                        self.ctx.origin(path),
+                    )
+                return value
+        raise ConfigError(f"template parameter {name!r} is not declared", self.ctx.origin(path))
+
+    def _variable(self, args: list[Any], path: str) -> Any:
+        (name,) = args
+        key = next((k for k in self.variable_defs if k.lower() == str(name).lower()), None)
+        if key is None:
+            raise ConfigError(f"template variable {name!r} is not declared", self.ctx.origin(path))
+        if key not in self.variables:
+            if key in self._resolving:
+                raise ConfigError(
+                    f"template variable {name!r} refers to itself", self.ctx.origin(path)
+                )
+            self._resolving.add(key)
+            self.variables[key] = self.resolve(self.variable_defs[key], f"$.variables.{key}")
+            self._resolving.discard(key)
+        return self.variables[key]
+
+    @staticmethod
+    def _concat(args: list[Any], path: str) -> Any:
+        if args and all(isinstance(arg, list) for arg in args):
+            return [item for arg in args for item in arg]
+        return "".join(_text(arg) for arg in args)
+
+    @staticmethod
+    def _format(args: list[Any], path: str) -> Any:
+        template, *values = args
+        return re.sub(r"\{(\d+)\}", lambda m: _text(values[int(m.group(1))]), str(template))
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<no value>"
+
+
+_MISSING: Any = _Missing()
+
+
+# ---------------------------------------------------------------------------- parameters
+
+
+def _coerce(name: str, value: Any, declared: Mapping[str, Any], origin: Origin) -> Any:
+    """A ``--param`` string turned into the declared type."""
+    kind = str(declared.get("type", "string")).lower()
+    if not isinstance(value, str) or kind in ("string", "securestring"):
+        return value
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        raise ConfigError(
+            f"--param {name}={value!r}: parameter {name!r} is of type {kind}: expected JSON",
+            origin,
+        ) from None
+    return parsed
+
+
+def _parameter_values(
+    document: Mapping[str, Any], options: LoadOptions, ctx: Context
+) -> dict[str, Any]:
+    declared = document.get("parameters") or {}
+    if not isinstance(declared, Mapping):
+        raise ConfigError("parameters must be an object", ctx.origin("$.parameters"))
+    values: dict[str, Any] = {}
+    for name, spec in declared.items():
+        values[name] = spec.get("defaultValue", _MISSING) if isinstance(spec, Mapping) else _MISSING
+    resolver = _Resolver(ctx, values, document.get("variables") or {})
+    for name in list(values):
+        if values[name] is not _MISSING:
+            values[name] = resolver.resolve(values[name], f"$.parameters.{name}.defaultValue")
+    if options.parameters_file is not None:
+        file = str(options.parameters_file)
+        try:
+            given = json.loads(Path(file).read_text(encoding="utf-8-sig"))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read parameters file: {exc.strerror or exc}", Origin(file=file)
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"invalid JSON: {exc.msg}", Origin(file=file, line=exc.lineno, column=exc.colno)
+            ) from None
+        entries = given.get("parameters") if isinstance(given, Mapping) else None
+        if not isinstance(entries, Mapping):
+            raise ConfigError(
+                "expected a deployment parameters file with a 'parameters' object",
+                Origin(file=file, path="$"),
+            )
+        for name, entry in entries.items():
+            if not isinstance(entry, Mapping) or "value" not in entry:
+                raise ConfigError(
+                    'expected {"value": ...} (Key Vault references cannot be resolved offline)',
+                    Origin(file=file, path=f"$.parameters.{name}"),
+                )
+            values[
+                _declared_name(name, declared, Origin(file=file, path=f"$.parameters.{name}"))
+            ] = entry["value"]
+    for name, value in options.parameters.items():
+        origin = Origin(path=f"--param {name}")
+        key = _declared_name(name, declared, origin)
+        spec = declared.get(key)
+        values[key] = _coerce(name, value, spec if isinstance(spec, Mapping) else {}, origin)
+    return values
+
+
+def _declared_name(name: str, declared: Mapping[str, Any], origin: Origin) -> str:
+    for key in declared:
+        if key.lower() == name.lower():
+            return str(key)
+    raise ConfigError(
+        f"parameter {name!r} is not declared by the template "
+        f"(it declares: {', '.join(sorted(declared)) or 'none'})",
+        origin,
+    )
+
+
+# ---------------------------------------------------------------------------- resources
+
+
+@dataclass
+class _Found:
+    """What the template says about one site: its siteConfig and config/web parts."""
+
+    parts: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    public: tuple[str, Any] | None = None
+
+
+def _walk(
+    resources: Any,
+    path: str,
+    parent_type: str,
+    parent_name: list[str],
+    resolver: _Resolver,
+    found: dict[str, _Found],
+) -> None:
+    if resources is None:
+        return
+    if not isinstance(resources, list):
+        raise ConfigError("resources must be a list", resolver.ctx.origin(path))
+    for index, resource in enumerate(resources):
+        rpath = f"{path}[{index}]"
+        if not isinstance(resource, Mapping):
+            continue
+        raw_type = resolver.resolve(resource.get("type", ""), f"{rpath}.type")
+        if not isinstance(raw_type, str):
+            continue
+        full_type = f"{parent_type}/{raw_type}" if parent_type else raw_type
+        kind = full_type.lower()
+        if kind not in (SITES, SLOTS, SITE_CONFIG, SLOT_CONFIG):
+            continue
+        if "copy" in resource:
+            raise ConfigError(
+                f"resource of type {full_type!r} uses a copy loop, which acl does not expand; "
+                "write the resources out or use a parameter",
+                resolver.ctx.origin(f"{rpath}.copy"),
+            )
+        if "condition" in resource:
+            condition = resolver.resolve(resource["condition"], f"{rpath}.condition")
+            if condition is False:
+                continue
+        name = resolver.resolve(resource.get("name"), f"{rpath}.name")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(
+                f"resource name {name!r} is not a string", resolver.ctx.origin(f"{rpath}.name")
+            )
+        segments = [*parent_name, *name.split("/")] if parent_type else name.split("/")
+        props = resource.get("properties")
+        if kind in (SITES, SLOTS):
+            key = "/".join(segments)
+            entry = found.setdefault(key, _Found())
+            if isinstance(props, Mapping):
+                if "siteConfig" in props:
+                    config = props["siteConfig"]
+                    cpath = f"{rpath}.properties.siteConfig"
+                    entry.parts.append((cpath, _access_part(config, cpath, resolver)))
+                if "publicNetworkAccess" in props:
+                    ppath = f"{rpath}.properties.publicNetworkAccess"
+                    entry.public = (ppath, resolver.resolve(props["publicNetworkAccess"], ppath))
+            _walk(
+                resource.get("resources"),
+                f"{rpath}.resources",
+                full_type,
+                segments,
+                resolver,
+                found,
+            )
+        else:
+            if segments[-1].lower() != "web":
+                continue
+            key = "/".join(segments[:-1])
+            entry = found.setdefault(key, _Found())
+            if props is not None:
+                cpath = f"{rpath}.properties"
+                entry.parts.append((cpath, _access_part(props, cpath, resolver)))
+
+
+def _access_part(config: Any, path: str, resolver: _Resolver) -> Mapping[str, Any]:
+    """Resolve only the access-restriction keys of a siteConfig-shaped value."""
+    if isinstance(config, str):
+        config = resolver.resolve(config, path)
+    if not isinstance(config, Mapping):
+        raise ConfigError(
+            f"{config!r:.60} is not valid: expected a siteConfig object", resolver.ctx.origin(path)
+        )
+    return {
+        key: resolver.resolve(config[key], f"{path}.{key}") for key in ACCESS_KEYS if key in config
+    }
+
+
+def load_template(document: Any, options: LoadOptions) -> Site:
+    """The site of an ARM deployment template (``options.site`` picks one of several)."""
+    ctx = Context(file=options.source, service_tags=options.tags())
+    if not isinstance(document, Mapping):
+        raise ConfigError("expected a deployment template object", ctx.origin("$"))
+    variables = document.get("variables") or {}
+    resolver = _Resolver(ctx, _parameter_values(document, options, ctx), variables)
+    found: dict[str, _Found] = {}
+    _walk(document.get("resources"), "$.resources", "", [], resolver, found)
+    if not found:
+        raise ConfigError(
+            "the template has no Microsoft.Web/sites, sites/slots or sites/config resource",
+            ctx.origin("$.resources"),
+        )
+    names = sorted(found)
+    if options.site is not None:
+        matches = [name for name in names if name.lower() == options.site.lower()]
+        if not matches:
+            raise ConfigError(
+                f"site {options.site!r} is not in the template; its sites are: {', '.join(names)}",
+                ctx.origin("$.resources"),
+            )
+        chosen = matches[0]
+    elif len(names) == 1:
+        chosen = names[0]
+    else:
+        raise ConfigError(
+            f"the template has {len(names)} sites: choose one with --site NAME "
+            f"(one of: {', '.join(names)})",
+            ctx.origin("$.resources"),
+        )
+    entry = found[chosen]
+    merged: dict[str, Any] = {}
+    key_paths: dict[str, str] = {}
+    for path, part in entry.parts:
+        for key, value in part.items():
+            merged[key] = value
+            key_paths[key] = f"{path}.{key}"
+    public_value = merged.get("publicNetworkAccess")
+    public_path = key_paths.get("publicNetworkAccess")
+    if entry.public is not None:
+        public_path, public_value = entry.public
+    return site_from_config(
+        merged,
+        path="$",
+        ctx=ctx,
+        name=chosen,
+        public_network_access=public_value,
+        public_path=public_path,
+        key_paths=key_paths,
+    )

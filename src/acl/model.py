@@ -1,0 +1,452 @@
+"""The values ``acl`` works with: rules, sites, requests and decisions. No I/O.
+
+All of them are frozen: a loaded site cannot change, and neither can a decision. Loose input
+(JSON, Terraform, a dict of headers) becomes these values through the loaders in
+:mod:`acl.formats` and through :class:`Request`'s constructor, which parses strictly.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .addresses import Prefix, format_address, parse_address, split_host_port
+from .errors import AddressError, Origin, RequestError
+from .headers import canonical_header
+
+__all__ = [
+    "COLLECTIONS",
+    "REASONS",
+    "Action",
+    "Decision",
+    "HeaderFilter",
+    "Request",
+    "Rule",
+    "Site",
+    "Source",
+    "TraceStep",
+    "is_scm_host",
+    "normalize_subnet",
+]
+
+Collection = Literal["main", "scm"]
+COLLECTIONS: tuple[Collection, ...] = ("main", "scm")
+
+REASONS = ("rule", "default", "private-endpoint", "public-access-disabled")
+"""Why a decision was made: a rule matched, the unmatched-rule action, or the two checks
+that come before any rule."""
+
+
+class Action(enum.Enum):
+    """What a rule or a default does."""
+
+    ALLOW = "Allow"
+    DENY = "Deny"
+
+    @property
+    def word(self) -> str:
+        """``allow`` or ``deny``: the spelling of the JSON output and expectation files."""
+        return self.value.lower()
+
+
+def normalize_subnet(resource_id: str) -> str:
+    """A subnet resource id as compared: lower case, no trailing slash.
+
+    >>> normalize_subnet("/SUBSCRIPTIONS/x/Subnets/App/")
+    '/subscriptions/x/subnets/app'
+    """
+    return resource_id.strip().rstrip("/").lower()
+
+
+def is_scm_host(host: str | None) -> bool:
+    """True when a Host header names the scm site: ``scm`` is its second label.
+
+    >>> is_scm_host("APP.SCM.azurewebsites.net:443"), is_scm_host("app.azurewebsites.net")
+    (True, False)
+    """
+    if not host:
+        return False
+    labels = split_host_port(host.strip()).lower().split(".")
+    return len(labels) >= 2 and labels[1] == "scm"
+
+
+SourceKind = Literal["cidr", "service_tag", "any", "any_vnets", "subnet"]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One source of a rule: a CIDR, a service tag (with its prefixes), ``Any``,
+    ``AnyVnets`` or a service-endpoint subnet."""
+
+    kind: SourceKind
+    text: str
+    prefixes: tuple[Prefix, ...] = ()
+    subnet: str | None = None
+    """The normalised subnet resource id, for ``kind == "subnet"``."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderFilter:
+    """A rule's filter on one header: the request matches when one value matches.
+
+    ``values`` are the configured strings as written. ``prefixes`` holds the parsed
+    X-Forwarded-For CIDRs and ``hosts`` the normalised X-Forwarded-Host names.
+    """
+
+    name: str
+    values: tuple[str, ...]
+    prefixes: tuple[Prefix, ...] = ()
+    hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One access restriction rule, with every ``IpSecurityRestriction`` field.
+
+    ``position`` is the rule's index in the list it was written in (0-based, synthetic
+    ``Allow all``/``Deny all`` entries counted), ``collection`` the list it belongs to, and
+    ``origin`` the file and JSON path (or line) it came from.
+    """
+
+    position: int
+    priority: int
+    action: Action
+    sources: tuple[Source, ...]
+    collection: Collection = "main"
+    name: str | None = None
+    description: str | None = None
+    ip_address: str | None = None
+    subnet_mask: str | None = None
+    vnet_subnet_resource_id: str | None = None
+    vnet_traffic_tag: int | None = None
+    subnet_traffic_tag: int | None = None
+    tag: str | None = None
+    headers: tuple[HeaderFilter, ...] = ()
+    origin: Origin | None = field(default=None, compare=False)
+
+    @property
+    def label(self) -> str:
+        """How the rule is named in messages: ``'office' (#2, priority 100)``."""
+        name = repr(self.name) if self.name is not None else "(unnamed)"
+        return f"{name} (#{self.position}, priority {self.priority})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON reference to this rule used by decisions and reports."""
+        return {
+            "position": self.position,
+            "name": self.name,
+            "priority": self.priority,
+            "action": self.action.word,
+            "collection": self.collection,
+        }
+
+
+def _ordered(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+    # sorted() is stable: equal priorities keep the listed order.
+    return tuple(sorted(rules, key=lambda rule: rule.priority))
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A web app's access restriction configuration.
+
+    ``main_rules`` and ``scm_rules`` are in the order they were written; evaluation uses
+    :meth:`rules` (priority order, stable). ``main_default`` and ``scm_default`` are the
+    unmatched-rule actions as configured (None when absent).
+    """
+
+    main_rules: tuple[Rule, ...] = ()
+    scm_rules: tuple[Rule, ...] = ()
+    main_default: Action | None = None
+    scm_default: Action | None = None
+    scm_use_main: bool = False
+    public_network_access: str | None = None
+    name: str | None = None
+    source: str | None = None
+    service_tags_change: int | None = None
+    _ordered_main: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
+    _ordered_scm: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ordered_main", _ordered(self.main_rules))
+        object.__setattr__(self, "_ordered_scm", _ordered(self.scm_rules))
+
+    @property
+    def public_access_disabled(self) -> bool:
+        return (self.public_network_access or "").lower() == "disabled"
+
+    def effective_collection(self, collection: Collection) -> Collection:
+        """The collection whose rules and default apply: scm uses main when told to."""
+        if collection == "scm" and self.scm_use_main:
+            return "main"
+        return collection
+
+    def rules(self, collection: Collection) -> tuple[Rule, ...]:
+        """The rules that decide requests for ``collection``, in evaluation order."""
+        if self.effective_collection(collection) == "main":
+            return self._ordered_main
+        return self._ordered_scm
+
+    def default_action(self, collection: Collection) -> Action:
+        """The unmatched-rule action that applies to ``collection`` (the truth table)."""
+        return self.default_explained(collection)[0]
+
+    def default_explained(self, collection: Collection) -> tuple[Action, str]:
+        """The unmatched-rule action and a sentence saying where it comes from."""
+        effective = self.effective_collection(collection)
+        configured = self.main_default if effective == "main" else self.scm_default
+        via = " (scm uses the main rules)" if effective != collection else ""
+        if configured is not None:
+            return configured, f"unmatched-rule action {configured.value} is configured{via}"
+        count = len(self.rules(collection))
+        if count == 0:
+            return Action.ALLOW, f"no rules and no unmatched-rule action: Allow{via}"
+        return (
+            Action.DENY,
+            f"{count} rule(s) and no unmatched-rule action: the implicit Deny{via}",
+        )
+
+    def all_rules(self) -> tuple[Rule, ...]:
+        return self.main_rules + self.scm_rules
+
+
+HeadersInput = Mapping[str, "str | Sequence[str]"] | Iterable[tuple[str, str]] | None
+
+
+def _normalize_headers(headers: HeadersInput) -> tuple[tuple[str, str], ...]:
+    if headers is None:
+        return ()
+    pairs: list[tuple[str, str]] = []
+    items: Iterable[Any] = headers.items() if isinstance(headers, Mapping) else headers
+    for item in items:
+        try:
+            name, value = item
+        except (TypeError, ValueError):
+            raise RequestError(f"header {item!r} is not a (name, value) pair") from None
+        if not isinstance(name, str):
+            raise RequestError(f"header name {name!r} is not a string")
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, (list, tuple)):
+            raise RequestError(
+                f"header {name!r}: value {value!r} is neither a string nor a list of strings"
+            )
+        for one in values:
+            if not isinstance(one, str):
+                raise RequestError(f"header {name!r}: value {one!r} is not a string")
+            pairs.append((name.strip().lower(), one))
+    return tuple(pairs)
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Request:
+    """An inbound request as the front end sees it.
+
+    Args:
+        ip: the TCP peer address. ``::ffff:a.b.c.d`` is the IPv4 address; a zone is an error.
+        host: the Host header; ``x.scm.y`` selects the scm collection.
+        headers: a mapping of name to a value or a list of values (one per copy of the
+            header), or a list of ``(name, value)`` pairs. Names are case-insensitive.
+        subnet: the source subnet's resource id when the request came through a service
+            endpoint; implies ``service_endpoint``.
+        service_endpoint: the request came through a service endpoint.
+        private_endpoint: the request came through a private endpoint.
+
+    Raises:
+        RequestError: a value cannot be used; the message names it.
+
+    >>> Request(ip="::ffff:192.0.2.1").address
+    '192.0.2.1'
+    """
+
+    ip: str
+    host: str | None
+    headers: tuple[tuple[str, str], ...]
+    subnet: str | None
+    service_endpoint: bool
+    private_endpoint: bool
+    version: int
+    value: int
+
+    def __init__(
+        self,
+        ip: str,
+        host: str | None = None,
+        headers: HeadersInput = None,
+        subnet: str | None = None,
+        service_endpoint: bool = False,
+        private_endpoint: bool = False,
+    ) -> None:
+        try:
+            version, value = parse_address(ip, what="request address")
+        except AddressError as exc:
+            raise RequestError(exc.message) from None
+        if host is not None and not isinstance(host, str):
+            raise RequestError(f"host {host!r} is not a string")
+        if subnet is not None and not isinstance(subnet, str):
+            raise RequestError(f"subnet {subnet!r} is not a string")
+        if subnet is not None and not subnet.strip():
+            subnet = None
+        setter = object.__setattr__
+        setter(self, "ip", ip)
+        setter(self, "host", host)
+        setter(self, "headers", _normalize_headers(headers))
+        setter(self, "subnet", subnet)
+        setter(self, "service_endpoint", bool(service_endpoint) or subnet is not None)
+        setter(self, "private_endpoint", bool(private_endpoint))
+        setter(self, "version", version)
+        setter(self, "value", value)
+
+    @property
+    def address(self) -> str:
+        """The source address in canonical form (IPv4-mapped addresses as IPv4)."""
+        return format_address(self.version, self.value)
+
+    @property
+    def collection(self) -> Collection:
+        return "scm" if is_scm_host(self.host) else "main"
+
+    def header(self, name: str) -> list[str]:
+        """Every copy of a header, in order (case-insensitive name)."""
+        key = name.lower()
+        return [value for header, value in self.headers if header == key]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The request in the expectation-file shape."""
+        out: dict[str, Any] = {"ip": self.ip}
+        if self.host is not None:
+            out["host"] = self.host
+        if self.headers:
+            grouped: dict[str, list[str]] = {}
+            for name, value in self.headers:
+                spelled = canonical_header(name) or name
+                grouped.setdefault(spelled, []).append(value)
+            out["headers"] = {k: v[0] if len(v) == 1 else v for k, v in grouped.items()}
+        if self.subnet is not None:
+            out["subnet"] = self.subnet
+        if self.service_endpoint and self.subnet is None:
+            out["service_endpoint"] = True
+        if self.private_endpoint:
+            out["private_endpoint"] = True
+        return out
+
+
+TraceOutcome = Literal["matched", "source-missed", "header-missed"]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One rule considered during evaluation and why it did or did not match."""
+
+    rule: Rule
+    outcome: TraceOutcome
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.rule.label} {self.rule.action.value}: {self.outcome}: {self.detail}"
+
+
+FORBIDDEN_STATUS = 403
+FORBIDDEN_REASON = "Ip Forbidden"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome for one request.
+
+    ``reason`` is ``rule`` when ``rule`` decided, else ``default`` (the unmatched-rule
+    action), ``private-endpoint`` or ``public-access-disabled``. ``trace`` lists every rule
+    considered, in order, when it was asked for; :meth:`explain` renders it.
+    """
+
+    action: Action
+    collection: Collection
+    reason: str
+    address: str
+    rule: Rule | None = None
+    detail: str = ""
+    trace: tuple[TraceStep, ...] | None = None
+    _tracer: Callable[[], Decision] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def allowed(self) -> bool:
+        return self.action is Action.ALLOW
+
+    @property
+    def status(self) -> int:
+        """403 on deny; 200 on allow, meaning the request is passed on to the app."""
+        return 200 if self.allowed else FORBIDDEN_STATUS
+
+    @property
+    def status_text(self) -> str:
+        return "OK" if self.allowed else FORBIDDEN_REASON
+
+    @property
+    def forbidden_ip(self) -> str | None:
+        """The ``x-ms-forbidden-ip`` header value of a deny (IPv6 in brackets), else None."""
+        if self.allowed:
+            return None
+        return f"[{self.address}]" if ":" in self.address else self.address
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        """The headers the front end sets on a deny (empty on allow)."""
+        if self.allowed:
+            return {}
+        return {"Content-Type": "text/html", "x-ms-forbidden-ip": self.forbidden_ip or ""}
+
+    @property
+    def decided_by(self) -> str:
+        """The deciding rule's name (or ``#position``), or the reason word."""
+        if self.rule is None:
+            return self.reason
+        return self.rule.name if self.rule.name is not None else f"#{self.rule.position}"
+
+    def with_trace(self) -> Decision:
+        """This decision with its explanation trace (computed now if it was not kept)."""
+        if self.trace is not None or self._tracer is None:
+            return self
+        return self._tracer()
+
+    def summary(self) -> str:
+        """One line: action, status, collection and what decided."""
+        head = f"{self.action.value.upper()} {self.status} {self.status_text}"
+        if self.rule is not None:
+            what = f"rule {self.rule.label} matched"
+        else:
+            what = f"{self.reason}: {self.detail}" if self.detail else self.reason
+        return f"{head} [{self.collection}] {self.address}: {what}"
+
+    def explain(self) -> str:
+        """A readable account: the decision, then every rule considered and why."""
+        full = self.with_trace()
+        lines = [full.summary()]
+        if full.trace is not None:
+            if not full.trace and full.reason in ("private-endpoint", "public-access-disabled"):
+                lines.append("  no rule was evaluated")
+            for step in full.trace:
+                lines.append(f"  {step}")
+            if full.reason == "default":
+                lines.append(f"  no rule matched: {full.detail}")
+        return "\n".join(lines)
+
+    def to_dict(self, *, trace: bool = False) -> dict[str, Any]:
+        """The documented, stable JSON shape of a decision (see docs/cli.md)."""
+        out: dict[str, Any] = {
+            "action": self.action.word,
+            "status": self.status,
+            "reason": self.reason,
+            "collection": self.collection,
+            "address": self.address,
+            "rule": self.rule.to_dict() if self.rule is not None else None,
+            "detail": self.detail,
+            "forbidden_ip": self.forbidden_ip,
+        }
+        if trace:
+            full = self.with_trace()
+            out["trace"] = [
+                {"rule": step.rule.to_dict(), "outcome": step.outcome, "detail": step.detail}
+                for step in full.trace or ()
+            ]
+        return out
