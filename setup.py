@@ -25,12 +25,14 @@ def extensions() -> list[Extension]:
         return []
     from Cython.Build import cythonize
 
-    ext = Extension(
-        "acl._fast",
-        ["src/acl/_fast.pyx"],
-        extra_compile_args=["-O3"] if not DEBUG else ["-O0", "-g"],
-    )
-    return cythonize([ext], compiler_directives=DIRECTIVES)
+    flags = ["-O3"] if not DEBUG else ["-O0", "-g"]
+    modules = [
+        # The kernel.
+        Extension("acl._fast", ["src/acl/_fast.pyx"], extra_compile_args=flags),
+        # decision.py compiled as is (decision.pxd declares it): decisions from a free list.
+        Extension("acl.decision", ["src/acl/decision.py"], extra_compile_args=flags),
+    ]
+    return cythonize(modules, compiler_directives=DIRECTIVES, include_path=["src"])
 
 
 setup(ext_modules=extensions())

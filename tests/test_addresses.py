@@ -61,7 +61,9 @@ def test_bare_addresses_are_host_routes() -> None:
     assert parse_prefix("2001:db8::42").length == 128
 
 
-@pytest.mark.parametrize("text", ["1.2.3.0/33", "1.2.3.0/024", "::/129", "1.2.3.0/", "1.2.3.0/x", "00.00.00.00/0"])
+@pytest.mark.parametrize(
+    "text", ["1.2.3.0/33", "1.2.3.0/024", "::/129", "1.2.3.0/", "1.2.3.0/x", "00.00.00.00/0"]
+)
 def test_bad_prefixes(text: str) -> None:
     with pytest.raises(AddressError) as info:
         parse_prefix(text)
@@ -88,8 +90,13 @@ def test_subnet_masks() -> None:
 
 @pytest.mark.parametrize(
     ("text", "host"),
-    [("a.example:443", "a.example"), ("[2001:db8::1]:443", "2001:db8::1"), ("[::1]", "::1"),
-     ("2001:db8::1", "2001:db8::1"), ("1.2.3.4", "1.2.3.4")],
+    [
+        ("a.example:443", "a.example"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("[::1]", "::1"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("1.2.3.4", "1.2.3.4"),
+    ],
 )
 def test_split_host_port(text: str, host: str) -> None:
     assert split_host_port(text) == host

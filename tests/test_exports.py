@@ -16,8 +16,14 @@ def test_all_is_sorted_and_complete() -> None:
 
 
 def test_every_exception_derives_from_acl_error_and_value_error() -> None:
-    for name in ("AddressError", "ConfigError", "ServiceTagError", "ServiceTagDataError",
-                 "RequestError", "ExpectationError"):
+    for name in (
+        "AddressError",
+        "ConfigError",
+        "ServiceTagError",
+        "ServiceTagDataError",
+        "RequestError",
+        "ExpectationError",
+    ):
         cls = getattr(acl, name)
         assert issubclass(cls, acl.AclError)
         assert issubclass(cls, ValueError)

@@ -11,7 +11,9 @@ from acl.reference import evaluate
 from .conftest import rule, site_of
 
 FDID = "0d1c7c2e-6a4b-4b0e-9d6a-2f4f3c1a9b10"
-SUBNET = "/subscriptions/0/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/app"
+SUBNET = (
+    "/subscriptions/0/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/app"
+)
 
 
 def decide(site: acl.Site, ip: str, **kw: object) -> acl.Decision:
@@ -19,6 +21,7 @@ def decide(site: acl.Site, ip: str, **kw: object) -> acl.Decision:
 
 
 # §1 the site, collection selection ----------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("host", "collection"),
@@ -34,7 +37,9 @@ def decide(site: acl.Site, ip: str, **kw: object) -> acl.Decision:
     ],
 )
 def test_scm_is_selected_by_the_second_label(host: str | None, collection: str) -> None:
-    site = site_of(rule("main", 100, "0.0.0.0/0"), scmIpSecurityRestrictions=[rule("scm", 100, "0.0.0.0/0")])
+    site = site_of(
+        rule("main", 100, "0.0.0.0/0"), scmIpSecurityRestrictions=[rule("scm", 100, "0.0.0.0/0")]
+    )
     decision = decide(site, "1.2.3.4", host=host)
     assert decision.collection == collection
     assert decision.decided_by == collection
@@ -54,6 +59,7 @@ def test_scm_use_main_takes_main_rules_and_main_default() -> None:
 
 
 # §2 order of evaluation --------------------------------------------------------------------
+
 
 def test_private_endpoint_comes_before_public_access_and_rules() -> None:
     site = site_of(rule("deny", 100, "0.0.0.0/0", "Deny"), publicNetworkAccess="Disabled")
@@ -110,7 +116,9 @@ def test_header_miss_falls_through_and_is_traced() -> None:
         ("deny", [], Action.DENY),
     ],
 )
-def test_default_action_truth_table(default: str | None, rules: list[dict[str, object]], expected: Action) -> None:
+def test_default_action_truth_table(
+    default: str | None, rules: list[dict[str, object]], expected: Action
+) -> None:
     site = site_of(*rules, ipSecurityRestrictionsDefaultAction=default)
     d = decide(site, "8.8.8.8")
     assert (d.action, d.reason) == (expected, "default")
@@ -152,13 +160,16 @@ def test_explicit_default_wins_over_a_synthetic_rule() -> None:
 
 
 def test_any_as_a_user_rule_matches_everything() -> None:
-    site = site_of(rule("everyone", 500, "Any", "Deny"), ipSecurityRestrictionsDefaultAction="Allow")
+    site = site_of(
+        rule("everyone", 500, "Any", "Deny"), ipSecurityRestrictionsDefaultAction="Allow"
+    )
     for ip in ("1.2.3.4", "2001:db8::1"):
         assert decide(site, ip).decided_by == "everyone"
     assert decide(site, "10.0.0.1", subnet=SUBNET).decided_by == "everyone"
 
 
 # §3 sources --------------------------------------------------------------------------------
+
 
 def test_families_are_separate_and_mapped_requests_are_ipv4() -> None:
     site = site_of(rule("v4", 1, "0.0.0.0/0"), rule("v6", 2, "::/0", "Deny"))
@@ -189,7 +200,10 @@ def test_service_tags_cover_both_families_case_insensitively() -> None:
 
 def test_several_service_tags_in_one_rule() -> None:
     site = site_of(rule("tags", 1, "AzureFrontDoor.Backend,AzureTrafficManager", tag="ServiceTag"))
-    assert [s.text for s in site.main_rules[0].sources] == ["AzureFrontDoor.Backend", "AzureTrafficManager"]
+    assert [s.text for s in site.main_rules[0].sources] == [
+        "AzureFrontDoor.Backend",
+        "AzureTrafficManager",
+    ]
 
 
 def test_anyvnets_matches_service_endpoint_traffic_only() -> None:
@@ -213,8 +227,12 @@ def test_ip_rules_match_service_endpoint_traffic_by_address() -> None:
 
 # §5 headers --------------------------------------------------------------------------------
 
+
 def _header_site(name: str, values: list[str]) -> acl.Site:
-    return site_of(rule("h", 1, "0.0.0.0/0", headers={name: values}), ipSecurityRestrictionsDefaultAction="Deny")
+    return site_of(
+        rule("h", 1, "0.0.0.0/0", headers={name: values}),
+        ipSecurityRestrictionsDefaultAction="Deny",
+    )
 
 
 @pytest.mark.parametrize(
@@ -272,7 +290,9 @@ def test_exact_headers(name: str) -> None:
 
 def test_headers_and_across_names_or_within() -> None:
     site = site_of(
-        rule("both", 1, "0.0.0.0/0", headers={"X-Azure-FDID": [FDID, "x"], "X-FD-HealthProbe": ["1"]}),
+        rule(
+            "both", 1, "0.0.0.0/0", headers={"X-Azure-FDID": [FDID, "x"], "X-FD-HealthProbe": ["1"]}
+        ),
         ipSecurityRestrictionsDefaultAction="Deny",
     )
     assert decide(site, "1.1.1.1", headers={"X-Azure-FDID": "x", "X-FD-HealthProbe": "1"}).allowed
@@ -282,13 +302,18 @@ def test_headers_and_across_names_or_within() -> None:
 
 def test_empty_or_null_filter_accepts_anything() -> None:
     for values in ([], None):
-        site = site_of(rule("h", 1, "0.0.0.0/0", headers={"X-Azure-FDID": values}), ipSecurityRestrictionsDefaultAction="Deny")
+        site = site_of(
+            rule("h", 1, "0.0.0.0/0", headers={"X-Azure-FDID": values}),
+            ipSecurityRestrictionsDefaultAction="Deny",
+        )
         assert site.main_rules[0].headers == ()
         assert decide(site, "1.1.1.1").allowed
 
 
 def test_front_door_recipe() -> None:
-    site = site_of(rule("afd", 1, "AzureFrontDoor.Backend", tag="ServiceTag", headers={"x-azure-fdid": [FDID]}))
+    site = site_of(
+        rule("afd", 1, "AzureFrontDoor.Backend", tag="ServiceTag", headers={"x-azure-fdid": [FDID]})
+    )
     assert decide(site, "147.243.10.20", headers={"X-Azure-FDID": FDID}).decided_by == "afd"
     assert decide(site, "147.243.10.20", headers={"X-Azure-FDID": "another"}).reason == "default"
     assert decide(site, "81.2.69.142", headers={"X-Azure-FDID": FDID}).reason == "default"
@@ -296,8 +321,11 @@ def test_front_door_recipe() -> None:
 
 # requests ----------------------------------------------------------------------------------
 
+
 def test_request_normalises_and_validates() -> None:
-    r = Request("::ffff:1.2.3.4", headers=[("X-Azure-FDID", "a"), ("x-azure-fdid", "b")], subnet=SUBNET)
+    r = Request(
+        "::ffff:1.2.3.4", headers=[("X-Azure-FDID", "a"), ("x-azure-fdid", "b")], subnet=SUBNET
+    )
     assert r.address == "1.2.3.4"
     assert r.header("X-AZURE-FDID") == ["a", "b"]
     assert r.service_endpoint
@@ -322,11 +350,26 @@ def test_decision_json_is_stable() -> None:
     site = site_of(rule("office", 100, "198.51.100.0/24"))
     d = decide(site, "198.51.100.7")
     assert d.to_dict() == {
-        "action": "allow", "status": 200, "reason": "rule", "collection": "main",
+        "action": "allow",
+        "status": 200,
+        "reason": "rule",
+        "collection": "main",
         "address": "198.51.100.7",
-        "rule": {"position": 0, "name": "office", "priority": 100, "action": "allow", "collection": "main"},
-        "detail": "rule 'office' (#0, priority 100) matched", "forbidden_ip": None,
+        "rule": {
+            "position": 0,
+            "name": "office",
+            "priority": 100,
+            "action": "allow",
+            "collection": "main",
+        },
+        "detail": "rule 'office' (#0, priority 100) matched",
+        "forbidden_ip": None,
     }
     traced = d.to_dict(trace=True)["trace"]
-    assert traced == [{"rule": traced[0]["rule"], "outcome": "matched",
-                       "detail": "source and every header filter matched"}]
+    assert traced == [
+        {
+            "rule": traced[0]["rule"],
+            "outcome": "matched",
+            "detail": "source and every header filter matched",
+        }
+    ]

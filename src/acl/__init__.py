@@ -16,8 +16,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .compile import compile
-from .engine import Engine
+from .decision import Decision
+from .engine import BulkDecisions, Engine, compile, load_engine
 from .errors import (
     AclError,
     AddressError,
@@ -29,7 +29,7 @@ from .errors import (
     ServiceTagError,
 )
 from .formats import FORMATS, LoadOptions, load, loads
-from .model import Action, Decision, HeaderFilter, Request, Rule, Site, Source, TraceStep
+from .model import Action, HeaderFilter, Outcome, Request, Rule, Site, Source, TraceStep
 from .reference import evaluate
 from .servicetags import ServiceTags, load_service_tags
 
@@ -37,6 +37,7 @@ __all__ = [
     "AclError",
     "Action",
     "AddressError",
+    "BulkDecisions",
     "ConfigError",
     "Decision",
     "Engine",
@@ -45,6 +46,7 @@ __all__ = [
     "HeaderFilter",
     "LoadOptions",
     "Origin",
+    "Outcome",
     "Request",
     "RequestError",
     "Rule",
@@ -58,6 +60,7 @@ __all__ = [
     "compile",
     "evaluate",
     "load",
+    "load_engine",
     "load_service_tags",
     "loads",
 ]

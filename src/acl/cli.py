@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from .compile import compile
+from .decision import Decision
+from .engine import compile
 from .errors import AclError, Origin, RequestError
 from .expectations import request_from_dict, run_files
 from .formats import FORMATS, load
-from .model import Decision, Request, Site
+from .model import Request, Site
 from .servicetags import ENV_VAR, ServiceTags, load_service_tags
 
 __all__ = ["main"]
@@ -149,7 +150,9 @@ def _print_batch(
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
     if explain:
         print()
         for key, _, decision in decisions:

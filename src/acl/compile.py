@@ -1,13 +1,572 @@
-"""Site to engine."""
+"""Site to :class:`Tables`: all priority and overlap logic lives here.
+
+The first-match semantics compile into a disjoint partition of each address family's space,
+per collection. Each elementary range carries the short, priority-ordered list of rules
+that can still decide there, cut after the first rule without conditions (a rule whose
+source alone decides). Identical lists are shared. Everything a kernel needs is a flat,
+fixed-width numpy array; rule kinds become condition bits, and header filters and subnets
+become small integer ids:
+
+* a rule's **conditions**: ``COND_HEADERS`` (it has header filters), ``COND_ENDPOINT``
+  (``AnyVnets``: the request came through a service endpoint), ``COND_SUBNET`` (the
+  request's subnet id equals the rule's);
+* ``Any``, ``AnyVnets`` and subnet rules cover the whole of both families;
+* every distinct header filter gets an id; at decision time each request header value is
+  mapped, once per distinct value, to the sorted ids of the filters it satisfies
+  (:class:`HeaderIndex`), and the kernel only checks membership.
+
+Codes written by kernels in the ``rule`` column: a compiled rule index (>= 0), or one of
+:data:`DEFAULT`, :data:`PRIVATE_ENDPOINT`, :data:`PUBLIC_ACCESS_DISABLED`, :data:`INVALID`.
+"""
 
 from __future__ import annotations
 
-from .engine import Engine
-from .model import Site
+import bisect
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["compile"]
+import numpy as np
+import numpy.typing as npt
+
+from .addresses import Prefix, parse_address, split_host_port
+from .errors import AddressError, ConfigError
+from .headers import (
+    HEADER_NAMES,
+    XAZUREFDID,
+    XFDHEALTHPROBE,
+    XFORWARDEDFOR,
+    XFORWARDEDHOST,
+    forwarded_hosts,
+    single_value,
+)
+from .model import Action, Collection, HeaderFilter, Outcome, Rule, Site, normalize_subnet
+
+__all__ = [
+    "COND_ENDPOINT",
+    "COND_HEADERS",
+    "COND_SUBNET",
+    "DEFAULT",
+    "INVALID",
+    "PRIVATE_ENDPOINT",
+    "PUBLIC_ACCESS_DISABLED",
+    "FamilyTable",
+    "HeaderIndex",
+    "Tables",
+    "build_tables",
+]
+
+COND_HEADERS = 1
+COND_ENDPOINT = 2
+COND_SUBNET = 4
+
+DEFAULT = -1
+PRIVATE_ENDPOINT = -2
+PUBLIC_ACCESS_DISABLED = -3
+INVALID = -4
+REASON_CODES = {
+    DEFAULT: "default",
+    PRIVATE_ENDPOINT: "private-endpoint",
+    PUBLIC_ACCESS_DISABLED: "public-access-disabled",
+    INVALID: "invalid",
+}
+
+ROOT_BITS = 16
+U64 = (1 << 64) - 1
+
+I32 = npt.NDArray[np.int32]
+U8 = npt.NDArray[np.uint8]
 
 
-def compile(site: Site) -> Engine:
-    """Prepare a site for fast decisions."""
-    return Engine(site)
+@dataclass(frozen=True, eq=False)
+class FamilyTable:
+    """The partition of one family's address space for one collection.
+
+    ``starts_hi``/``starts_lo`` are the first addresses of the elementary ranges, sorted
+    (IPv4: ``starts_lo`` holds the address, ``starts_hi`` is all zeros; IPv6: the high and
+    low 64 bits). ``ranges[i]`` is the candidate list id of range ``i``. ``root[c]`` is the
+    index of the range holding the first address whose top 16 bits are ``c``; the range of
+    an address lies between ``root[c]`` and ``root[c + 1]``.
+    """
+
+    bits: int
+    starts_hi: npt.NDArray[np.uint64]
+    starts_lo: npt.NDArray[np.uint64]
+    ranges: I32
+    root: npt.NDArray[np.uint32]
+
+    @property
+    def starts_v4(self) -> npt.NDArray[np.uint32]:
+        return self.starts_lo.astype(np.uint32)
+
+    def nbytes(self) -> int:
+        return int(
+            self.starts_hi.nbytes + self.starts_lo.nbytes + self.ranges.nbytes + self.root.nbytes
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Tables:
+    """The compiled form of a site: flat arrays only (plus the outcome objects).
+
+    ``tables[c][f]`` is the :class:`FamilyTable` of collection ``c`` (0 main, 1 scm) and
+    family ``f`` (0 IPv4, 1 IPv6); with ``scmIpSecurityRestrictionsUseMain`` scm shares
+    main's. Candidate list ``l`` is ``list_rules[list_offsets[l]:list_offsets[l + 1]]``.
+    Compiled rule ``r`` has ``rule_action[r]`` (1 allow), ``rule_cond[r]``,
+    ``rule_subnet[r]`` and filters ``rule_filters[rule_filter_offsets[r]:...[r + 1]]``;
+    filter ``f`` is on header ``filter_header[f]`` (an index into ``HEADER_NAMES``).
+    """
+
+    v4_main: FamilyTable
+    v6_main: FamilyTable
+    v4_scm: FamilyTable
+    v6_scm: FamilyTable
+    list_offsets: I32
+    list_rules: I32
+    rule_action: U8
+    rule_cond: U8
+    rule_subnet: I32
+    rule_position: I32
+    rule_collection: U8
+    rule_filter_offsets: I32
+    rule_filters: I32
+    filter_header: U8
+    defaults: U8
+    """The unmatched-rule action per requested collection (index 0 main, 1 scm)."""
+    public_disabled: bool
+    rules: tuple[Rule, ...]
+    """Compiled rule index to :class:`Rule`."""
+    headers: HeaderIndex
+    subnet_ids: dict[str, int]
+    outcomes: tuple[tuple[Outcome, ...], tuple[Outcome, ...]]
+    """Per requested collection: one :class:`Outcome` per compiled rule, then the
+    default, private-endpoint and public-access-disabled outcomes (index ``R + 0..2``)."""
+
+    def family(self, collection: int, version: int) -> FamilyTable:
+        if collection == 0:
+            return self.v4_main if version == 4 else self.v6_main
+        return self.v4_scm if version == 4 else self.v6_scm
+
+    def outcome(self, collection: int, code: int) -> Outcome:
+        """The :class:`Outcome` for a kernel code (rule index or negative reason)."""
+        per = self.outcomes[collection]
+        if code >= 0:
+            return per[code]
+        return per[len(self.rules) - 1 - code]
+
+    def action_of(self, collection: int, code: int) -> int:
+        if code >= 0:
+            return int(self.rule_action[code])
+        if code == DEFAULT:
+            return int(self.defaults[collection])
+        return 1 if code == PRIVATE_ENDPOINT else 0
+
+    def nbytes(self) -> int:
+        """The size of the arrays, counting tables that scm shares with main once."""
+        arrays: dict[int, int] = {}
+        for table in (self.v4_main, self.v6_main, self.v4_scm, self.v6_scm):
+            arrays[id(table)] = table.nbytes()
+        flat = (
+            self.list_offsets,
+            self.list_rules,
+            self.rule_action,
+            self.rule_cond,
+            self.rule_subnet,
+            self.rule_position,
+            self.rule_collection,
+            self.rule_filter_offsets,
+            self.rule_filters,
+            self.filter_header,
+        )
+        return sum(arrays.values()) + sum(int(a.nbytes) for a in flat)
+
+
+# ---------------------------------------------------------------------------- header filters
+
+
+@dataclass
+class _Partition:
+    """Sorted range starts with a payload per range, for point lookups (XFF filters)."""
+
+    starts: list[int] = field(default_factory=list)
+    payloads: list[tuple[int, ...]] = field(default_factory=list)
+
+    def get(self, value: int) -> tuple[int, ...]:
+        index = bisect.bisect_right(self.starts, value) - 1
+        return self.payloads[index] if index >= 0 else ()
+
+
+def _sets_partition(items: Iterable[tuple[int, int, int]]) -> _Partition:
+    """A partition where each range carries the sorted set of payloads covering it."""
+    events: dict[int, list[tuple[int, int]]] = {}
+    for first, last, payload in items:
+        events.setdefault(first, []).append((payload, 1))
+        events.setdefault(last + 1, []).append((payload, -1))
+    counts: dict[int, int] = {}
+    part = _Partition()
+    for point in sorted(events):
+        for payload, delta in events[point]:
+            counts[payload] = counts.get(payload, 0) + delta
+            if counts[payload] == 0:
+                del counts[payload]
+        payload_set = tuple(sorted(counts))
+        if part.payloads and part.payloads[-1] == payload_set:
+            continue
+        part.starts.append(point)
+        part.payloads.append(payload_set)
+    return part
+
+
+@dataclass
+class HeaderIndex:
+    """Maps request header values to the ids of the header filters they satisfy."""
+
+    filters: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    exact: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)
+    hosts: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    wildcards: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    xff: dict[int, _Partition] = field(default_factory=dict)
+    by_header: dict[str, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, filters: Sequence[HeaderFilter]) -> HeaderIndex:
+        index = cls(filters=[(f.name, _filter_key(f)) for f in filters])
+        exact: dict[str, dict[str, set[int]]] = {XAZUREFDID: {}, XFDHEALTHPROBE: {}}
+        hosts: dict[str, set[int]] = {}
+        wildcards: dict[str, set[int]] = {}
+        xff: dict[int, list[tuple[int, int, int]]] = {4: [], 6: []}
+        for fid, flt in enumerate(filters):
+            index.by_header.setdefault(flt.name, []).append(fid)
+            if flt.name == XFORWARDEDFOR:
+                for prefix in flt.prefixes:
+                    xff[prefix.version].append((prefix.first, prefix.last, fid))
+            elif flt.name == XFORWARDEDHOST:
+                for host in flt.hosts:
+                    if host.startswith("*."):
+                        wildcards.setdefault(host[2:], set()).add(fid)
+                    else:
+                        hosts.setdefault(host, set()).add(fid)
+            else:
+                for value in flt.values:
+                    exact[flt.name].setdefault(value, set()).add(fid)
+        index.exact = {h: {v: tuple(sorted(s)) for v, s in m.items()} for h, m in exact.items()}
+        index.hosts = {k: tuple(sorted(v)) for k, v in hosts.items()}
+        index.wildcards = {k: tuple(sorted(v)) for k, v in wildcards.items()}
+        index.xff = {version: _sets_partition(items) for version, items in xff.items()}
+        return index
+
+    def satisfied(self, name: str, copies: Sequence[str]) -> tuple[int, ...]:
+        """The sorted ids of the filters on header ``name`` that these copies satisfy."""
+        if not copies or name not in self.by_header:
+            return ()
+        if name == XFORWARDEDFOR:
+            found: set[int] = set()
+            for element in (e.strip() for c in copies for e in c.split(",")):
+                if not element:
+                    continue
+                try:
+                    version, value = parse_address(split_host_port(element))
+                except AddressError:
+                    continue
+                found.update(self.xff[version].get(value))
+            return tuple(sorted(found))
+        if name == XFORWARDEDHOST:
+            found = set()
+            for host in forwarded_hosts(list(copies)):
+                found.update(self.hosts.get(host, ()))
+                label, dot, rest = host.partition(".")
+                if label and dot:
+                    found.update(self.wildcards.get(rest, ()))
+            return tuple(sorted(found))
+        single = single_value(list(copies))
+        if single is None:
+            return ()
+        return self.exact[name].get(single, ())
+
+
+def _filter_key(flt: HeaderFilter) -> tuple[Any, ...]:
+    if flt.name == XFORWARDEDFOR:
+        return tuple(sorted({(p.version, p.first, p.length) for p in flt.prefixes}))
+    if flt.name == XFORWARDEDHOST:
+        return tuple(sorted(set(flt.hosts)))
+    return tuple(sorted(set(flt.values)))
+
+
+# ---------------------------------------------------------------------------- partition
+
+
+def _coverage(rule: Rule) -> dict[int, list[Prefix]] | None:
+    """The rule's prefixes per family, or None when it covers every address."""
+    per: dict[int, list[Prefix]] = {4: [], 6: []}
+    for source in rule.sources:
+        if source.kind in ("any", "any_vnets", "subnet"):
+            return None
+        per_family = per
+        for prefix in source.prefixes:
+            per_family[prefix.version].append(prefix)
+    return per
+
+
+def _partition(
+    covers: Sequence[list[Prefix] | None],
+    unconditional: Sequence[bool],
+    rule_ids: Sequence[int],
+    bits: int,
+    lists: dict[tuple[int, ...], int],
+) -> tuple[list[int], list[int]]:
+    """Sweep one family: returns range starts and a list id per range.
+
+    ``covers[k]`` is the prefixes of the k-th rule in evaluation order (None: everything).
+    A range's list is the active rules in order, cut after the first unconditional one.
+    """
+    end = 1 << bits
+    events: dict[int, list[int]] = {0: []}
+    for k, prefixes in enumerate(covers):
+        if prefixes is None:
+            events[0].append(k + 1)
+            continue
+        for prefix in prefixes:
+            events.setdefault(prefix.first, []).append(k + 1)
+            stop = prefix.last + 1
+            if stop < end:
+                events.setdefault(stop, []).append(-(k + 1))
+    count = [0] * len(covers)
+    heap: list[int] = []
+    starts: list[int] = []
+    ids: list[int] = []
+    for point in sorted(events):
+        for signed in events[point]:
+            k = abs(signed) - 1
+            if signed > 0:
+                count[k] += 1
+                if count[k] == 1:
+                    heapq.heappush(heap, k)
+            else:
+                count[k] -= 1
+        chosen: list[int] = []
+        while heap:
+            k = heapq.heappop(heap)
+            if count[k] == 0 or (chosen and chosen[-1] == k):
+                continue
+            chosen.append(k)
+            if unconditional[k]:
+                break
+        for k in chosen:
+            heapq.heappush(heap, k)
+        key = tuple(rule_ids[k] for k in chosen)
+        list_id = lists.setdefault(key, len(lists))
+        if ids and ids[-1] == list_id:
+            continue
+        starts.append(point)
+        ids.append(list_id)
+    return starts, ids
+
+
+def _family_table(starts: list[int], ids: list[int], bits: int) -> FamilyTable:
+    n = len(starts)
+    if bits == 32:
+        lo = np.array(starts, dtype=np.uint64)
+        hi = np.zeros(n, dtype=np.uint64)
+        keys = np.arange(1 << ROOT_BITS, dtype=np.uint64) << np.uint64(32 - ROOT_BITS)
+        root = np.searchsorted(lo, keys, side="right").astype(np.int64) - 1
+    else:
+        hi = np.array([s >> 64 for s in starts], dtype=np.uint64)
+        lo = np.array([s & U64 for s in starts], dtype=np.uint64)
+        # A chunk's first address has low 64 bits of zero; a start equal to it counts.
+        keys = np.arange(1 << ROOT_BITS, dtype=np.uint64) << np.uint64(64 - ROOT_BITS)
+        below = np.searchsorted(hi, keys, side="left")
+        equal_zero = np.searchsorted(hi, keys, side="right")
+        root = below.astype(np.int64) - 1
+        for c in np.nonzero(equal_zero > below)[0]:
+            if lo[below[c]] == 0:
+                root[c] = below[c]
+    root = np.append(root, n - 1).astype(np.uint32)
+    return FamilyTable(bits, hi, lo, np.array(ids, dtype=np.int32), root)
+
+
+@dataclass
+class _RuleSide:
+    """The per-rule arrays and Python objects: cheap to build, so not saved."""
+
+    rules: list[Rule]
+    index_of: dict[int, int]
+    arrays: dict[str, npt.NDArray[Any]]
+    filters: list[HeaderFilter]
+    subnet_ids: dict[str, int]
+    outcomes: tuple[tuple[Outcome, ...], tuple[Outcome, ...]]
+
+
+COLLECTIONS: tuple[Collection, Collection] = ("main", "scm")
+
+
+def _rule_side(site: Site) -> _RuleSide:
+    rules: list[Rule] = []
+    index_of: dict[int, int] = {}
+    for c in COLLECTIONS:
+        for rule in site.rules(c):
+            if id(rule) not in index_of:
+                index_of[id(rule)] = len(rules)
+                rules.append(rule)
+
+    filters: list[HeaderFilter] = []
+    filter_ids: dict[tuple[str, tuple[Any, ...]], int] = {}
+    subnet_ids: dict[str, int] = {}
+    rule_filter_offsets = [0]
+    rule_filters: list[int] = []
+    rule_cond: list[int] = []
+    rule_subnet: list[int] = []
+    for rule in rules:
+        cond = 0
+        subnet = 0
+        for source in rule.sources:
+            if source.kind == "any_vnets":
+                cond |= COND_ENDPOINT
+            elif source.kind == "subnet" and source.subnet is not None:
+                cond |= COND_SUBNET
+                subnet = subnet_ids.setdefault(source.subnet, len(subnet_ids) + 1)
+        for flt in rule.headers:
+            key = (flt.name, _filter_key(flt))
+            if key not in filter_ids:
+                filter_ids[key] = len(filters)
+                filters.append(flt)
+            rule_filters.append(filter_ids[key])
+        if rule.headers:
+            cond |= COND_HEADERS
+        rule_filter_offsets.append(len(rule_filters))
+        rule_cond.append(cond)
+        rule_subnet.append(subnet)
+
+    outcomes = []
+    for c in COLLECTIONS:
+        per = [
+            Outcome(rule.action, c, "rule", rule, f"rule {rule.label} matched") for rule in rules
+        ]
+        action, why = site.default_explained(c)
+        per.append(Outcome(action, c, "default", None, why))
+        per.append(
+            Outcome(
+                Action.ALLOW,
+                c,
+                "private-endpoint",
+                None,
+                "arrived through a private endpoint; no rule is evaluated",
+            )
+        )
+        per.append(
+            Outcome(
+                Action.DENY, c, "public-access-disabled", None, "publicNetworkAccess is Disabled"
+            )
+        )
+        outcomes.append(tuple(per))
+
+    arrays: dict[str, npt.NDArray[Any]] = {
+        "rule_action": np.array([r.action is Action.ALLOW for r in rules], dtype=np.uint8),
+        "rule_cond": np.array(rule_cond, dtype=np.uint8),
+        "rule_subnet": np.array(rule_subnet, dtype=np.int32),
+        "rule_position": np.array([r.position for r in rules], dtype=np.int32),
+        "rule_collection": np.array([r.collection == "scm" for r in rules], dtype=np.uint8),
+        "rule_filter_offsets": np.array(rule_filter_offsets, dtype=np.int32),
+        "rule_filters": np.array(rule_filters, dtype=np.int32),
+        "filter_header": np.array([HEADER_NAMES.index(f.name) for f in filters], dtype=np.uint8),
+        "defaults": np.array(
+            [site.default_action(c) is Action.ALLOW for c in COLLECTIONS], dtype=np.uint8
+        ),
+    }
+    return _RuleSide(rules, index_of, arrays, filters, subnet_ids, (outcomes[0], outcomes[1]))
+
+
+def _assemble(
+    site: Site,
+    side: _RuleSide,
+    families: dict[str, FamilyTable],
+    list_offsets: I32,
+    list_rules: I32,
+) -> Tables:
+    a = side.arrays
+    return Tables(
+        v4_main=families["v4_main"],
+        v6_main=families["v6_main"],
+        v4_scm=families["v4_scm"],
+        v6_scm=families["v6_scm"],
+        list_offsets=list_offsets,
+        list_rules=list_rules,
+        rule_action=a["rule_action"],
+        rule_cond=a["rule_cond"],
+        rule_subnet=a["rule_subnet"],
+        rule_position=a["rule_position"],
+        rule_collection=a["rule_collection"],
+        rule_filter_offsets=a["rule_filter_offsets"],
+        rule_filters=a["rule_filters"],
+        filter_header=a["filter_header"],
+        defaults=a["defaults"],
+        public_disabled=site.public_access_disabled,
+        rules=tuple(side.rules),
+        headers=HeaderIndex.build(side.filters),
+        subnet_ids=side.subnet_ids,
+        outcomes=side.outcomes,
+    )
+
+
+def build_tables(site: Site) -> Tables:
+    """Compile a site: one sweep over all prefix boundaries per collection and family."""
+    side = _rule_side(site)
+    cond = side.arrays["rule_cond"]
+    lists: dict[tuple[int, ...], int] = {}
+    built: dict[str, tuple[FamilyTable, FamilyTable]] = {}
+    for c in COLLECTIONS:
+        effective = site.effective_collection(c)
+        if effective in built:
+            built[c] = built[effective]
+            continue
+        members = site.rules(c)
+        ids = [side.index_of[id(rule)] for rule in members]
+        unconditional = [cond[i] == 0 for i in ids]
+        coverage = [_coverage(rule) for rule in members]
+        pair = []
+        for version, bits in ((4, 32), (6, 128)):
+            covers = [None if cov is None else cov[version] for cov in coverage]
+            starts, range_ids = _partition(covers, unconditional, ids, bits, lists)
+            pair.append(_family_table(starts, range_ids, bits))
+        built[c] = (pair[0], pair[1])
+
+    list_offsets = [0]
+    list_rules: list[int] = []
+    for key in lists:  # dicts keep insertion order: list id order
+        list_rules.extend(key)
+        list_offsets.append(len(list_rules))
+    families = {
+        "v4_main": built["main"][0],
+        "v6_main": built["main"][1],
+        "v4_scm": built["scm"][0],
+        "v6_scm": built["scm"][1],
+    }
+    return _assemble(
+        site,
+        side,
+        families,
+        np.array(list_offsets, dtype=np.int32),
+        np.array(list_rules, dtype=np.int32),
+    )
+
+
+def tables_from_arrays(
+    site: Site, families: dict[str, FamilyTable], arrays: dict[str, npt.NDArray[Any]]
+) -> Tables:
+    """Tables from saved partition arrays and the site they were compiled from.
+
+    Raises:
+        ConfigError: the arrays do not belong to this site.
+    """
+    side = _rule_side(site)
+    for name, value in side.arrays.items():
+        if name in arrays and not np.array_equal(arrays[name], value):
+            raise ConfigError(f"saved engine is inconsistent: {name} does not match its site")
+    return _assemble(site, side, families, arrays["list_offsets"], arrays["list_rules"])
+
+
+def subnet_id(tables: Tables, subnet: str | None) -> int:
+    """The interned id of a request's subnet (0: none, or one no rule names)."""
+    if subnet is None:
+        return 0
+    return tables.subnet_ids.get(normalize_subnet(subnet), 0)

@@ -1,15 +1,159 @@
-"""The engine: what applications call to decide requests.
+"""The engine: what applications call to decide requests, one at a time or by the million.
 
-:func:`acl.compile` turns a :class:`~acl.model.Site` into an :class:`Engine`. The engine's
-answers are, by contract, the reference evaluator's answers (:mod:`acl.reference`).
+:func:`compile` turns a :class:`~acl.model.Site` into an :class:`Engine` over compiled
+:class:`~acl.compile.Tables`. The engine's answers are, by contract, the reference
+evaluator's (:mod:`acl.reference`); the test suite checks that with Hypothesis.
+
+The kernel is the Cython extension :mod:`acl._fast` when it is built and
+``ACL_NO_EXTENSIONS`` is not set, else its pure-Python twin :mod:`acl._purepy`.
+:data:`KERNEL` says which.
 """
 
 from __future__ import annotations
 
-from .model import Decision, HeadersInput, Request, Site
-from .reference import evaluate
+import io
+import json
+import os
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-__all__ = ["Engine"]
+import numpy as np
+import numpy.typing as npt
+
+from .compile import (
+    INVALID,
+    FamilyTable,
+    Tables,
+    build_tables,
+    subnet_id,
+    tables_from_arrays,
+)
+from .decision import Decision
+from .errors import AclError, ConfigError, Origin, RequestError
+from .headers import HEADER_NAMES, canonical_header
+from .model import HeadersInput, Request, Site, is_scm_host, normalize_subnet
+from .reference import evaluate
+from .serialize import site_from_dict, site_to_dict
+
+__all__ = ["KERNEL", "BulkDecisions", "Engine", "compile", "load_engine"]
+
+
+def _select_kernel() -> tuple[str, Any]:
+    if os.environ.get("ACL_NO_EXTENSIONS", "") not in ("", "0"):
+        from . import _purepy
+
+        return "python", _purepy
+    try:
+        from . import _fast  # type: ignore[attr-defined]
+    except ImportError:
+        from . import _purepy
+
+        return "python", _purepy
+    return "cython", _fast
+
+
+KERNEL, _kernel_module = _select_kernel()
+"""``"cython"`` or ``"python"``: the kernel engines use by default."""
+
+KERNELS = ("cython", "python")
+
+_MASK64 = (1 << 64) - 1
+
+
+def _kernel_class(name: str | None) -> Any:
+    if name is None or name == KERNEL:
+        return _kernel_module.Kernel
+    if name == "python":
+        from . import _purepy
+
+        return _purepy.Kernel
+    if name == "cython":
+        from . import _fast  # type: ignore[attr-defined]
+
+        return _fast.Kernel
+    raise ValueError(f"kernel {name!r} is unknown: expected one of {', '.join(KERNELS)}")
+
+
+@dataclass(frozen=True, eq=False)
+class BulkDecisions:
+    """The decisions for a batch, as columns (numpy arrays of the batch's length).
+
+    Attributes:
+        action: 1 allow, 0 deny (an invalid address is denied).
+        rule: the deciding rule's position in its list in the source file (>= 0), or a
+            negative reason code: -1 the unmatched-rule action, -2 private endpoint,
+            -3 public access disabled, -4 invalid input. With
+            ``scmIpSecurityRestrictionsUseMain`` an scm request's rule is in the main list.
+        collection: 0 main, 1 scm (the collection the request asked for).
+        code: the compiled rule index (>= 0) or the reason code; ``engine.rule(code)``.
+        invalid: how many rows had an invalid address.
+    """
+
+    action: npt.NDArray[np.uint8]
+    rule: npt.NDArray[np.int32]
+    collection: npt.NDArray[np.uint8]
+    code: npt.NDArray[np.int32]
+    invalid: int
+    _engine: Engine
+
+    def __len__(self) -> int:
+        return len(self.action)
+
+    @property
+    def allowed(self) -> int:
+        return int(self.action.sum())
+
+    @property
+    def denied(self) -> int:
+        return len(self) - self.allowed
+
+    def decision(self, index: int, ip: str = "") -> Decision:
+        """Row ``index`` as a :class:`Decision` (``ip`` labels it: the columns hold no text)."""
+        code = int(self.code[index])
+        if code == INVALID:
+            raise RequestError(f"row {index} has an invalid address")
+        coll = int(self.collection[index])
+        return Decision(self._engine.tables.outcome(coll, code), ip or "0.0.0.0")
+
+    def hits(self) -> dict[int, int]:
+        """Decisions per code (compiled rule index or negative reason code)."""
+        values, counts = np.unique(self.code, return_counts=True)
+        return {int(v): int(c) for v, c in zip(values, counts, strict=True)}
+
+
+def _as_column(values: Any, n: int | None, name: str) -> list[Any]:
+    """A column of Python values (str/None) from a list, numpy array, pandas or pyarrow."""
+    if hasattr(values, "to_pylist"):
+        out = list(values.to_pylist())
+    elif hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
+        out = list(values.to_numpy(dtype=object))
+    elif isinstance(values, np.ndarray):
+        out = values.tolist()
+    elif isinstance(values, (list, tuple)):
+        out = list(values)
+    else:
+        raise TypeError(
+            f"{name}: expected a column (list, numpy, pandas or pyarrow), got {type(values).__name__}"
+        )
+    if n is not None and len(out) != n:
+        raise ValueError(f"{name}: {len(out)} values for {n} requests")
+    if isinstance(values, np.ndarray) and values.dtype.kind == "S":
+        out = [v.decode("utf-8", "replace") for v in out]
+    return out
+
+
+def _flags(values: Any, n: int, name: str) -> npt.NDArray[np.uint8]:
+    if values is None:
+        return np.zeros(1, dtype=np.uint8)
+    if isinstance(values, (bool, np.bool_)):
+        return np.array([bool(values)], dtype=np.uint8)
+    array = np.asarray(values)
+    if array.shape != (n,):
+        raise ValueError(f"{name}: expected {n} values, got shape {array.shape}")
+    return np.ascontiguousarray(array.astype(bool), dtype=np.uint8)
 
 
 class Engine:
@@ -21,32 +165,74 @@ class Engine:
     403
     """
 
-    __slots__ = ("_site",)
+    __slots__ = ("_kernel", "_kernel_name", "_site", "_tables", "decide")
 
-    def __init__(self, site: Site) -> None:
+    def __init__(
+        self, site: Site, tables: Tables | None = None, *, kernel: str | None = None
+    ) -> None:
         self._site = site
+        self._tables = tables if tables is not None else build_tables(site)
+        self._kernel_name = kernel or KERNEL
+        self._kernel = _kernel_class(kernel)(self._tables, site, Decision, self._slow, is_scm_host)
+        self.decide = self._kernel.decide
+        """Decide one request: ``decide(request_or_ip, *, host=None, headers=None,
+        subnet=None, service_endpoint=False, private_endpoint=False, explain=False)``.
+
+        ``request_or_ip`` is a :class:`Request` or the source address as text. The common
+        case (an address, perhaps a host) runs entirely in the kernel. ``explain=True``
+        keeps the trace now; ``Decision.explain()`` computes it on demand otherwise.
+        """
+
+    # ------------------------------------------------------------------ properties
 
     @property
     def site(self) -> Site:
         return self._site
 
-    def decide(
+    @property
+    def tables(self) -> Tables:
+        return self._tables
+
+    @property
+    def kernel(self) -> str:
+        """``"cython"`` or ``"python"``."""
+        return self._kernel_name
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the compiled arrays."""
+        return self._tables.nbytes()
+
+    def rule(self, code: int) -> Any:
+        """The :class:`~acl.model.Rule` of a compiled rule index, or None for a reason code."""
+        return self._tables.rules[code] if code >= 0 else None
+
+    def with_kernel(self, kernel: str) -> Engine:
+        """The same tables behind another kernel (``"cython"`` or ``"python"``)."""
+        return Engine(self._site, self._tables, kernel=kernel)
+
+    # ------------------------------------------------------------------ one request
+
+    def _slow(
         self,
         request: Request | str,
-        *,
-        host: str | None = None,
-        headers: HeadersInput = None,
-        subnet: str | None = None,
-        service_endpoint: bool = False,
-        private_endpoint: bool = False,
-        explain: bool = False,
+        host: str | None,
+        headers: HeadersInput,
+        subnet: str | None,
+        service_endpoint: bool,
+        private_endpoint: bool,
+        explain: bool,
     ) -> Decision:
-        """Decide one request, given as a :class:`Request` or as its source address.
-
-        The explanation trace is always available through ``Decision.explain()``;
-        ``explain=True`` computes it now.
-        """
-        if not isinstance(request, Request):
+        if isinstance(request, Request):
+            if (
+                host is not None
+                or headers is not None
+                or subnet is not None
+                or service_endpoint
+                or private_endpoint
+            ):
+                raise TypeError("give a Request, or an address with keyword arguments, not both")
+        elif isinstance(request, str):
             request = Request(
                 request,
                 host=host,
@@ -55,4 +241,403 @@ class Engine:
                 service_endpoint=service_endpoint,
                 private_endpoint=private_endpoint,
             )
-        return evaluate(self._site, request)
+        else:
+            raise RequestError(
+                f"request {request!r:.60} is neither a Request nor an address string"
+            )
+        if explain:
+            return evaluate(self._site, request)
+        tables = self._tables
+        coll = 1 if request.collection == "scm" else 0
+        sat = [tables.headers.satisfied(name, request.header(name)) for name in HEADER_NAMES]
+        value = request.value
+        hi, lo = (value >> 64, value & _MASK64) if request.version == 6 else (0, value)
+        code = self._kernel.code_one(
+            request.version,
+            hi,
+            lo,
+            coll,
+            request.service_endpoint,
+            request.private_endpoint,
+            subnet_id(tables, request.subnet),
+            sat,
+        )
+        return Decision(tables.outcome(coll, code), request.ip, None, self._site, request)
+
+    # ------------------------------------------------------------------ columns
+
+    def parse_addresses(
+        self, ips: Any
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint64], npt.NDArray[np.uint64], int]:
+        """Parse a column of address text into ``(version, hi, lo, invalid_count)``.
+
+        Accepts a list, a numpy array (``U``, ``S`` or object dtype), a pandas Series or a
+        pyarrow (chunked) string array. Invalid or missing entries get version 0.
+        """
+        kernel = self._kernel
+        if hasattr(ips, "chunks") and hasattr(ips, "num_chunks"):  # pyarrow.ChunkedArray
+            parts = [self.parse_addresses(chunk) for chunk in ips.chunks]
+            if not parts:
+                empty = np.zeros(0, dtype=np.uint64)
+                return np.zeros(0, dtype=np.uint8), empty, empty.copy(), 0
+            return (
+                np.concatenate([p[0] for p in parts]),
+                np.concatenate([p[1] for p in parts]),
+                np.concatenate([p[2] for p in parts]),
+                sum(p[3] for p in parts),
+            )
+        if (
+            hasattr(ips, "buffers") and hasattr(ips, "offset") and hasattr(ips, "type")
+        ):  # pyarrow.Array
+            return self._parse_arrow(ips)
+        if isinstance(ips, np.ndarray) and ips.dtype.kind in "SU" and ips.ndim == 1:
+            n = len(ips)
+            version = np.zeros(n, dtype=np.uint8)
+            hi = np.zeros(n, dtype=np.uint64)
+            lo = np.zeros(n, dtype=np.uint64)
+            width = ips.dtype.itemsize
+            if ips.dtype.kind == "S":
+                matrix = np.ascontiguousarray(ips).view(np.uint8).reshape(n, width)
+                bad = kernel.parse_bytes_matrix(matrix, version, hi, lo)
+            else:
+                matrix32 = np.ascontiguousarray(ips).view(np.uint32).reshape(n, width // 4)
+                bad = kernel.parse_ucs4_matrix(matrix32, version, hi, lo)
+            return version, hi, lo, int(bad)
+        column = _as_column(ips, None, "ips")
+        n = len(column)
+        version = np.zeros(n, dtype=np.uint8)
+        hi = np.zeros(n, dtype=np.uint64)
+        lo = np.zeros(n, dtype=np.uint64)
+        bad = kernel.parse_objects(column, version, hi, lo)
+        return version, hi, lo, int(bad)
+
+    def _parse_arrow(self, array: Any) -> tuple[Any, Any, Any, int]:
+        import pyarrow as pa
+
+        if pa.types.is_dictionary(array.type):
+            array = array.cast(array.type.value_type)
+        if not (
+            pa.types.is_string(array.type)
+            or pa.types.is_large_string(array.type)
+            or pa.types.is_binary(array.type)
+            or pa.types.is_large_binary(array.type)
+        ):
+            return self.parse_addresses(array.to_pylist())
+        n = len(array)
+        validity, offsets_buf, data_buf = array.buffers()[:3]
+        width = (
+            8
+            if (pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type))
+            else 4
+        )
+        offsets = np.frombuffer(offsets_buf, dtype=np.int64 if width == 8 else np.int32)
+        offsets = np.ascontiguousarray(offsets[array.offset : array.offset + n + 1], dtype=np.int64)
+        data = (
+            np.frombuffer(data_buf, dtype=np.uint8)
+            if data_buf is not None
+            else np.zeros(0, np.uint8)
+        )
+        valid = (
+            np.ascontiguousarray(~array.is_null().to_numpy(zero_copy_only=False), dtype=np.uint8)
+            if validity is not None
+            else np.ones(n, dtype=np.uint8)
+        )
+        version = np.zeros(n, dtype=np.uint8)
+        hi = np.zeros(n, dtype=np.uint64)
+        lo = np.zeros(n, dtype=np.uint64)
+        bad = self._kernel.parse_offsets(
+            offsets, np.ascontiguousarray(data), valid, version, hi, lo
+        )
+        return version, hi, lo, int(bad)
+
+    def _header_columns(
+        self, headers: Mapping[str, Any] | None, n: int
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """Per request and header, a value id; per value id, the satisfied filter ids."""
+        if not headers:
+            return (
+                np.zeros((4, 1), dtype=np.int32),
+                np.zeros(2, dtype=np.int32),
+                np.zeros(0, dtype=np.int32),
+            )
+        hv = np.zeros((4, n), dtype=np.int32)
+        sat_off = [0, 0]
+        sat_ids: list[int] = []
+        index = self._tables.headers
+        seen: set[str] = set()
+        for raw_name, values in headers.items():
+            name = canonical_header(raw_name)
+            if name is None:
+                raise RequestError(
+                    f"header column {raw_name!r} is not one of {', '.join(HEADER_NAMES)}"
+                )
+            if name in seen:
+                raise RequestError(f"header column {raw_name!r} is given twice")
+            seen.add(name)
+            h = HEADER_NAMES.index(name)
+            if name not in index.by_header:
+                continue  # no rule filters on it: every value satisfies nothing
+            ids: dict[Any, int] = {}
+            row = hv[h]
+            for i, value in enumerate(_as_column(values, n, f"header {raw_name!r}")):
+                if value is None or value == "":
+                    continue
+                vid = ids.get(value)
+                if vid is None:
+                    if not isinstance(value, str):
+                        raise RequestError(
+                            f"header {raw_name!r} row {i}: value {value!r} is not a string"
+                        )
+                    satisfied = index.satisfied(name, [value])
+                    if satisfied:
+                        sat_ids.extend(satisfied)
+                        sat_off.append(len(sat_ids))
+                        vid = len(sat_off) - 2
+                    else:
+                        vid = 0
+                    ids[value] = vid
+                row[i] = vid
+        return hv, np.array(sat_off, dtype=np.int32), np.array(sat_ids, dtype=np.int32)
+
+    def decide_many(
+        self,
+        ips: Any,
+        *,
+        hosts: Any = None,
+        scm: Any = None,
+        headers: Mapping[str, Any] | None = None,
+        subnets: Any = None,
+        service_endpoint: Any = None,
+        private_endpoint: Any = None,
+    ) -> BulkDecisions:
+        """Decide a batch of requests given as columns.
+
+        Args:
+            ips: the source addresses: a numpy ``uint32`` array (IPv4), a pair
+                ``(hi, lo)`` of ``uint64`` arrays (IPv6), or a column of address text (list,
+                numpy, pandas, pyarrow; IPv4 and IPv6 mixed). Invalid text gives code -4
+                in its row and is counted, never an exception for the batch.
+            hosts: a column of Host headers (or one host for all), selecting main or scm.
+            scm: instead of ``hosts``: booleans (or one boolean), true for scm.
+            headers: header name to a column of values (None or "" when absent); a
+                value holds every copy of the header, comma-joined.
+            subnets: a column of source subnet ids (None when not via a service endpoint).
+            service_endpoint, private_endpoint: booleans per row, or one for all.
+
+        The kernel's loop runs without the GIL: threads can decide batches in parallel.
+        """
+        if isinstance(ips, tuple) and len(ips) == 2:
+            hi = np.ascontiguousarray(ips[0], dtype=np.uint64)
+            lo = np.ascontiguousarray(ips[1], dtype=np.uint64)
+            if hi.shape != lo.shape or hi.ndim != 1:
+                raise ValueError("IPv6 columns (hi, lo) must be 1-d arrays of equal length")
+            n = len(hi)
+            version = np.full(n, 6, dtype=np.uint8)
+            mapped = (hi == 0) & ((lo >> np.uint64(32)) == 0xFFFF)
+            if mapped.any():
+                version[mapped] = 4
+                lo = np.where(mapped, lo & np.uint64(0xFFFFFFFF), lo)
+            v4 = np.zeros(0, dtype=np.uint32)
+            invalid = 0
+        elif isinstance(ips, np.ndarray) and ips.dtype.kind in "ui" and ips.ndim == 1:
+            if ips.dtype != np.uint32 and ips.size and (ips.min() < 0 or ips.max() > 0xFFFFFFFF):
+                raise ValueError("IPv4 addresses as integers must fit in uint32")
+            v4 = np.ascontiguousarray(ips, dtype=np.uint32)
+            n = len(v4)
+            version = np.zeros(0, dtype=np.uint8)
+            hi = lo = np.zeros(0, dtype=np.uint64)
+            invalid = 0
+        else:
+            version, hi, lo, invalid = self.parse_addresses(ips)
+            n = len(version)
+            v4 = np.zeros(0, dtype=np.uint32)
+
+        if hosts is not None and scm is not None:
+            raise ValueError("give hosts or scm, not both")
+        if hosts is not None:
+            if isinstance(hosts, str):
+                coll = np.array([is_scm_host(hosts)], dtype=np.uint8)
+            else:
+                cache: dict[Any, int] = {}
+                column = _as_column(hosts, n, "hosts")
+                coll = np.fromiter(
+                    (
+                        cache[h]
+                        if h in cache
+                        else cache.setdefault(h, int(isinstance(h, str) and is_scm_host(h)))
+                        for h in column
+                    ),
+                    dtype=np.uint8,
+                    count=n,
+                )
+        else:
+            coll = _flags(scm, n, "scm")
+
+        endpoint = _flags(service_endpoint, n, "service_endpoint")
+        if subnets is not None:
+            column = _as_column(subnets, n, "subnets")
+            sub_ids = self._tables.subnet_ids
+            subnet = np.fromiter(
+                (
+                    sub_ids.get(normalize_subnet(s), 0) if isinstance(s, str) and s.strip() else 0
+                    for s in column
+                ),
+                dtype=np.int32,
+                count=n,
+            )
+            has_subnet = np.fromiter(
+                (isinstance(s, str) and bool(s.strip()) for s in column), dtype=np.uint8, count=n
+            )
+            endpoint = (
+                np.maximum(np.broadcast_to(endpoint, (n,)), has_subnet).astype(np.uint8)
+                if n
+                else endpoint
+            )
+        else:
+            subnet = np.zeros(1, dtype=np.int32)
+        private = _flags(private_endpoint, n, "private_endpoint")
+        hv, sat_off, sat_ids = self._header_columns(headers, n)
+
+        out_code = np.empty(n, dtype=np.int32)
+        out_action = np.empty(n, dtype=np.uint8)
+        plain = (
+            len(v4) == n
+            and n > 0
+            and len(coll) == 1
+            and subnets is None
+            and not endpoint.any()
+            and not private.any()
+            and hv.shape[1] == 1
+        )
+        if plain:
+            self._kernel.codes_v4_plain(v4, int(coll[0]), out_code, out_action)
+        elif n:
+            self._kernel.codes(
+                np.ascontiguousarray(version),
+                np.ascontiguousarray(hi),
+                np.ascontiguousarray(lo),
+                v4,
+                np.ascontiguousarray(coll),
+                np.ascontiguousarray(endpoint),
+                private,
+                subnet,
+                hv,
+                sat_off,
+                sat_ids,
+                out_code,
+                out_action,
+            )
+        positions = self._tables.rule_position
+        rule = np.where(
+            out_code >= 0, positions[np.maximum(out_code, 0)] if len(positions) else 0, out_code
+        )
+        collection = np.broadcast_to(coll, (n,)).copy() if len(coll) == 1 else coll
+        return BulkDecisions(
+            action=out_action,
+            rule=rule.astype(np.int32),
+            collection=collection.astype(np.uint8),
+            code=out_code,
+            invalid=invalid,
+            _engine=self,
+        )
+
+    # ------------------------------------------------------------------ persistence
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (_to_bytes(self),))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the compiled engine to a file (a zip of numpy arrays and the site as JSON)."""
+        Path(path).write_bytes(_to_bytes(self))
+
+
+SAVE_FORMAT = "acl-engine/1"
+_FAMILY_FIELDS = ("starts_hi", "starts_lo", "ranges", "root")
+_ARRAY_FIELDS = (
+    "list_offsets",
+    "list_rules",
+    "rule_action",
+    "rule_cond",
+    "rule_subnet",
+    "rule_position",
+    "rule_collection",
+    "rule_filter_offsets",
+    "rule_filters",
+    "filter_header",
+    "defaults",
+)
+_FAMILIES = ("v4_main", "v6_main", "v4_scm", "v6_scm")
+
+
+def _to_bytes(engine: Engine) -> bytes:
+    tables = engine.tables
+    arrays: dict[str, Any] = {name: getattr(tables, name) for name in _ARRAY_FIELDS}
+    shared = tables.v4_scm is tables.v4_main
+    for family in _FAMILIES if not shared else _FAMILIES[:2]:
+        table: FamilyTable = getattr(tables, family)
+        for field in _FAMILY_FIELDS:
+            arrays[f"{family}.{field}"] = getattr(table, field)
+    meta = {"format": SAVE_FORMAT, "shared_scm": shared, "site": site_to_dict(engine.site)}
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays
+    )
+    return buffer.getvalue()
+
+
+def _from_bytes(data: bytes, source: str) -> Engine:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            meta = json.loads(archive["meta"].tobytes().decode())
+            if meta.get("format") != SAVE_FORMAT:
+                raise ConfigError(
+                    f"not a saved acl engine (format {meta.get('format')!r}, expected {SAVE_FORMAT!r})",
+                    Origin(file=source),
+                )
+            arrays = {name: archive[name] for name in archive.files if name != "meta"}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+        if isinstance(exc, AclError):
+            raise
+        raise ConfigError(f"not a saved acl engine: {exc}", Origin(file=source)) from None
+    site = site_from_dict(meta["site"], source=source)
+    families = {}
+    for family in _FAMILIES:
+        name = (
+            family
+            if not (meta["shared_scm"] and family.endswith("scm"))
+            else family.replace("scm", "main")
+        )
+        bits = 32 if family.startswith("v4") else 128
+        families[family] = FamilyTable(
+            bits, *(arrays[f"{name}.{field}"] for field in _FAMILY_FIELDS)
+        )
+    if meta["shared_scm"]:
+        families["v4_scm"], families["v6_scm"] = families["v4_main"], families["v6_main"]
+    tables = tables_from_arrays(site, families, {name: arrays[name] for name in _ARRAY_FIELDS})
+    return Engine(site, tables)
+
+
+def _restore(data: bytes) -> Engine:
+    return _from_bytes(data, "<pickle>")
+
+
+def load_engine(path: str | os.PathLike[str]) -> Engine:
+    """Read an engine written by :meth:`Engine.save`."""
+    file = os.fspath(path)
+    try:
+        data = Path(file).read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read engine file: {exc.strerror or exc}", Origin(file=file)
+        ) from None
+    return _from_bytes(data, file)
+
+
+def compile(site: Site, *, kernel: str | None = None) -> Engine:
+    """Compile a site into an :class:`Engine`.
+
+    Args:
+        site: a loaded site.
+        kernel: ``"cython"`` or ``"python"``; default :data:`KERNEL`.
+    """
+    return Engine(site, kernel=kernel)

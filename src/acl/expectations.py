@@ -18,10 +18,11 @@ from typing import Any
 
 import yaml
 
-from .compile import compile
+from .decision import Decision
+from .engine import compile
 from .errors import AclError, ExpectationError, Origin
 from .formats import LoadOptions, load, load_document
-from .model import Decision, Request, Site
+from .model import Request, Site
 from .servicetags import load_service_tags
 
 __all__ = ["CaseResult", "Report", "request_from_dict", "run_file", "run_files"]

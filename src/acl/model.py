@@ -8,7 +8,7 @@ All of them are frozen: a loaded site cannot change, and neither can a decision.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,8 +20,8 @@ __all__ = [
     "COLLECTIONS",
     "REASONS",
     "Action",
-    "Decision",
     "HeaderFilter",
+    "Outcome",
     "Request",
     "Rule",
     "Site",
@@ -347,106 +347,16 @@ class TraceStep:
         return f"{self.rule.label} {self.rule.action.value}: {self.outcome}: {self.detail}"
 
 
-FORBIDDEN_STATUS = 403
-FORBIDDEN_REASON = "Ip Forbidden"
-
-
 @dataclass(frozen=True, slots=True)
-class Decision:
-    """The outcome for one request.
+class Outcome:
+    """What was decided, apart from the request: shared by every request decided alike.
 
-    ``reason`` is ``rule`` when ``rule`` decided, else ``default`` (the unmatched-rule
-    action), ``private-endpoint`` or ``public-access-disabled``. ``trace`` lists every rule
-    considered, in order, when it was asked for; :meth:`explain` renders it.
+    The engine builds one per rule and per reason when it compiles a site, so deciding a
+    request allocates nothing but one small :class:`~acl.decision.Decision`.
     """
 
     action: Action
     collection: Collection
     reason: str
-    address: str
     rule: Rule | None = None
     detail: str = ""
-    trace: tuple[TraceStep, ...] | None = None
-    _tracer: Callable[[], Decision] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def allowed(self) -> bool:
-        return self.action is Action.ALLOW
-
-    @property
-    def status(self) -> int:
-        """403 on deny; 200 on allow, meaning the request is passed on to the app."""
-        return 200 if self.allowed else FORBIDDEN_STATUS
-
-    @property
-    def status_text(self) -> str:
-        return "OK" if self.allowed else FORBIDDEN_REASON
-
-    @property
-    def forbidden_ip(self) -> str | None:
-        """The ``x-ms-forbidden-ip`` header value of a deny (IPv6 in brackets), else None."""
-        if self.allowed:
-            return None
-        return f"[{self.address}]" if ":" in self.address else self.address
-
-    @property
-    def response_headers(self) -> dict[str, str]:
-        """The headers the front end sets on a deny (empty on allow)."""
-        if self.allowed:
-            return {}
-        return {"Content-Type": "text/html", "x-ms-forbidden-ip": self.forbidden_ip or ""}
-
-    @property
-    def decided_by(self) -> str:
-        """The deciding rule's name (or ``#position``), or the reason word."""
-        if self.rule is None:
-            return self.reason
-        return self.rule.name if self.rule.name is not None else f"#{self.rule.position}"
-
-    def with_trace(self) -> Decision:
-        """This decision with its explanation trace (computed now if it was not kept)."""
-        if self.trace is not None or self._tracer is None:
-            return self
-        return self._tracer()
-
-    def summary(self) -> str:
-        """One line: action, status, collection and what decided."""
-        head = f"{self.action.value.upper()} {self.status} {self.status_text}"
-        if self.rule is not None:
-            what = f"rule {self.rule.label} matched"
-        else:
-            what = f"{self.reason}: {self.detail}" if self.detail else self.reason
-        return f"{head} [{self.collection}] {self.address}: {what}"
-
-    def explain(self) -> str:
-        """A readable account: the decision, then every rule considered and why."""
-        full = self.with_trace()
-        lines = [full.summary()]
-        if full.trace is not None:
-            if not full.trace and full.reason in ("private-endpoint", "public-access-disabled"):
-                lines.append("  no rule was evaluated")
-            for step in full.trace:
-                lines.append(f"  {step}")
-            if full.reason == "default":
-                lines.append(f"  no rule matched: {full.detail}")
-        return "\n".join(lines)
-
-    def to_dict(self, *, trace: bool = False) -> dict[str, Any]:
-        """The documented, stable JSON shape of a decision (see docs/cli.md)."""
-        out: dict[str, Any] = {
-            "action": self.action.word,
-            "status": self.status,
-            "reason": self.reason,
-            "collection": self.collection,
-            "address": self.address,
-            "rule": self.rule.to_dict() if self.rule is not None else None,
-            "detail": self.detail,
-            "forbidden_ip": self.forbidden_ip,
-        }
-        if trace:
-            full = self.with_trace()
-            out["trace"] = [
-                {"rule": step.rule.to_dict(), "outcome": step.outcome, "detail": step.detail}
-                for step in full.trace or ()
-            ]
-        return out

@@ -11,6 +11,7 @@ path is tested against, so it favours reading like the contract over speed.
 
 from __future__ import annotations
 
+from .decision import Decision
 from .headers import (
     XAZUREFDID,
     XFDHEALTHPROBE,
@@ -21,7 +22,16 @@ from .headers import (
     single_value,
     xff_addresses,
 )
-from .model import Action, Decision, HeaderFilter, Request, Rule, Site, TraceStep, normalize_subnet
+from .model import (
+    Action,
+    HeaderFilter,
+    Outcome,
+    Request,
+    Rule,
+    Site,
+    TraceStep,
+    normalize_subnet,
+)
 
 __all__ = ["evaluate", "header_matches", "source_matches"]
 
@@ -78,38 +88,21 @@ def _step(rule: Rule, request: Request) -> TraceStep:
 def evaluate(site: Site, request: Request) -> Decision:
     """Decide one request, keeping the explanation trace (§2)."""
     collection = request.collection
-    address = request.address
+    ip = request.address
     if request.private_endpoint:
-        return Decision(
-            Action.ALLOW,
-            collection,
-            "private-endpoint",
-            address,
-            detail="arrived through a private endpoint; no rule is evaluated",
-            trace=(),
-        )
+        detail = "arrived through a private endpoint; no rule is evaluated"
+        return Decision(Outcome(Action.ALLOW, collection, "private-endpoint", None, detail), ip, ())
     if site.public_access_disabled:
+        detail = "publicNetworkAccess is Disabled"
         return Decision(
-            Action.DENY,
-            collection,
-            "public-access-disabled",
-            address,
-            detail="publicNetworkAccess is Disabled",
-            trace=(),
+            Outcome(Action.DENY, collection, "public-access-disabled", None, detail), ip, ()
         )
     trace: list[TraceStep] = []
     for rule in site.rules(collection):
         step = _step(rule, request)
         trace.append(step)
         if step.outcome == "matched":
-            return Decision(
-                rule.action,
-                collection,
-                "rule",
-                address,
-                rule=rule,
-                detail=f"rule {rule.label} matched",
-                trace=tuple(trace),
-            )
+            outcome = Outcome(rule.action, collection, "rule", rule, f"rule {rule.label} matched")
+            return Decision(outcome, ip, tuple(trace))
     action, why = site.default_explained(collection)
-    return Decision(action, collection, "default", address, detail=why, trace=tuple(trace))
+    return Decision(Outcome(action, collection, "default", None, why), ip, tuple(trace))

@@ -150,12 +150,13 @@ def _header_filters(value: Any, origin: Origin) -> tuple[HeaderFilter, ...]:
             )
         if not raw_values:
             continue
-        filters[name] = _header_filter(name, tuple(raw_values), origin)
+        filters[name] = header_filter(name, tuple(raw_values), origin)
     order = {name: index for index, name in enumerate(HEADER_NAMES)}
     return tuple(sorted(filters.values(), key=lambda f: order[f.name]))
 
 
-def _header_filter(name: str, values: tuple[str, ...], origin: Origin) -> HeaderFilter:
+def header_filter(name: str, values: tuple[str, ...], origin: Origin) -> HeaderFilter:
+    """A parsed header filter (``name`` is the documented spelling)."""
     if name == XFORWARDEDFOR:
         prefixes: list[Prefix] = []
         for text in values:

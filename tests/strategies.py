@@ -1,0 +1,221 @@
+"""Hypothesis strategies: small sites whose rules overlap a lot, and requests biased to the
+edges of their prefixes."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any
+
+from hypothesis import strategies as st
+
+import acl
+
+FDIDS = ["0d1c7c2e-6a4b-4b0e-9d6a-2f4f3c1a9b10", "11111111-2222-3333-4444-555555555555"]
+HOSTS = ["www.contoso.com", "*.contoso.com", "api.fabrikam.com", "bücher.example"]
+SUBNETS = [
+    "/subscriptions/0/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/a",
+    "/subscriptions/0/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/b",
+]
+TAGS = ["AzureFrontDoor.Backend", "AzureTrafficManager", "ActionGroup"]
+V4_BASES = [
+    "0.0.0.0",
+    "10.0.0.0",
+    "10.0.0.128",
+    "10.0.1.0",
+    "192.0.2.0",
+    "192.0.2.255",
+    "255.255.255.0",
+    "147.243.0.0",
+]
+V6_BASES = [
+    "::",
+    "2001:db8::",
+    "2001:db8:0:1::",
+    "2a01:111:2050::",
+    "ffff:ffff::",
+    "::ffff:10.0.0.0",
+    "fd00::",
+]
+
+
+@st.composite
+def cidrs(draw: st.DrawFn) -> str:
+    if draw(st.booleans()):
+        base = draw(st.sampled_from(V4_BASES))
+        length = draw(st.sampled_from([0, 1, 8, 16, 23, 24, 25, 31, 32]))
+    else:
+        base = draw(st.sampled_from(V6_BASES))
+        length = draw(st.sampled_from([0, 1, 16, 32, 48, 96, 120, 127, 128]))
+    if draw(st.integers(0, 4)) == 0:
+        # host bits set: still a leading-bit match
+        version = 6 if ":" in base else 4
+        bits = 128 if version == 6 else 32
+        value = int(ipaddress.ip_address(base)) | draw(
+            st.integers(0, (1 << (bits - length)) - 1 if length < bits else 0)
+        )
+        base = str(ipaddress.IPv6Address(value) if version == 6 else ipaddress.IPv4Address(value))
+    return f"{base}/{length}"
+
+
+@st.composite
+def header_filters(draw: st.DrawFn) -> dict[str, list[str]]:
+    headers: dict[str, list[str]] = {}
+    if draw(st.integers(0, 3)) == 0:
+        headers["X-Azure-FDID"] = draw(
+            st.lists(st.sampled_from(FDIDS), min_size=1, max_size=2, unique=True)
+        )
+    if draw(st.integers(0, 4)) == 0:
+        headers["x-fd-healthprobe"] = ["1"]
+    if draw(st.integers(0, 4)) == 0:
+        headers["X-Forwarded-For"] = draw(st.lists(cidrs(), min_size=1, max_size=2))
+    if draw(st.integers(0, 4)) == 0:
+        headers["X-Forwarded-Host"] = draw(
+            st.lists(st.sampled_from(HOSTS), min_size=1, max_size=2, unique=True)
+        )
+    if draw(st.integers(0, 8)) == 0:
+        headers["X-Azure-FDID"] = []
+    return headers
+
+
+@st.composite
+def rules(draw: st.DrawFn, name: str) -> dict[str, Any]:
+    rule: dict[str, Any] = {
+        "name": name,
+        "priority": draw(st.sampled_from([100, 100, 200, 300, 65000, 2147483647])),
+        "action": draw(st.sampled_from(["Allow", "Deny"])),
+    }
+    kind = draw(st.sampled_from(["cidr", "cidr", "cidr", "tag", "any", "anyvnets", "subnet"]))
+    if kind == "cidr":
+        rule["ipAddress"] = ",".join(draw(st.lists(cidrs(), min_size=1, max_size=3)))
+    elif kind == "tag":
+        rule["ipAddress"] = ",".join(
+            draw(st.lists(st.sampled_from(TAGS), min_size=1, max_size=2, unique=True))
+        )
+        rule["tag"] = "ServiceTag"
+    elif kind == "any":
+        rule["ipAddress"] = "Any"
+    elif kind == "anyvnets":
+        rule["ipAddress"] = "AnyVnets"
+    else:
+        rule["vnetSubnetResourceId"] = draw(st.sampled_from(SUBNETS))
+    headers = draw(header_filters())
+    if headers:
+        rule["headers"] = headers
+    return rule
+
+
+@st.composite
+def site_configs(draw: st.DrawFn) -> dict[str, Any]:
+    main = [draw(rules(f"m{i}")) for i in range(draw(st.integers(0, 7)))]
+    scm = [draw(rules(f"s{i}")) for i in range(draw(st.integers(0, 4)))]
+    config: dict[str, Any] = {"ipSecurityRestrictions": main, "scmIpSecurityRestrictions": scm}
+    for key in ("ipSecurityRestrictionsDefaultAction", "scmIpSecurityRestrictionsDefaultAction"):
+        value = draw(st.sampled_from([None, "Allow", "Deny"]))
+        if value is not None:
+            config[key] = value
+    config["scmIpSecurityRestrictionsUseMain"] = draw(st.booleans())
+    if draw(st.integers(0, 10)) == 0:
+        config["publicNetworkAccess"] = draw(st.sampled_from(["Enabled", "Disabled"]))
+    return config
+
+
+def site_from_config(config: dict[str, Any]) -> acl.Site:
+    return acl.loads(json.dumps(config))
+
+
+def edges(site: acl.Site) -> list[str]:
+    """Addresses at and around every prefix edge of the site (first, last, one beyond)."""
+    found: set[str] = set()
+    for rule in site.all_rules():
+        prefixes = [p for s in rule.sources for p in s.prefixes][:40]
+        for flt in rule.headers:
+            prefixes.extend(flt.prefixes)
+        for prefix in prefixes:
+            bits = 32 if prefix.version == 4 else 128
+            for value in (prefix.first - 1, prefix.first, prefix.last, prefix.last + 1):
+                if 0 <= value < (1 << bits):
+                    found.add(
+                        str(
+                            ipaddress.ip_address(value)
+                            if bits == 32
+                            else ipaddress.IPv6Address(value)
+                        )
+                    )
+    return sorted(found)
+
+
+@st.composite
+def addresses(draw: st.DrawFn, site: acl.Site) -> str:
+    pool = edges(site)
+    choice = draw(st.integers(0, 9))
+    if pool and choice < 6:
+        return draw(st.sampled_from(pool))
+    if choice < 8:
+        return str(ipaddress.IPv4Address(draw(st.integers(0, 2**32 - 1))))
+    if choice == 8:
+        return str(ipaddress.IPv6Address(draw(st.integers(0, 2**128 - 1))))
+    return "::ffff:" + str(ipaddress.IPv4Address(draw(st.integers(0, 2**32 - 1))))
+
+
+@st.composite
+def request_headers(draw: st.DrawFn, site: acl.Site) -> dict[str, list[str]]:
+    headers: dict[str, list[str]] = {}
+    if draw(st.booleans()):
+        headers["X-Azure-FDID"] = draw(
+            st.lists(
+                st.sampled_from([*FDIDS, FDIDS[0].upper(), f"{FDIDS[0]},{FDIDS[1]}", ""]),
+                min_size=1,
+                max_size=2,
+            )
+        )
+    if draw(st.integers(0, 2)) == 0:
+        headers["X-FD-HealthProbe"] = draw(
+            st.lists(st.sampled_from(["1", "0", " 1 "]), min_size=1, max_size=2)
+        )
+    if draw(st.booleans()):
+        chain = draw(
+            st.lists(
+                st.one_of(addresses(site), st.sampled_from(["unknown", "garbage", ""])),
+                min_size=1,
+                max_size=3,
+            )
+        )
+        chain = [f"[{a}]:443" if ":" in a and draw(st.booleans()) else a for a in chain]
+        headers["X-Forwarded-For"] = [", ".join(chain)]
+    if draw(st.booleans()):
+        headers["X-Forwarded-Host"] = [
+            draw(
+                st.sampled_from(
+                    [
+                        "www.contoso.com",
+                        "WWW.CONTOSO.COM:443",
+                        "a.contoso.com",
+                        "a.b.contoso.com",
+                        "contoso.com",
+                        "api.fabrikam.com",
+                        "xn--bcher-kva.example",
+                        "bücher.example",
+                        "x, www.contoso.com",
+                    ]
+                )
+            )
+        ]
+    return headers
+
+
+@st.composite
+def requests(draw: st.DrawFn, site: acl.Site) -> acl.Request:
+    subnet = draw(st.sampled_from([None, None, *SUBNETS, SUBNETS[0].upper() + "/"]))
+    return acl.Request(
+        draw(addresses(site)),
+        host=draw(
+            st.sampled_from(
+                [None, "app.azurewebsites.net", "app.scm.azurewebsites.net", "APP.SCM.x:443"]
+            )
+        ),
+        headers=draw(request_headers(site)),
+        subnet=subnet,
+        service_endpoint=draw(st.booleans()) if subnet is None else True,
+        private_endpoint=draw(st.integers(0, 15)) == 0,
+    )

@@ -1,0 +1,342 @@
+"""The compiled engine against the reference evaluator, for both kernels."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import acl
+from acl.compile import DEFAULT, INVALID, PRIVATE_ENDPOINT, PUBLIC_ACCESS_DISABLED
+from acl.engine import KERNELS, load_engine
+from acl.reference import evaluate
+
+from .conftest import EXAMPLES, rule, site_of
+from .strategies import requests, site_configs, site_from_config
+
+FDID = "0d1c7c2e-6a4b-4b0e-9d6a-2f4f3c1a9b10"
+
+
+def same(a: acl.Decision, b: acl.Decision) -> None:
+    assert (a.action, a.reason, a.collection) == (b.action, b.reason, b.collection), (a, b)
+    assert a.rule is b.rule, (a, b)
+    assert a.address == b.address
+
+
+def columns(reqs: list[acl.Request]) -> dict[str, object]:
+    def joined(r: acl.Request, name: str) -> str | None:
+        copies = r.header(name)
+        return ", ".join(copies) if copies else None
+
+    return {
+        "hosts": [r.host for r in reqs],
+        "headers": {name: [joined(r, name) for r in reqs] for name in acl.headers.HEADER_NAMES},
+        "subnets": [r.subnet for r in reqs],
+        "service_endpoint": np.array([r.service_endpoint for r in reqs]),
+        "private_endpoint": np.array([r.private_endpoint for r in reqs]),
+    }
+
+
+def check_bulk(engine: acl.Engine, reqs: list[acl.Request], expected: list[acl.Decision]) -> None:
+    result = engine.decide_many([r.ip for r in reqs], **columns(reqs))  # type: ignore[arg-type]
+    assert result.invalid == 0
+    for i, want in enumerate(expected):
+        assert result.action[i] == int(want.allowed), (i, reqs[i], want)
+        code = int(result.code[i])
+        assert engine.rule(code) is want.rule, (i, reqs[i], want, code)
+        if want.rule is None:
+            reason = {
+                DEFAULT: "default",
+                PRIVATE_ENDPOINT: "private-endpoint",
+                PUBLIC_ACCESS_DISABLED: "public-access-disabled",
+            }[code]
+            assert reason == want.reason
+            assert result.rule[i] == code
+        else:
+            assert result.rule[i] == want.rule.position
+        assert result.collection[i] == (1 if want.collection == "scm" else 0)
+        same(result.decision(i, reqs[i].ip), want)
+
+
+@given(config=site_configs(), data=st.data())
+def test_compiled_engine_equals_reference(config: dict[str, object], data: st.DataObject) -> None:
+    site = site_from_config(config)
+    reqs = data.draw(st.lists(requests(site), min_size=1, max_size=12))
+    expected = [evaluate(site, r) for r in reqs]
+    base = acl.compile(site)
+    for name in KERNELS:
+        engine = base.with_kernel(name)
+        for request, want in zip(reqs, expected, strict=True):
+            same(engine.decide(request), want)
+            plain = acl.Request(request.ip, host=request.host)
+            same(engine.decide(request.ip, host=request.host), evaluate(site, plain))
+        check_bulk(engine, reqs, expected)
+
+
+@given(config=site_configs(), data=st.data())
+def test_numeric_columns_equal_reference(config: dict[str, object], data: st.DataObject) -> None:
+    site = site_from_config(config)
+    reqs = data.draw(st.lists(requests(site), min_size=1, max_size=20))
+    v4 = [r for r in reqs if r.version == 4]
+    v6 = [r for r in reqs if r.version == 6]
+    for name in KERNELS:
+        engine = acl.compile(site, kernel=name)
+        if v4:
+            got = engine.decide_many(np.array([r.value for r in v4], dtype=np.uint32))
+            for i, r in enumerate(v4):
+                want = evaluate(site, acl.Request(r.ip))
+                assert engine.rule(int(got.code[i])) is want.rule
+                assert got.action[i] == want.allowed
+            scm = engine.decide_many(np.array([r.value for r in v4], dtype=np.uint32), scm=True)
+            for i, r in enumerate(v4):
+                want = evaluate(site, acl.Request(r.ip, host="a.scm.b"))
+                assert engine.rule(int(scm.code[i])) is want.rule
+        if v6:
+            hi = np.array([r.value >> 64 for r in v6], dtype=np.uint64)
+            lo = np.array([r.value & (2**64 - 1) for r in v6], dtype=np.uint64)
+            got = engine.decide_many((hi, lo))
+            for i, r in enumerate(v6):
+                want = evaluate(site, acl.Request(r.ip))
+                assert engine.rule(int(got.code[i])) is want.rule
+                assert got.action[i] == want.allowed
+
+
+# --------------------------------------------------------------------------- parsing in C
+
+ALPHABET = "0123456789abcdefABCDEFx:./% "
+
+
+@given(
+    st.one_of(
+        st.text(alphabet=ALPHABET, max_size=45),
+        st.integers(0, 2**32 - 1).map(lambda v: str(ipaddress.IPv4Address(v))),
+        st.integers(0, 2**128 - 1).map(lambda v: ipaddress.IPv6Address(v).exploded),
+        st.integers(0, 2**128 - 1).map(lambda v: str(ipaddress.IPv6Address(v))),
+        st.integers(0, 2**32 - 1).map(lambda v: "::ffff:" + str(ipaddress.IPv4Address(v))),
+        st.lists(
+            st.sampled_from(["", "0", "1", "ffff", "00000", "1.2.3.4", "01.2.3.4", "g"]),
+            max_size=10,
+        ).map(":".join),
+    )
+)
+def test_c_parser_agrees_with_python(text: str) -> None:
+    from acl import _fast, _purepy
+
+    assert _fast.parse_address(text) == _purepy.parse_address(text)
+
+
+def test_c_parser_examples() -> None:
+    from acl import _fast
+
+    assert _fast.parse_address("192.0.2.1") == (4, 0xC0000201)
+    assert _fast.parse_address("::ffff:192.0.2.1") == (4, 0xC0000201)
+    assert _fast.parse_address("2001:db8::1") == (6, 0x20010DB8 << 96 | 1)
+    for bad in ("010.1.1.1", "1.2.3", "fe80::1%eth0", "1::2::3", "1.2.3.4 ", "", "::ffff:01.2.3.4"):
+        assert _fast.parse_address(bad) == (0, 0), bad
+
+
+# --------------------------------------------------------------------------- columns
+
+
+@pytest.fixture
+def example_engine(kernel: str) -> acl.Engine:
+    return acl.compile(acl.load(EXAMPLES / "frontdoor-site" / "site.json"), kernel=kernel)
+
+
+ADDRESSES = [
+    "203.0.113.10",
+    "bad",
+    "2001:db8:cafe::1",
+    "203.0.113.66",
+    "::ffff:203.0.113.10",
+    "1.2.3.4",
+]
+EXPECTED_RULE = [2, INVALID, 2, 1, 2, DEFAULT]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        list,
+        lambda a: np.array(a),
+        lambda a: np.array(a, dtype=object),
+        lambda a: np.array([s.encode() for s in a]),
+        lambda a: __import__("pyarrow").array(a),
+        lambda a: __import__("pyarrow").array(a, type=__import__("pyarrow").large_string()),
+        lambda a: __import__("pyarrow").chunked_array([a[:2], a[2:]]),
+        lambda a: __import__("pyarrow").array(a).slice(0),
+    ],
+    ids=[
+        "list",
+        "numpy-U",
+        "numpy-object",
+        "numpy-S",
+        "arrow",
+        "arrow-large",
+        "arrow-chunked",
+        "arrow-slice",
+    ],
+)
+def test_string_columns(example_engine: acl.Engine, make: object) -> None:
+    result = example_engine.decide_many(make(ADDRESSES))  # type: ignore[operator]
+    assert result.rule.tolist() == EXPECTED_RULE
+    assert result.action.tolist() == [1, 0, 1, 0, 1, 0]
+    assert result.invalid == 1
+
+
+def test_arrow_nulls_and_offsets_are_invalid_rows(example_engine: acl.Engine) -> None:
+    pa = pytest.importorskip("pyarrow")
+    array = pa.array(["1.2.3.4", None, "203.0.113.10", "203.0.113.66"]).slice(1, 3)
+    result = example_engine.decide_many(array)
+    assert result.rule.tolist() == [INVALID, 2, 1]
+    assert result.invalid == 1
+
+
+def test_invalid_rows_never_raise(example_engine: acl.Engine) -> None:
+    result = example_engine.decide_many(["", None, 5, "1.2.3.4", "x" * 500])
+    assert result.invalid == 4
+    assert result.action.tolist() == [0, 0, 0, 0, 0]
+    with pytest.raises(acl.RequestError, match="row 0"):
+        result.decision(0)
+
+
+def test_header_and_subnet_columns(example_engine: acl.Engine) -> None:
+    subnet = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/shop-vnet/subnets/jobs"
+    result = example_engine.decide_many(
+        ["147.243.1.1", "147.243.1.1", "10.0.0.1", "10.0.0.1", "192.0.2.1"],
+        headers={"x-azure-fdid": [FDID, f"{FDID}, {FDID}", None, "", None]},
+        subnets=[None, None, subnet.upper(), None, None],
+        hosts=[
+            "a.azurewebsites.net",
+            None,
+            "a.azurewebsites.net",
+            "a.azurewebsites.net",
+            "a.scm.azurewebsites.net",
+        ],
+    )
+    assert result.rule.tolist() == [0, DEFAULT, 3, DEFAULT, 0]
+    assert result.collection.tolist() == [0, 0, 0, 0, 1]
+    with pytest.raises(acl.RequestError, match="not one of"):
+        example_engine.decide_many(["1.2.3.4"], headers={"X-Client-IP": ["1.2.3.4"]})
+    with pytest.raises(ValueError, match="2 values for 1 requests"):
+        example_engine.decide_many(["1.2.3.4"], hosts=["a", "b"])
+
+
+def test_private_endpoint_and_public_access_codes(kernel: str) -> None:
+    site = site_of(rule("all", 1, "0.0.0.0/0"), publicNetworkAccess="Disabled")
+    engine = acl.compile(site, kernel=kernel)
+    result = engine.decide_many(
+        np.array([1, 2], dtype=np.uint32), private_endpoint=np.array([True, False])
+    )
+    assert result.rule.tolist() == [PRIVATE_ENDPOINT, PUBLIC_ACCESS_DISABLED]
+    assert result.action.tolist() == [1, 0]
+    assert engine.decide_many(np.array([1], dtype=np.uint32)).rule.tolist() == [
+        PUBLIC_ACCESS_DISABLED
+    ]
+
+
+def test_empty_batches(example_engine: acl.Engine) -> None:
+    assert len(example_engine.decide_many(np.zeros(0, dtype=np.uint32))) == 0
+    assert len(example_engine.decide_many([])) == 0
+
+
+def test_threads_decide_in_parallel(example_engine: acl.Engine) -> None:
+    rng = np.random.default_rng(1)
+    ips = rng.integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32)
+    whole = example_engine.decide_many(ips)
+    parts: dict[int, np.ndarray] = {}
+
+    def work(k: int) -> None:
+        parts[k] = example_engine.decide_many(ips[k::2]).code
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert np.array_equal(parts[0], whole.code[0::2])
+    assert np.array_equal(parts[1], whole.code[1::2])
+
+
+# --------------------------------------------------------------------------- one request
+
+
+def test_single_call_errors(example_engine: acl.Engine) -> None:
+    with pytest.raises(acl.RequestError, match=r"'1\.2\.3'"):
+        example_engine.decide("1.2.3")
+    with pytest.raises(TypeError, match="not both"):
+        example_engine.decide(acl.Request("1.2.3.4"), host="x")
+    with pytest.raises(acl.RequestError, match="neither a Request"):
+        example_engine.decide(12)  # type: ignore[arg-type]
+
+
+def test_fast_path_decisions_explain_on_demand(example_engine: acl.Engine) -> None:
+    d = example_engine.decide("192.0.2.3", host="x.scm.azurewebsites.net")
+    assert d.trace is None
+    assert d.decided_by == "build-agents"
+    assert "build-agents" in d.explain()
+    assert d.with_trace().trace is not None
+    traced = example_engine.decide("192.0.2.3", explain=True)
+    assert traced.trace is not None
+
+
+# --------------------------------------------------------------------------- persistence
+
+
+def test_pickle_and_save_round_trip(example_engine: acl.Engine, tmp_path: Path) -> None:
+    ips = ["203.0.113.10", "147.243.1.1", "2001:db8:cafe::1", "192.0.2.1"]
+    want = example_engine.decide_many(ips, hosts=["a", "a", "a", "b.scm.c"]).code
+    copy = pickle.loads(pickle.dumps(example_engine))
+    assert np.array_equal(copy.decide_many(ips, hosts=["a", "a", "a", "b.scm.c"]).code, want)
+    assert copy.decide("203.0.113.10").decided_by == "office"
+    path = tmp_path / "engine.acl"
+    example_engine.save(path)
+    loaded = load_engine(path)
+    assert np.array_equal(loaded.decide_many(ips, hosts=["a", "a", "a", "b.scm.c"]).code, want)
+    assert loaded.site == example_engine.site
+    assert len(pickle.dumps(example_engine)) < 20_000
+
+
+def test_load_engine_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.acl"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(acl.ConfigError, match="not a saved acl engine"):
+        load_engine(bad)
+    with pytest.raises(acl.ConfigError, match="cannot read"):
+        load_engine(tmp_path / "missing.acl")
+
+
+def test_use_main_shares_tables(kernel: str) -> None:
+    site = site_of(rule("a", 1, "10.0.0.0/8"), scmIpSecurityRestrictionsUseMain=True)
+    engine = acl.compile(site, kernel=kernel)
+    assert engine.tables.v4_scm is engine.tables.v4_main
+    assert engine.decide("10.1.1.1", host="x.scm.y").decided_by == "a"
+
+
+def test_no_extensions_switch_selects_the_python_kernel() -> None:
+    env = {**os.environ, "ACL_NO_EXTENSIONS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import acl.engine as e; print(e.KERNEL)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "python"
+    out = subprocess.run(
+        [sys.executable, "-c", "import acl.engine as e; print(e.KERNEL)"],
+        env={k: v for k, v in os.environ.items() if k != "ACL_NO_EXTENSIONS"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "cython"
