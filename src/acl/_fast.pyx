@@ -297,8 +297,9 @@ cdef class Kernel:
     cdef const int32_t* plain6[2]
     cdef const uint8_t* code_action  # code + 4 -> action, for codes without conditions
     cdef object _keep            # the arrays the pointers point into
-    cdef tuple _outcomes0        # Outcome objects of main, then scm, by code
-    cdef tuple _outcomes1
+    cdef list _outcomes0         # Outcome cache of main and of scm, by code (tables.outcomes)
+    cdef list _outcomes1
+    cdef object _tables
     cdef object _site
     cdef object _decision
     cdef object _slow
@@ -375,8 +376,9 @@ cdef class Kernel:
         u8 = arr(np.concatenate([[0, 0, 1, 0], np.asarray(tables.rule_action)]), np.uint8)
         self.code_action = &u8[0]
         self._keep = keep
-        self._outcomes0 = tuple(tables.outcomes[0])
-        self._outcomes1 = tuple(tables.outcomes[1])
+        self._outcomes0 = tables.outcomes[0]
+        self._outcomes1 = tables.outcomes[1]
+        self._tables = tables
         self._site = site
         self._decision = decision_type
         self._slow = slow
@@ -472,10 +474,12 @@ cdef class Kernel:
                     code = self.plain4[coll][_range_v4(&self.fam4[coll], <uint32_t>a.lo)]
                 else:
                     code = self.plain6[coll][_range_v6(&self.fam6[coll], a.hi, a.lo)]
-                if code < 0:
-                    code = self.nrules - 1 - code
+                outcome = (self._outcomes1 if coll else self._outcomes0)[
+                    code if code >= 0 else self.nrules - 1 - code]
+                if outcome is None:
+                    outcome = self._tables.outcome(coll, code)
                 d = Decision.__new__(Decision)
-                d.outcome = (self._outcomes1 if coll else self._outcomes0)[code]
+                d.outcome = outcome
                 d.ip = request
                 d.trace = None
                 d._site = self._site

@@ -170,10 +170,7 @@ class Kernel:
             if version:
                 coll = 1 if host is not None and self._is_scm_host(host) else 0
                 code = self._code(version, value, coll, False, False, 0, ((), (), (), ()))
-                index = code if code >= 0 else self._nrules - 1 - code
-                return self._decision(
-                    self._t.outcomes[coll][index], request, None, self._site, host
-                )
+                return self._decision(self._t.outcome(coll, code), request, None, self._site, host)
         return self._slow(
             request, host, headers, subnet, service_endpoint, private_endpoint, explain
         )

@@ -22,7 +22,6 @@ Codes written by kernels in the ``rule`` column: a compiled rule index (>= 0), o
 from __future__ import annotations
 
 import bisect
-import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .addresses import Prefix, parse_address, split_host_port
+from .addresses import parse_address, split_host_port
 from .errors import AddressError, ConfigError
 from .headers import (
     HEADER_NAMES,
@@ -73,6 +72,7 @@ REASON_CODES = {
 }
 
 ROOT_BITS = 16
+COLLECTIONS: tuple[Collection, Collection] = ("main", "scm")
 U64 = (1 << 64) - 1
 
 I32 = npt.NDArray[np.int32]
@@ -139,9 +139,11 @@ class Tables:
     """Compiled rule index to :class:`Rule`."""
     headers: HeaderIndex
     subnet_ids: dict[str, int]
-    outcomes: tuple[tuple[Outcome, ...], tuple[Outcome, ...]]
-    """Per requested collection: one :class:`Outcome` per compiled rule, then the
-    default, private-endpoint and public-access-disabled outcomes (index ``R + 0..2``)."""
+    outcomes: tuple[list[Outcome | None], list[Outcome | None]]
+    """Per requested collection, a cache filled by :meth:`outcome`: one :class:`Outcome` per
+    compiled rule, then the default, private-endpoint and public-access-disabled outcomes
+    (index ``R + 0..2``). Built on first use: a million-rule site needs few of them."""
+    site: Site
 
     def family(self, collection: int, version: int) -> FamilyTable:
         if collection == 0:
@@ -150,10 +152,32 @@ class Tables:
 
     def outcome(self, collection: int, code: int) -> Outcome:
         """The :class:`Outcome` for a kernel code (rule index or negative reason)."""
-        per = self.outcomes[collection]
+        index = code if code >= 0 else len(self.rules) - 1 - code
+        cached = self.outcomes[collection][index]
+        if cached is None:
+            cached = self._make_outcome(COLLECTIONS[collection], code)
+            self.outcomes[collection][index] = cached
+        return cached
+
+    def _make_outcome(self, collection: Collection, code: int) -> Outcome:
         if code >= 0:
-            return per[code]
-        return per[len(self.rules) - 1 - code]
+            rule = self.rules[code]
+            return Outcome(rule.action, collection, "rule", rule, f"rule {rule.label} matched")
+        if code == DEFAULT:
+            action, why = self.site.default_explained(collection)
+            return Outcome(action, collection, "default", None, why)
+        if code == PRIVATE_ENDPOINT:
+            detail = "arrived through a private endpoint; no rule is evaluated"
+            return Outcome(Action.ALLOW, collection, "private-endpoint", None, detail)
+        if code == PUBLIC_ACCESS_DISABLED:
+            return Outcome(
+                Action.DENY,
+                collection,
+                "public-access-disabled",
+                None,
+                "publicNetworkAccess is Disabled",
+            )
+        raise ValueError(f"code {code} has no outcome")
 
     def action_of(self, collection: int, code: int) -> int:
         if code >= 0:
@@ -296,70 +320,71 @@ def _filter_key(flt: HeaderFilter) -> tuple[Any, ...]:
 # ---------------------------------------------------------------------------- partition
 
 
-def _coverage(rule: Rule) -> dict[int, list[Prefix]] | None:
-    """The rule's prefixes per family, or None when it covers every address."""
-    per: dict[int, list[Prefix]] = {4: [], 6: []}
-    for source in rule.sources:
-        if source.kind in ("any", "any_vnets", "subnet"):
-            return None
-        per_family = per
-        for prefix in source.prefixes:
-            per_family[prefix.version].append(prefix)
-    return per
-
-
 def _partition(
-    covers: Sequence[list[Prefix] | None],
+    blocks: list[tuple[int, int, int]],
+    everywhere: list[int],
     unconditional: Sequence[bool],
-    rule_ids: Sequence[int],
     bits: int,
     lists: dict[tuple[int, ...], int],
 ) -> tuple[list[int], list[int]]:
-    """Sweep one family: returns range starts and a list id per range.
+    """Partition one family: returns range starts and a candidate list id per range.
 
-    ``covers[k]`` is the prefixes of the k-th rule in evaluation order (None: everything).
-    A range's list is the active rules in order, cut after the first unconditional one.
+    ``blocks`` holds ``(network, length, rule)`` for every prefix of every rule (rules are
+    compiled rule indexes, which follow evaluation order); ``everywhere`` the rules that
+    cover every address. A range's list is the rules covering it, in order, cut after the
+    first unconditional one. CIDR blocks are nested or disjoint, so one pass over them
+    sorted by (start, size) with a stack of the enclosing blocks finds every range; a
+    block's list is its parent's merged with its own rules.
     """
-    end = 1 << bits
-    events: dict[int, list[int]] = {0: []}
-    for k, prefixes in enumerate(covers):
-        if prefixes is None:
-            events[0].append(k + 1)
-            continue
-        for prefix in prefixes:
-            events.setdefault(prefix.first, []).append(k + 1)
-            stop = prefix.last + 1
-            if stop < end:
-                events.setdefault(stop, []).append(-(k + 1))
-    count = [0] * len(covers)
-    heap: list[int] = []
-    starts: list[int] = []
-    ids: list[int] = []
-    for point in sorted(events):
-        for signed in events[point]:
-            k = abs(signed) - 1
-            if signed > 0:
-                count[k] += 1
-                if count[k] == 1:
-                    heapq.heappush(heap, k)
-            else:
-                count[k] -= 1
-        chosen: list[int] = []
-        while heap:
-            k = heapq.heappop(heap)
-            if count[k] == 0 or (chosen and chosen[-1] == k):
-                continue
-            chosen.append(k)
+
+    def cut(orders: Iterable[int]) -> tuple[int, ...]:
+        out: list[int] = []
+        for k in sorted(set(orders)):
+            out.append(k)
             if unconditional[k]:
                 break
-        for k in chosen:
-            heapq.heappush(heap, k)
-        key = tuple(rule_ids[k] for k in chosen)
-        list_id = lists.setdefault(key, len(lists))
-        if ids and ids[-1] == list_id:
-            continue
-        starts.append(point)
-        ids.append(list_id)
+        return tuple(out)
+
+    starts: list[int] = []
+    ids: list[int] = []
+    stack: list[tuple[int, tuple[int, ...]]] = [((1 << bits) - 1, cut(everywhere))]
+    cursor = 0
+    blocks.sort()
+    count = len(blocks)
+    index = 0
+    while index < count or stack:
+        if index < count:
+            first, length, rule = blocks[index]
+            orders = [rule]
+            index += 1
+            while index < count and blocks[index][0] == first and blocks[index][1] == length:
+                orders.append(blocks[index][2])
+                index += 1
+            limit = first
+        else:
+            limit = 1 << bits  # no more blocks: close everything
+        while stack and stack[-1][0] < limit:
+            last, members = stack.pop()
+            if cursor <= last:
+                list_id = lists.setdefault(members, len(lists))
+                if not ids or ids[-1] != list_id:
+                    starts.append(cursor)
+                    ids.append(list_id)
+                cursor = last + 1
+        if limit == 1 << bits:
+            break
+        parent = stack[-1][1]
+        if cursor < first:
+            list_id = lists.setdefault(parent, len(lists))
+            if not ids or ids[-1] != list_id:
+                starts.append(cursor)
+                ids.append(list_id)
+            cursor = first
+        if parent and unconditional[parent[-1]] and orders[0] > parent[-1]:
+            merged = parent  # an earlier unconditional rule already decides in this block
+        else:
+            merged = cut([*parent, *orders])
+        stack.append((first + (1 << (bits - length)) - 1, merged))
     return starts, ids
 
 
@@ -394,10 +419,6 @@ class _RuleSide:
     arrays: dict[str, npt.NDArray[Any]]
     filters: list[HeaderFilter]
     subnet_ids: dict[str, int]
-    outcomes: tuple[tuple[Outcome, ...], tuple[Outcome, ...]]
-
-
-COLLECTIONS: tuple[Collection, Collection] = ("main", "scm")
 
 
 def _rule_side(site: Site) -> _RuleSide:
@@ -437,29 +458,6 @@ def _rule_side(site: Site) -> _RuleSide:
         rule_cond.append(cond)
         rule_subnet.append(subnet)
 
-    outcomes = []
-    for c in COLLECTIONS:
-        per = [
-            Outcome(rule.action, c, "rule", rule, f"rule {rule.label} matched") for rule in rules
-        ]
-        action, why = site.default_explained(c)
-        per.append(Outcome(action, c, "default", None, why))
-        per.append(
-            Outcome(
-                Action.ALLOW,
-                c,
-                "private-endpoint",
-                None,
-                "arrived through a private endpoint; no rule is evaluated",
-            )
-        )
-        per.append(
-            Outcome(
-                Action.DENY, c, "public-access-disabled", None, "publicNetworkAccess is Disabled"
-            )
-        )
-        outcomes.append(tuple(per))
-
     arrays: dict[str, npt.NDArray[Any]] = {
         "rule_action": np.array([r.action is Action.ALLOW for r in rules], dtype=np.uint8),
         "rule_cond": np.array(rule_cond, dtype=np.uint8),
@@ -473,7 +471,7 @@ def _rule_side(site: Site) -> _RuleSide:
             [site.default_action(c) is Action.ALLOW for c in COLLECTIONS], dtype=np.uint8
         ),
     }
-    return _RuleSide(rules, index_of, arrays, filters, subnet_ids, (outcomes[0], outcomes[1]))
+    return _RuleSide(rules, index_of, arrays, filters, subnet_ids)
 
 
 def _assemble(
@@ -504,7 +502,8 @@ def _assemble(
         rules=tuple(side.rules),
         headers=HeaderIndex.build(side.filters),
         subnet_ids=side.subnet_ids,
-        outcomes=side.outcomes,
+        outcomes=([None] * (len(side.rules) + 3), [None] * (len(side.rules) + 3)),
+        site=site,
     )
 
 
@@ -514,21 +513,24 @@ def build_tables(site: Site) -> Tables:
     cond = side.arrays["rule_cond"]
     lists: dict[tuple[int, ...], int] = {}
     built: dict[str, tuple[FamilyTable, FamilyTable]] = {}
+    unconditional = (cond == 0).tolist()
     for c in COLLECTIONS:
         effective = site.effective_collection(c)
         if effective in built:
             built[c] = built[effective]
             continue
-        members = site.rules(c)
-        ids = [side.index_of[id(rule)] for rule in members]
-        unconditional = [cond[i] == 0 for i in ids]
-        coverage = [_coverage(rule) for rule in members]
-        pair = []
-        for version, bits in ((4, 32), (6, 128)):
-            covers = [None if cov is None else cov[version] for cov in coverage]
-            starts, range_ids = _partition(covers, unconditional, ids, bits, lists)
-            pair.append(_family_table(starts, range_ids, bits))
-        built[c] = (pair[0], pair[1])
+        blocks: dict[int, list[tuple[int, int, int]]] = {4: [], 6: []}
+        everywhere: list[int] = []
+        for rule in site.rules(c):
+            rule_id = side.index_of[id(rule)]
+            for source in rule.sources:
+                if not source.prefixes and source.kind != "service_tag" and source.kind != "cidr":
+                    everywhere.append(rule_id)  # Any, AnyVnets, subnets
+                for prefix in source.prefixes:
+                    blocks[prefix.version].append((prefix.network, prefix.length, rule_id))
+        v4 = _family_table(*_partition(blocks[4], everywhere, unconditional, 32, lists), 32)
+        v6 = _family_table(*_partition(blocks[6], everywhere, unconditional, 128, lists), 128)
+        built[c] = (v4, v6)
 
     list_offsets = [0]
     list_rules: list[int] = []
