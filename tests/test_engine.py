@@ -340,3 +340,30 @@ def test_no_extensions_switch_selects_the_python_kernel() -> None:
         check=True,
     )
     assert out.stdout.strip() == "cython"
+
+
+def test_dictionary_encoded_header_columns(example_engine: acl.Engine) -> None:
+    pa = pytest.importorskip("pyarrow")
+    ips = ["147.243.1.1", "147.243.1.2", "147.243.1.3", "147.243.1.4"]
+    values = [FDID, "other", None, FDID]
+    expected = [0, DEFAULT, DEFAULT, 0]
+    codes = np.array([0, 1, -1, 0])
+    for column in (
+        values,
+        (codes, [FDID, "other"]),
+        pa.array(values).dictionary_encode(),
+    ):
+        result = example_engine.decide_many(ips, headers={"X-Azure-FDID": column})
+        assert result.rule.tolist() == expected
+    with pytest.raises(ValueError, match="dictionary codes"):
+        example_engine.decide_many(ips, headers={"X-Azure-FDID": (np.array([0, 5, 0, 0]), [FDID])})
+    with pytest.raises(acl.RequestError, match="not a string"):
+        example_engine.decide_many(ips, headers={"X-Azure-FDID": [FDID, 5, None, None]})
+
+
+def test_ipv6_and_mapped_numeric_columns(example_engine: acl.Engine) -> None:
+    office = int(ipaddress.IPv6Address("2001:db8:cafe::1"))
+    mapped = int(ipaddress.IPv6Address("::ffff:203.0.113.66"))
+    hi = np.array([office >> 64, mapped >> 64], dtype=np.uint64)
+    lo = np.array([office & (2**64 - 1), mapped & (2**64 - 1)], dtype=np.uint64)
+    assert example_engine.decide_many((hi, lo)).rule.tolist() == [2, 1]

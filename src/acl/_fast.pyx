@@ -562,28 +562,45 @@ cdef class Kernel:
                 out_code[i] = code
                 out_action[i] = self._action(code, c)
 
-    def codes_v4_plain(self, const uint32_t[::1] v4, int coll, int32_t[::1] out_code,
-                       uint8_t[::1] out_action):
-        """The common case: IPv4 addresses, one collection, no headers or endpoints."""
-        cdef Py_ssize_t n = v4.shape[0]
+    def codes_plain(self, const uint8_t[::1] version, const uint64_t[::1] hi,
+                    const uint64_t[::1] lo, const uint32_t[::1] v4, int coll,
+                    int32_t[::1] out_code, uint8_t[::1] out_action):
+        """The common case: one collection, no headers, endpoints or subnets. Either ``v4``
+        (all IPv4) or ``version``/``hi``/``lo`` has the batch's length."""
+        cdef Py_ssize_t n = out_code.shape[0]
         cdef Py_ssize_t i
         cdef int32_t code
-        if out_code.shape[0] != n or out_action.shape[0] != n:
+        cdef bint only_v4 = v4.shape[0] == n
+        if out_action.shape[0] != n:
             raise ValueError("output arrays do not have the batch's length")
+        if not only_v4 and (version.shape[0] != n or hi.shape[0] != n or lo.shape[0] != n):
+            raise ValueError("address columns do not have the batch's length")
         if coll not in (0, 1):
             raise ValueError("collection must be 0 (main) or 1 (scm)")
-        cdef const Family* fam = &self.fam4[coll]
-        cdef const int32_t* plain = self.plain4[coll]
+        cdef const Family* fam4 = &self.fam4[coll]
+        cdef const Family* fam6 = &self.fam6[coll]
+        cdef const int32_t* plain4 = self.plain4[coll]
+        cdef const int32_t* plain6 = self.plain6[coll]
         cdef const uint8_t* action = self.code_action + 4
         cdef uint8_t default_action = self.defaults[coll]
         with nogil:
-            if self.public_disabled:
+            if only_v4 and not self.public_disabled:
                 for i in range(n):
-                    out_code[i] = CODE_PUBLIC_ACCESS_DISABLED
-                    out_action[i] = 0
+                    code = plain4[_range_v4(fam4, v4[i])]
+                    out_code[i] = code
+                    out_action[i] = action[code] if code != CODE_DEFAULT else default_action
             else:
                 for i in range(n):
-                    code = plain[_range_v4(fam, v4[i])]
+                    if not only_v4 and version[i] == 0:
+                        code = CODE_INVALID
+                    elif self.public_disabled:
+                        code = CODE_PUBLIC_ACCESS_DISABLED
+                    elif only_v4:
+                        code = plain4[_range_v4(fam4, v4[i])]
+                    elif version[i] == 4:
+                        code = plain4[_range_v4(fam4, <uint32_t>lo[i])]
+                    else:
+                        code = plain6[_range_v6(fam6, hi[i], lo[i])]
                     out_code[i] = code
                     out_action[i] = action[code] if code != CODE_DEFAULT else default_action
 

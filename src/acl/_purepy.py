@@ -236,13 +236,35 @@ class Kernel:
             out_code[i] = code
             out_action[i] = self._action(code, c)
 
-    def codes_v4_plain(
+    def codes_plain(
         self,
+        version: npt.NDArray[np.uint8],
+        hi: npt.NDArray[np.uint64],
+        lo: npt.NDArray[np.uint64],
         v4: npt.NDArray[np.uint32],
         coll: int,
         out_code: npt.NDArray[np.int32],
         out_action: npt.NDArray[np.uint8],
     ) -> None:
+        n = len(out_code)
+        if len(v4) != n:
+            none = np.zeros(1, dtype=np.uint8)
+            self.codes(
+                version,
+                hi,
+                lo,
+                v4,
+                np.array([coll], dtype=np.uint8),
+                none,
+                none,
+                np.zeros(1, dtype=np.int32),
+                np.zeros((4, 1), dtype=np.int32),
+                np.zeros(2, dtype=np.int32),
+                np.zeros(0, dtype=np.int32),
+                out_code,
+                out_action,
+            )
+            return
         if self._t.public_disabled:
             out_code[:] = PUBLIC_ACCESS_DISABLED
             out_action[:] = 0
@@ -251,8 +273,9 @@ class Kernel:
         index = np.searchsorted(table.starts_lo, v4.astype(np.uint64), side="right") - 1
         codes = self._plain[table.ranges[index]]
         out_code[:] = codes
-        actions = np.where(codes >= 0, self._actions[np.maximum(codes, 0)], self._t.defaults[coll])
-        out_action[:] = actions
+        out_action[:] = np.where(
+            codes >= 0, self._actions[np.maximum(codes, 0)], self._t.defaults[coll]
+        )
 
     # ---------------------------------------------------------------- parsing columns
 

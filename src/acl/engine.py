@@ -145,6 +145,29 @@ def _as_column(values: Any, n: int | None, name: str) -> list[Any]:
     return out
 
 
+def _dictionary_encoded(values: Any) -> tuple[npt.NDArray[np.int64], list[Any]] | None:
+    """``(codes, categories)`` of a dictionary-encoded column, or None.
+
+    Accepts a ``(codes, categories)`` pair, a pyarrow DictionaryArray and a pandas
+    Categorical (or categorical Series). Code -1 (or a null) means absent.
+    """
+    if isinstance(values, tuple) and len(values) == 2:
+        codes, categories = values
+    elif hasattr(values, "indices") and hasattr(values, "dictionary"):  # pyarrow
+        codes = values.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        categories = values.dictionary.to_pylist()
+    elif hasattr(values, "cat") and hasattr(values.cat, "codes"):  # pandas Series
+        codes, categories = values.cat.codes.to_numpy(), list(values.cat.categories)
+    elif hasattr(values, "codes") and hasattr(values, "categories"):  # pandas Categorical
+        codes, categories = np.asarray(values.codes), list(values.categories)
+    else:
+        return None
+    array = np.asarray(codes, dtype=np.int64)
+    if array.ndim != 1 or (array.size and (array.min() < -1 or array.max() >= len(categories))):
+        raise ValueError("dictionary codes must be 1-d and index the categories (-1: absent)")
+    return array, list(categories)
+
+
 def _flags(values: Any, n: int, name: str) -> npt.NDArray[np.uint8]:
     if values is None:
         return np.zeros(1, dtype=np.uint8)
@@ -377,27 +400,48 @@ class Engine:
             h = HEADER_NAMES.index(name)
             if name not in index.by_header:
                 continue  # no rule filters on it: every value satisfies nothing
+            encoded = _dictionary_encoded(values)
+            if encoded is not None:
+                codes, categories = encoded
+                if len(codes) != n:
+                    raise ValueError(f"header {raw_name!r}: {len(codes)} values for {n} requests")
+                per_category = np.zeros(len(categories) + 1, dtype=np.int32)  # last: missing
+                for c, value in enumerate(categories):
+                    per_category[c] = self._value_id(name, raw_name, c, value, sat_off, sat_ids)
+                codes = np.where(codes < 0, len(categories), codes)
+                hv[h] = per_category[codes]
+                continue
             ids: dict[Any, int] = {}
             row = hv[h]
             for i, value in enumerate(_as_column(values, n, f"header {raw_name!r}")):
-                if value is None or value == "":
-                    continue
-                vid = ids.get(value)
+                vid = ids.get(value) if isinstance(value, str) or value is None else None
                 if vid is None:
-                    if not isinstance(value, str):
-                        raise RequestError(
-                            f"header {raw_name!r} row {i}: value {value!r} is not a string"
-                        )
-                    satisfied = index.satisfied(name, [value])
-                    if satisfied:
-                        sat_ids.extend(satisfied)
-                        sat_off.append(len(sat_ids))
-                        vid = len(sat_off) - 2
-                    else:
-                        vid = 0
+                    vid = self._value_id(name, raw_name, i, value, sat_off, sat_ids)
                     ids[value] = vid
                 row[i] = vid
         return hv, np.array(sat_off, dtype=np.int32), np.array(sat_ids, dtype=np.int32)
+
+    def _value_id(
+        self,
+        name: str,
+        raw_name: str,
+        where: int,
+        value: Any,
+        sat_off: list[int],
+        sat_ids: list[int],
+    ) -> int:
+        """The value id of one header value: 0 when it satisfies no filter, else a new id
+        whose satisfied filter ids are appended to ``sat_ids``."""
+        if value is None or value == "":
+            return 0
+        if not isinstance(value, str):
+            raise RequestError(f"header {raw_name!r} row {where}: value {value!r} is not a string")
+        satisfied = self._tables.headers.satisfied(name, [value])
+        if not satisfied:
+            return 0
+        sat_ids.extend(satisfied)
+        sat_off.append(len(sat_ids))
+        return len(sat_off) - 2
 
     def decide_many(
         self,
@@ -501,16 +545,16 @@ class Engine:
         out_code = np.empty(n, dtype=np.int32)
         out_action = np.empty(n, dtype=np.uint8)
         plain = (
-            len(v4) == n
-            and n > 0
-            and len(coll) == 1
+            len(coll) == 1
             and subnets is None
-            and not endpoint.any()
-            and not private.any()
+            and len(endpoint) == 1
+            and not endpoint[0]
+            and len(private) == 1
+            and not private[0]
             and hv.shape[1] == 1
         )
-        if plain:
-            self._kernel.codes_v4_plain(v4, int(coll[0]), out_code, out_action)
+        if n and plain:
+            self._kernel.codes_plain(version, hi, lo, v4, int(coll[0]), out_code, out_action)
         elif n:
             self._kernel.codes(
                 np.ascontiguousarray(version),
