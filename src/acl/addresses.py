@@ -101,6 +101,10 @@ def parse_address(
         if value is None:
             raise AddressError(f"{what} {text!r} is not valid: {_v4_problem(text)}", origin)
         return 4, value
+    if text.count(":") == 1 and _parse_v4(text.partition(":")[0]) is not None:
+        raise AddressError(
+            f"{what} {text!r} has a port: give the address alone (like 192.0.2.1)", origin
+        )
     if "%" in text:
         raise AddressError(f"{what} {text!r} has a zone (%...): zones are not allowed", origin)
     if text != text.strip() or "/" in text:

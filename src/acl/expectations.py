@@ -165,6 +165,12 @@ def run_file(path: str | Path) -> list[CaseResult]:
                 "site_file must be a path", Origin(file=label, path="$.site_file")
             )
         site_path = file.parent / data["site_file"]
+        if not site_path.is_file():
+            # Not the site's error: an expect_error file must not pass on a wrong path.
+            raise ExpectationError(
+                f"site_file {data['site_file']!r} cannot be read ({site_path} is not a file)",
+                Origin(file=label, path="$.site_file"),
+            )
 
         def loader() -> Site:
             return load(site_path, service_tags=tags)
@@ -204,6 +210,11 @@ def run_file(path: str | Path) -> list[CaseResult]:
         if expect not in ("allow", "deny"):
             raise ExpectationError(f"expect {expect!r} is not 'allow' or 'deny'", where)
         expected_rule = case.get("rule")
+        if "rule" in case and expected_rule is None:
+            raise ExpectationError(
+                "rule is empty (in YAML, quote positions: rule: '#1', or # starts a comment)",
+                where,
+            )
         if expected_rule is not None and not isinstance(expected_rule, str):
             raise ExpectationError(f"rule {expected_rule!r} is not a string", where)
         try:

@@ -5,7 +5,7 @@ exist. Names are case-insensitive. A request header may occur several times; eve
 here takes the list of its copies (raw strings, as received).
 
 >>> xff_addresses(["unknown, 198.51.100.9:80", "[2001:db8::7]:443"])
-[(4, 3328402441), (6, 42540766411282592856903984951653826567)]
+[(4, 3325256713), (6, 42540766411282592856903984951653826567)]
 >>> forwarded_hosts(["WWW.Contoso.com:8443, api.example.org"])
 ['www.contoso.com', 'api.example.org']
 >>> single_value(["a", "b"]) is None

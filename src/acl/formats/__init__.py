@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def sniff(document: Any) -> str | None:
         return "site"
     if "siteConfig" in document:
         return "site"
-    if SITE_CONFIG_KEYS & document.keys():
+    if (SITE_CONFIG_KEYS | {"publicNetworkAccess"}) & document.keys():
         return "siteconfig"
     if isinstance(props, Mapping) and SITE_CONFIG_KEYS & props.keys():
         return "config-web"
@@ -98,22 +99,17 @@ def loads(
     Keyword arguments are :class:`LoadOptions` fields (``service_tags``, ``site``,
     ``parameters``, ``parameters_file``, ``source``).
     """
-    opts = options or LoadOptions(**option_values)
-    source = opts.source or "<string>"
+    if options is not None and option_values:
+        raise TypeError("give options=LoadOptions(...) or keyword options, not both")
+    opts = options if options is not None else LoadOptions(**option_values)
+    if opts.source is None:
+        opts = replace(opts, source="<string>")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(
-            f"invalid JSON: {exc.msg}", Origin(file=source, line=exc.lineno, column=exc.colno)
+            f"invalid JSON: {exc.msg}", Origin(file=opts.source, line=exc.lineno, column=exc.colno)
         ) from None
-    if opts.source is None:
-        opts = LoadOptions(
-            source=source,
-            service_tags=opts.service_tags,
-            site=opts.site,
-            parameters=opts.parameters,
-            parameters_file=opts.parameters_file,
-        )
     return load_document(document, opts, format=format)
 
 
@@ -139,4 +135,12 @@ def load(
         ) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text: {exc.reason}", Origin(file=file)) from None
-    return loads(text, format=format, source=file, **option_values)
+    options = option_values.pop("options", None)
+    if options is not None and option_values:
+        raise TypeError("give options=LoadOptions(...) or keyword options, not both")
+    opts = (
+        replace(options, source=file)
+        if options is not None
+        else LoadOptions(source=file, **option_values)
+    )
+    return loads(text, format=format, options=opts)

@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..model import Site
 from .options import LoadOptions
-from .restrictions import Context, parse_rules, site_from_config
+from .restrictions import SITE_CONFIG_KEYS, Context, parse_rules, site_from_config
 
 __all__ = ["load_config_web", "load_rules", "load_site", "load_siteconfig"]
 
@@ -44,7 +44,15 @@ def load_rules(document: Any, options: LoadOptions) -> Site:
 
 def load_siteconfig(document: Any, options: LoadOptions) -> Site:
     """A siteConfig object at the top level."""
-    return site_from_config(document, path="$", ctx=_context(options))
+    doc = _object(document, options, "a siteConfig object")
+    if not (SITE_CONFIG_KEYS | {"publicNetworkAccess"}) & doc.keys():
+        raise ConfigError(
+            "this object has no access restriction setting (ipSecurityRestrictions, "
+            "scmIpSecurityRestrictions, ...DefaultAction, publicNetworkAccess): nothing to "
+            "load (is --format right?)",
+            _context(options).origin("$"),
+        )
+    return site_from_config(doc, path="$", ctx=_context(options))
 
 
 def _object(document: Any, options: LoadOptions, what: str) -> Mapping[str, Any]:
@@ -67,6 +75,12 @@ def load_site(document: Any, options: LoadOptions) -> Site:
     else:
         props = doc
         base = "$"
+    if "siteConfig" not in props and "publicNetworkAccess" not in props:
+        raise ConfigError(
+            "this site resource has neither siteConfig nor publicNetworkAccess: "
+            "nothing to load (is --format right?)",
+            ctx.origin(base),
+        )
     config = props.get("siteConfig")
     if config is None:
         config = {}

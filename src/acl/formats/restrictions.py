@@ -182,7 +182,8 @@ def header_filter(name: str, values: tuple[str, ...], origin: Origin) -> HeaderF
             hosts.append(f"*.{host}" if wildcard else host)
         return HeaderFilter(name, values, hosts=tuple(hosts))
     assert name in (XAZUREFDID, XFDHEALTHPROBE)
-    return HeaderFilter(name, values)
+    # Request values are compared trimmed, so configured ones are trimmed too.
+    return HeaderFilter(name, tuple(value.strip() for value in values))
 
 
 def _looks_like_tag(text: str) -> bool:
@@ -228,6 +229,10 @@ def _sources(
     if any(not part for part in elements):
         raise ConfigError(f"ipAddress {ip_address!r} has an empty element", origin)
     if tag == "ServiceTag":
+        if subnet_mask is not None:
+            raise ConfigError(
+                f"subnetMask {subnet_mask!r} is given with service tags {ip_address!r}", origin
+            )
         return tuple(_service_tag_source(part, origin, tags) for part in elements)
     sources = [_address_source(part, origin, tags) for part in elements]
     kinds = {source.kind for source in sources}
@@ -334,6 +339,8 @@ def parse_rules(
             and ip_address.strip().lower() == "any"
             and name is not None
             and name.strip().lower() in SYNTHETIC_NAMES
+            and not item.get("headers")
+            and not item.get("vnetSubnetResourceId")
         ):
             synthetic = parse_action(item.get("action") or name.split()[0], origin)
             continue

@@ -98,6 +98,14 @@ class _Resolver:
             raise ConfigError(
                 f"template expression {text!r} cannot be parsed: {exc}", self.ctx.origin(path)
             ) from None
+        except (ValueError, TypeError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(
+                f"template expression {text!r} has a function called with the wrong arguments "
+                f"({exc})",
+                self.ctx.origin(path),
+            ) from None
 
     @staticmethod
     def _tokens(text: str) -> list[tuple[str, str]]:
@@ -185,6 +193,18 @@ class _Resolver:
                         "a parameters file (--parameters) or --param NAME=VALUE",
                         self.ctx.origin(path),
                     )
+                if isinstance(value, _Default):
+                    # Defaults are resolved only when used, so an unused or overridden
+                    # default such as [resourceGroup().location] does not matter.
+                    marker = f"parameters.{key}"
+                    if marker in self._resolving:
+                        raise ConfigError(
+                            f"template parameter {name!r} refers to itself", self.ctx.origin(path)
+                        )
+                    self._resolving.add(marker)
+                    value = self.resolve(value.value, f"$.parameters.{key}.defaultValue")
+                    self._resolving.discard(marker)
+                    self.parameters[key] = value
                 return value
         raise ConfigError(f"template parameter {name!r} is not declared", self.ctx.origin(path))
 
@@ -194,13 +214,13 @@ class _Resolver:
         if key is None:
             raise ConfigError(f"template variable {name!r} is not declared", self.ctx.origin(path))
         if key not in self.variables:
-            if key in self._resolving:
+            if f"variables.{key}" in self._resolving:
                 raise ConfigError(
                     f"template variable {name!r} refers to itself", self.ctx.origin(path)
                 )
-            self._resolving.add(key)
+            self._resolving.add(f"variables.{key}")
             self.variables[key] = self.resolve(self.variable_defs[key], f"$.variables.{key}")
-            self._resolving.discard(key)
+            self._resolving.discard(f"variables.{key}")
         return self.variables[key]
 
     @staticmethod
@@ -221,6 +241,13 @@ def _text(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value)
     return str(value)
+
+
+@dataclass(frozen=True)
+class _Default:
+    """A parameter's defaultValue, resolved when first used."""
+
+    value: Any
 
 
 class _Missing:
@@ -257,11 +284,8 @@ def _parameter_values(
         raise ConfigError("parameters must be an object", ctx.origin("$.parameters"))
     values: dict[str, Any] = {}
     for name, spec in declared.items():
-        values[name] = spec.get("defaultValue", _MISSING) if isinstance(spec, Mapping) else _MISSING
-    resolver = _Resolver(ctx, values, document.get("variables") or {})
-    for name in list(values):
-        if values[name] is not _MISSING:
-            values[name] = resolver.resolve(values[name], f"$.parameters.{name}.defaultValue")
+        has_default = isinstance(spec, Mapping) and "defaultValue" in spec
+        values[name] = _Default(spec["defaultValue"]) if has_default else _MISSING
     if options.parameters_file is not None:
         file = str(options.parameters_file)
         try:
@@ -315,7 +339,8 @@ def _declared_name(name: str, declared: Mapping[str, Any], origin: Origin) -> st
 class _Found:
     """What the template says about one site: its siteConfig and config/web parts."""
 
-    parts: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    site_parts: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    config_parts: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     public: tuple[str, Any] | None = None
 
 
@@ -366,7 +391,7 @@ def _walk(
                 if "siteConfig" in props:
                     config = props["siteConfig"]
                     cpath = f"{rpath}.properties.siteConfig"
-                    entry.parts.append((cpath, _access_part(config, cpath, resolver)))
+                    entry.site_parts.append((cpath, _access_part(config, cpath, resolver)))
                 if "publicNetworkAccess" in props:
                     ppath = f"{rpath}.properties.publicNetworkAccess"
                     entry.public = (ppath, resolver.resolve(props["publicNetworkAccess"], ppath))
@@ -385,7 +410,7 @@ def _walk(
             entry = found.setdefault(key, _Found())
             if props is not None:
                 cpath = f"{rpath}.properties"
-                entry.parts.append((cpath, _access_part(props, cpath, resolver)))
+                entry.config_parts.append((cpath, _access_part(props, cpath, resolver)))
 
 
 def _access_part(config: Any, path: str, resolver: _Resolver) -> Mapping[str, Any]:
@@ -435,7 +460,8 @@ def load_template(document: Any, options: LoadOptions) -> Site:
     entry = found[chosen]
     merged: dict[str, Any] = {}
     key_paths: dict[str, str] = {}
-    for path, part in entry.parts:
+    # config/web is applied after the site's siteConfig, wherever it stands in the file.
+    for path, part in [*entry.site_parts, *entry.config_parts]:
         for key, value in part.items():
             merged[key] = value
             key_paths[key] = f"{path}.{key}"
