@@ -369,5 +369,5 @@ def test_template_escaped_brackets_and_copy_loops() -> None:
     )
     with pytest.raises(acl.ConfigError, match="copy loop"):
         load(loop)
-    with pytest.raises(acl.ConfigError, match="no Microsoft.Web/sites"):
+    with pytest.raises(acl.ConfigError, match=r"no Microsoft\.Web/sites"):
         load(template({"type": "Microsoft.Storage/storageAccounts", "name": "[uniqueString('x')]"}))
