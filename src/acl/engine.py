@@ -89,6 +89,7 @@ class BulkDecisions:
             ``scmIpSecurityRestrictionsUseMain`` an scm request's rule is in the main list.
         collection: 0 main, 1 scm (the collection the request asked for).
         code: the compiled rule index (>= 0) or the reason code; ``engine.rule(code)``.
+        family: 4 or 6 (IPv4-mapped addresses count as 4), 0 for an invalid address.
         invalid: how many rows had an invalid address.
     """
 
@@ -96,6 +97,7 @@ class BulkDecisions:
     rule: npt.NDArray[np.int32]
     collection: npt.NDArray[np.uint8]
     code: npt.NDArray[np.int32]
+    family: npt.NDArray[np.uint8]
     invalid: int
     _engine: Engine
 
@@ -581,6 +583,7 @@ class Engine:
             rule=rule.astype(np.int32),
             collection=collection.astype(np.uint8),
             code=out_code,
+            family=np.full(n, 4, dtype=np.uint8) if len(v4) == n else version.copy(),
             invalid=invalid,
             _engine=self,
         )

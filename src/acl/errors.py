@@ -10,6 +10,7 @@ the builtin it refines, so ``except ValueError`` keeps working for callers who d
      │    └── ServiceTagError(ConfigError)       an unknown or misplaced service tag name
      ├── ServiceTagDataError(AclError, ValueError)   a service tag file that cannot be read
      ├── RequestError(AclError, ValueError)      a request that cannot be evaluated
+     ├── LogError(AclError, ValueError)          a log source that cannot be read at all
      └── ExpectationError(AclError, ValueError)  an expectation file (``acl test``) that cannot be read
 
 Messages name the culprit with ``!r``, the file, the JSON path or line, the rule's name and
@@ -25,6 +26,7 @@ __all__ = [
     "AddressError",
     "ConfigError",
     "ExpectationError",
+    "LogError",
     "Origin",
     "RequestError",
     "ServiceTagDataError",
@@ -102,3 +104,7 @@ class RequestError(_Located, ValueError):
 
 class ExpectationError(_Located, ValueError):
     """An expectation file for ``acl test`` that cannot be read."""
+
+
+class LogError(_Located, ValueError):
+    """A log source that cannot be read at all (a bad line is a reject, never this)."""
