@@ -47,7 +47,7 @@ def _select_kernel() -> tuple[str, Any]:
 
         return "python", _purepy
     try:
-        from . import _fast  # type: ignore[attr-defined]
+        from . import _fast
     except ImportError:
         from . import _purepy
 
@@ -71,7 +71,7 @@ def _kernel_class(name: str | None) -> Any:
 
         return _purepy.Kernel
     if name == "cython":
-        from . import _fast  # type: ignore[attr-defined]
+        from . import _fast
 
         return _fast.Kernel
     raise ValueError(f"kernel {name!r} is unknown: expected one of {', '.join(KERNELS)}")
@@ -134,7 +134,9 @@ def _as_column(values: Any, n: int | None, name: str) -> list[Any]:
         out = list(values.to_numpy(dtype=object))
     elif isinstance(values, np.ndarray):
         out = values.tolist()
-    elif isinstance(values, (list, tuple)):
+    elif isinstance(values, list):
+        out = values
+    elif isinstance(values, tuple):
         out = list(values)
     else:
         raise TypeError(
@@ -168,6 +170,20 @@ def _dictionary_encoded(values: Any) -> tuple[npt.NDArray[np.int64], list[Any]] 
     if array.ndim != 1 or (array.size and (array.min() < -1 or array.max() >= len(categories))):
         raise ValueError("dictionary codes must be 1-d and index the categories (-1: absent)")
     return array, list(categories)
+
+
+class _Memo(dict):  # type: ignore[type-arg]
+    """A dict that computes a missing value once: ``map(memo.__getitem__, column)`` maps a
+    column in C, calling Python only for each distinct value."""
+
+    def __init__(self, compute: Any) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, key: Any) -> Any:
+        value = self._compute(key)
+        self[key] = value
+        return value
 
 
 def _flags(values: Any, n: int, name: str) -> npt.NDArray[np.uint8]:
@@ -413,14 +429,17 @@ class Engine:
                 codes = np.where(codes < 0, len(categories), codes)
                 hv[h] = per_category[codes]
                 continue
-            ids: dict[Any, int] = {}
-            row = hv[h]
-            for i, value in enumerate(_as_column(values, n, f"header {raw_name!r}")):
-                vid = ids.get(value) if isinstance(value, str) or value is None else None
-                if vid is None:
-                    vid = self._value_id(name, raw_name, i, value, sat_off, sat_ids)
-                    ids[value] = vid
-                row[i] = vid
+            column = _as_column(values, n, f"header {raw_name!r}")
+            ids = _Memo(
+                lambda v, _n=name, _r=raw_name: self._value_id(_n, _r, -1, v, sat_off, sat_ids)
+            )
+            try:
+                hv[h] = np.fromiter(map(ids.__getitem__, column), dtype=np.int32, count=n)
+            except TypeError:  # an unhashable cell: find it for the message
+                bad = next(i for i, v in enumerate(column) if not isinstance(v, (str, type(None))))
+                raise RequestError(
+                    f"header {raw_name!r} row {bad}: value {column[bad]!r:.60} is not a string"
+                ) from None
         return hv, np.array(sat_off, dtype=np.int32), np.array(sat_ids, dtype=np.int32)
 
     def _value_id(
@@ -437,7 +456,8 @@ class Engine:
         if value is None or value == "":
             return 0
         if not isinstance(value, str):
-            raise RequestError(f"header {raw_name!r} row {where}: value {value!r} is not a string")
+            where_text = f"row {where}" if where >= 0 else "a row"
+            raise RequestError(f"header {raw_name!r} {where_text}: value {value!r} is not a string")
         satisfied = self._tables.headers.satisfied(name, [value])
         if not satisfied:
             return 0
@@ -504,18 +524,12 @@ class Engine:
             if isinstance(hosts, str):
                 coll = np.array([is_scm_host(hosts)], dtype=np.uint8)
             else:
-                cache: dict[Any, int] = {}
+                scm_of = _Memo(lambda h: int(isinstance(h, str) and is_scm_host(h)))
                 column = _as_column(hosts, n, "hosts")
-                coll = np.fromiter(
-                    (
-                        cache[h]
-                        if h in cache
-                        else cache.setdefault(h, int(isinstance(h, str) and is_scm_host(h)))
-                        for h in column
-                    ),
-                    dtype=np.uint8,
-                    count=n,
-                )
+                try:
+                    coll = np.fromiter(map(scm_of.__getitem__, column), dtype=np.uint8, count=n)
+                except TypeError:
+                    raise RequestError("hosts: every host must be a string or None") from None
         else:
             coll = _flags(scm, n, "scm")
 

@@ -1,0 +1,474 @@
+"""App Service resource logs: ``AppServiceIPSecAuditLogs`` and ``AppServiceHTTPLogs``.
+
+Each comes as resource-log JSON (one record per line, or the storage blob document
+``{"records": [...]}``; the fields sit under ``properties`` or ``Properties``, which may
+also be a JSON string) or as a Log Analytics export (CSV with the table's column names, or
+JSON arrays / lines of flat objects with them).
+
+>>> from acl.logs import ReadOptions
+>>> line = ('{"category": "AppServiceIPSecAuditLogs", "properties": {"CIp": "[2001:db8::1]:443",'
+...         ' "CsHost": "app.azurewebsites.net", "Result": "Denied", "XAzureFDID": ""}}')
+>>> batch = next(read_audit(iter([(1, line)]), "audit.json", ReadOptions()))
+>>> batch.ip, batch.recorded, batch.headers["X-Azure-FDID"]
+(['2001:db8::1'], ['Denied'], [None])
+
+The ``azure`` format reads any of the Azure JSON shapes and picks the reader from the first
+record's category (or, for flat Log Analytics objects, from its columns).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from itertools import chain
+from typing import Any
+
+from ..addresses import split_host_port
+from ..errors import LogError, Origin
+from ..headers import HEADER_NAMES
+from . import Batch, BatchBuilder, Lines, ReadOptions, Reject
+from .columns import CsvRows, Item, first_record, is_true, json_items, opens_document, peek
+
+__all__ = ["READERS", "SNIFFERS", "read_audit", "read_azure", "read_http"]
+
+AUDIT = "appservice-audit"
+HTTP = "appservice-http"
+AUDIT_CATEGORY = "AppServiceIPSecAuditLogs"
+HTTP_CATEGORY = "AppServiceHTTPLogs"
+_AUDIT_HEADERS = ("XForwardedFor", "XForwardedHost", "XAzureFDID", "XFDHealthProbe")
+"""The audit log's header fields, in the order of :data:`acl.headers.HEADER_NAMES`."""
+
+
+def _is_json(first: str | None) -> bool:
+    return first is None or first.lstrip()[:1] in ("{", "[")
+
+
+def _category(record: dict[str, Any]) -> Any:
+    category = record.get("category")
+    if category is None:
+        category = record.get("Category")
+        if category is None:
+            category = record.get("Type")
+    return category
+
+
+def _properties(record: dict[str, Any]) -> dict[str, Any] | str:
+    """The record's fields: ``properties`` (an object or JSON text), else the record itself
+    (Log Analytics's flat shape); a reject reason when ``properties`` is unreadable."""
+    props = record.get("properties")
+    if props is None:
+        props = record.get("Properties")
+        if props is None:
+            return record
+    if props.__class__ is str:
+        try:
+            props = json.loads(props)
+        except json.JSONDecodeError as exc:
+            return f"malformed JSON in properties: {exc.msg} at column {exc.colno}"
+    if not isinstance(props, dict):
+        return "properties is not a JSON object"
+    return props
+
+
+def _address(cip: Any) -> str:
+    """An address without port or brackets; a value that is not text is made text."""
+    text = cip if isinstance(cip, str) else _text(cip) or ""
+    return split_host_port(text) if text[:1] == "[" or text.count(":") == 1 else text
+
+
+def _text(value: Any) -> str | None:
+    """A header field: "" (absent) and null are None; other values as text."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+# ----------------------------------------------------------------------------- audit logs
+
+
+def read_audit(lines: Lines, source: str, options: ReadOptions) -> Iterator[Batch]:
+    """``AppServiceIPSecAuditLogs`` as resource-log JSON or a Log Analytics export.
+
+    Raises:
+        LogError: a CSV export without a ``CIp`` column.
+    """
+    first, again = peek(lines)
+    if _is_json(first):
+        return _audit_json(json_items(again), source, options)
+    return _audit_csv(CsvRows(again, source), source, options)
+
+
+def _audit_json(items: Iterable[Item], source: str, options: ReadOptions) -> Iterator[Batch]:
+    # The hot loop of the most common format: local names for every method, no function
+    # call per record where a test will do.
+    size = options.batch_size
+    wanted = AUDIT_CATEGORY
+    wanted_lower = wanted.lower()
+    while True:
+        numbers: list[int] = []
+        ips: list[str | None] = []
+        hosts: list[str | None] = []
+        xff: list[str | None] = []
+        xfh: list[str | None] = []
+        fdid: list[str | None] = []
+        probe: list[str | None] = []
+        endpoint: list[bool] = []
+        times: list[Any] = []
+        recorded: list[Any] = []
+        details: list[Any] = []
+        rejects: list[Reject] = []
+        metadata = 0
+        add_number, add_ip, add_host = numbers.append, ips.append, hosts.append
+        add_xff, add_xfh, add_fdid, add_probe = xff.append, xfh.append, fdid.append, probe.append
+        add_endpoint, add_time, add_recorded, add_details = (
+            endpoint.append,
+            times.append,
+            recorded.append,
+            details.append,
+        )
+        room = size
+        for number, record, text in items:
+            if record.__class__ is not dict:
+                if record.__class__ is int:
+                    metadata += record
+                else:
+                    rejects.append(Reject(source, number, record, text))
+                continue
+            get = record.get
+            props = get("properties")
+            if props is None:
+                props = get("Properties")
+                if props is None:
+                    props = record  # Log Analytics: the columns at the top level
+            if props.__class__ is not dict:
+                props = _properties(record)
+                if isinstance(props, str):
+                    rejects.append(Reject(source, number, props, text))
+                    continue
+            category = get("Category")
+            if category is None:
+                category = get("category")
+                if category is None:
+                    category = get("Type")
+            if (
+                category != wanted
+                and category is not None
+                and str(category).lower() != wanted_lower
+            ):
+                rejects.append(
+                    Reject(source, number, f"category {category!r} is not {wanted}", text)
+                )
+                continue
+            field = props.get
+            cip = field("CIp")
+            if not cip:
+                rejects.append(Reject(source, number, "missing field CIp", text))
+                continue
+            add_number(number)
+            add_ip(
+                cip.partition(":")[0]
+                if cip.__class__ is str and cip.count(":") == 1
+                else _address(cip)
+            )
+            add_host(field("CsHost") or None)
+            # The header fields: "" is an absent header; anything but text is made text.
+            h = field("XForwardedFor") or None
+            add_xff(h if h is None or h.__class__ is str else _text(h))
+            h = field("XForwardedHost") or None
+            add_xfh(h if h is None or h.__class__ is str else _text(h))
+            h = field("XAzureFDID") or None
+            add_fdid(h if h is None or h.__class__ is str else _text(h))
+            h = field("XFDHealthProbe") or None
+            add_probe(h if h is None or h.__class__ is str else _text(h))
+            h = field("ServiceEndpoint")
+            add_endpoint(h == "True" or (h is not None and h != "False" and is_true(h)))
+            h = get("time")
+            add_time(h if h is not None else get("TimeGenerated"))
+            add_recorded(field("Result"))
+            add_details(field("Details"))
+            room -= 1
+            if not room:
+                break
+        else:  # the records are used up
+            if numbers or rejects or metadata:
+                yield _audit_batch(
+                    source, numbers, ips, hosts, (xff, xfh, fdid, probe), endpoint, times,
+                    recorded, details, rejects, metadata,
+                )  # fmt: skip
+            return
+        yield _audit_batch(
+            source, numbers, ips, hosts, (xff, xfh, fdid, probe), endpoint, times,
+            recorded, details, rejects, metadata,
+        )  # fmt: skip
+
+
+def _audit_batch(
+    source: str,
+    numbers: list[int],
+    ips: list[str | None],
+    hosts: list[str | None],
+    headers: tuple[list[str | None], ...],
+    endpoint: list[bool],
+    times: list[Any],
+    recorded: list[Any],
+    details: list[Any],
+    rejects: list[Reject],
+    metadata: int,
+) -> Batch:
+    return Batch(
+        source,
+        AUDIT,
+        numbers,
+        ips,
+        hosts,
+        dict(zip(HEADER_NAMES, headers, strict=True)),
+        service_endpoint=endpoint,
+        time=times,
+        recorded=recorded,
+        details=details,
+        rejects=rejects,
+        metadata=metadata,
+    )
+
+
+def _audit_csv(rows: CsvRows, source: str, options: ReadOptions) -> Iterator[Batch]:
+    at_ip = rows.index("CIp")
+    if at_ip is None:
+        raise LogError(
+            f"no CIp column in the header ({', '.join(rows.header) or 'empty'}): "
+            "expected a Log Analytics export of AppServiceIPSecAuditLogs",
+            Origin(file=source),
+        )
+    at = {
+        name: rows.index(name)
+        for name in (
+            "CsHost",
+            "Result",
+            "Details",
+            "ServiceEndpoint",
+            "TimeGenerated",
+            "Category",
+            "Type",
+            *_AUDIT_HEADERS,
+        )
+    }
+    builder = BatchBuilder(
+        source,
+        AUDIT,
+        headers=HEADER_NAMES,
+        service_endpoint=True,
+        time=True,
+        recorded=True,
+        details=True,
+        batch_size=options.batch_size,
+    )
+    yield from _csv_records(rows, builder, at_ip, at, AUDIT_CATEGORY, audit=True)
+
+
+def _csv_records(
+    rows: CsvRows,
+    builder: BatchBuilder,
+    at_ip: int,
+    at: dict[str, int | None],
+    wanted: str,
+    *,
+    audit: bool,
+) -> Iterator[Batch]:
+    def cell(row: list[str], name: str) -> str | None:
+        index = at.get(name)
+        if index is None:
+            return None
+        return row[index].strip() or None
+
+    for number, row, text in rows:
+        if isinstance(row, int):
+            builder.metadata(row)
+            continue
+        if isinstance(row, str):
+            builder.reject(number, row, text)
+            continue
+        category = cell(row, "Category") or cell(row, "Type")
+        if category is not None and category.lower() != wanted.lower():
+            builder.reject(number, f"category {category!r} is not {wanted}", text)
+            continue
+        cip = row[at_ip].strip()
+        if not cip:
+            builder.reject(number, "missing field CIp", text)
+            continue
+        time = cell(row, "TimeGenerated")
+        if audit:
+            builder.add(
+                number,
+                _address(cip),
+                cell(row, "CsHost"),
+                dict(zip(HEADER_NAMES, (cell(row, name) for name in _AUDIT_HEADERS), strict=True)),
+                service_endpoint=is_true(cell(row, "ServiceEndpoint")),
+                time=time,
+                recorded=cell(row, "Result"),
+                details=cell(row, "Details"),
+            )
+        else:
+            builder.add(number, _address(cip), cell(row, "CsHost"), time=time)
+        if builder.full:
+            yield builder.take()
+    yield from builder.flush()
+
+
+# ----------------------------------------------------------------------------- HTTP logs
+
+
+def read_http(lines: Lines, source: str, options: ReadOptions) -> Iterator[Batch]:
+    """``AppServiceHTTPLogs`` as resource-log JSON or a Log Analytics CSV export.
+
+    These requests reached the app, so the front end allowed each of them at the time.
+
+    Raises:
+        LogError: a CSV export without a ``CIp`` column.
+    """
+    first, again = peek(lines)
+    if _is_json(first):
+        return _http_json(json_items(again), source, options)
+    rows = CsvRows(again, source)
+    at_ip = rows.index("CIp")
+    if at_ip is None:
+        raise LogError(
+            f"no CIp column in the header ({', '.join(rows.header) or 'empty'}): "
+            "expected a Log Analytics export of AppServiceHTTPLogs",
+            Origin(file=source),
+        )
+    at = {name: rows.index(name) for name in ("CsHost", "TimeGenerated", "Category", "Type")}
+    builder = BatchBuilder(source, HTTP, time=True, batch_size=options.batch_size)
+    return _csv_records(rows, builder, at_ip, at, HTTP_CATEGORY, audit=False)
+
+
+def _http_json(items: Iterable[Item], source: str, options: ReadOptions) -> Iterator[Batch]:
+    builder = BatchBuilder(source, HTTP, time=True, batch_size=options.batch_size)
+    wanted = HTTP_CATEGORY.lower()
+    for number, record, text in items:
+        if isinstance(record, int):
+            builder.metadata(record)
+            continue
+        if isinstance(record, str):
+            builder.reject(number, record, text)
+            continue
+        category = _category(record)
+        if category is not None and str(category).lower() != wanted:
+            builder.reject(number, f"category {category!r} is not {HTTP_CATEGORY}", text)
+            continue
+        props = _properties(record)
+        if isinstance(props, str):
+            builder.reject(number, props, text)
+            continue
+        cip = props.get("CIp")
+        if not cip:
+            builder.reject(number, "missing field CIp", text)
+            continue
+        time = record.get("time")
+        if time is None:
+            time = record.get("TimeGenerated", record.get("EventTime"))
+        builder.add(number, _address(str(cip)), _text(props.get("CsHost")), time=time)
+        if builder.full:
+            yield builder.take()
+    yield from builder.flush()
+
+
+# ----------------------------------------------------------------------------- any Azure JSON
+
+
+def read_azure(lines: Lines, source: str, options: ReadOptions) -> Iterator[Batch]:
+    """Any Azure resource-log JSON (lines, or a ``records`` document): the first record's
+    category picks the reader (for flat Log Analytics objects, its columns do).
+
+    Raises:
+        LogError: the first record belongs to no format this package reads.
+    """
+    from . import frontdoor
+
+    items = iter(json_items(lines))
+    seen: list[Item] = []
+    fmt: str | None = None
+    for item in items:
+        seen.append(item)
+        if isinstance(item[1], dict):
+            fmt = _format_of(item[1])
+            if fmt is None:
+                raise LogError(
+                    f"cannot tell the log format of the record at line {item[0]} "
+                    f"(category {_category(item[1])!r}): name one with --format",
+                    Origin(file=source),
+                )
+            break
+    again = chain(seen, items)
+    if fmt == AUDIT:
+        return _audit_json(again, source, options)
+    if fmt == frontdoor.FORMAT:
+        return frontdoor.read_items(again, source, options)
+    return _http_json(again, source, options)  # also when no record at all
+
+
+def _format_of(record: dict[str, Any]) -> str | None:
+    from . import frontdoor
+
+    category = _category(record)
+    if isinstance(category, str):
+        name = category.lower()
+        if name == AUDIT_CATEGORY.lower():
+            return AUDIT
+        if name == HTTP_CATEGORY.lower():
+            return HTTP
+        if name.startswith("frontdoor"):
+            return frontdoor.FORMAT
+        return None
+    props = _properties(record)
+    keys = props if isinstance(props, dict) else record
+    if "CIp" in keys:
+        return AUDIT if ("XAzureFDID" in keys or "ServiceEndpoint" in keys) else HTTP
+    if "clientIp" in keys or "socketIp" in keys:
+        return frontdoor.FORMAT
+    return None
+
+
+# ----------------------------------------------------------------------------- sniffing
+
+
+def _csv_header(first: list[str]) -> set[str]:
+    if not first or first[0].lstrip()[:1] in ("{", "["):
+        return set()
+    line = first[0]
+    sep = "\t" if line.count("\t") > line.count(",") else ","
+    return {cell.strip().strip('"').split(" [")[0] for cell in line.split(sep)}
+
+
+def _sniff_audit(first: list[str]) -> bool:
+    record = first_record(first)
+    if record is not None:
+        return _format_of(record) == AUDIT
+    header = _csv_header(first)
+    return "CIp" in header and ("XAzureFDID" in header or "ServiceEndpoint" in header)
+
+
+def _sniff_http(first: list[str]) -> bool:
+    record = first_record(first)
+    if record is not None:
+        return _format_of(record) == HTTP
+    header = _csv_header(first)
+    return "CIp" in header and (
+        "CsMethod" in header or "ScStatus" in header or "CsUriStem" in header
+    )
+
+
+def _sniff_document(first: list[str]) -> bool:
+    if not first:
+        return False
+    stripped = first[0].strip()
+    if not opens_document(stripped):
+        return False
+    try:
+        json.loads(stripped)
+    except json.JSONDecodeError:
+        return True
+    return False
+
+
+READERS = {AUDIT: read_audit, HTTP: read_http, "azure": read_azure}
+SNIFFERS = [(AUDIT, _sniff_audit), (HTTP, _sniff_http), ("azure", _sniff_document)]
