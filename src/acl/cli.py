@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,18 @@ from .engine import compile
 from .errors import AclError, Origin, RequestError
 from .expectations import request_from_dict, run_files
 from .formats import FORMATS, load
+from .logs import READERS, ReadOptions, read_logs
 from .model import Request, Site
+from .replay import replay, whatif
+from .report import (
+    DecisionWriter,
+    render_csv,
+    render_html,
+    render_json,
+    render_text,
+    render_whatif_text,
+    write_text,
+)
 from .servicetags import ENV_VAR, ServiceTags, load_service_tags
 
 __all__ = ["main"]
@@ -35,13 +47,18 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see --help)")
 
 
-def _add_rules_options(parser: argparse.ArgumentParser) -> None:
+def _add_rules_options(parser: argparse.ArgumentParser, format_flag: str = "--format") -> None:
+    """The options that load a site. Commands whose ``--format`` chooses their output take
+    the rules' format as ``--rules-format``."""
     group = parser.add_argument_group("loading the rules")
     group.add_argument(
         "--rules", required=True, metavar="FILE", help="the site's rules, any supported format"
     )
     group.add_argument(
-        "--format", choices=sorted(FORMATS), help="the rules file's format (default: sniffed)"
+        format_flag,
+        dest="rules_format",
+        choices=sorted(FORMATS),
+        help="the rules file's format (default: sniffed)",
     )
     group.add_argument(
         "--service-tags",
@@ -68,7 +85,7 @@ def _load_site(args: argparse.Namespace) -> Site:
         params[name] = value
     return load(
         args.rules,
-        format=args.format,
+        format=args.rules_format,
         service_tags=args.service_tags,
         site=args.site,
         parameters=params,
@@ -266,6 +283,152 @@ def _cmd_tags(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- check / whatif
+
+
+def _add_log_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("reading the logs")
+    group.add_argument(
+        "--log",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="a log file, a glob, or '-' for stdin (repeatable; .gz is fine)",
+    )
+    group.add_argument(
+        "--log-format",
+        choices=sorted(READERS),
+        metavar="FORMAT",
+        help=f"the logs' format (default: sniffed): {', '.join(sorted(READERS))}",
+    )
+    group.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="for CSV/TSV/JSON lines: which column holds a request field "
+        "(ip, host, x-forwarded-for, x-forwarded-host, x-azure-fdid, "
+        "x-fd-healthprobe, subnet, service-endpoint, time, result)",
+    )
+    group.add_argument(
+        "--frontdoor-mode",
+        choices=["origin", "client"],
+        default="origin",
+        help="Front Door logs: replay the request Front Door sends to the app "
+        "(origin, default) or as if the client reached the app (client)",
+    )
+    group.add_argument("--fdid", metavar="GUID", help="Front Door logs: the profile's X-Azure-FDID")
+    group.add_argument(
+        "--batch-size", type=int, default=65_536, metavar="N", help=argparse.SUPPRESS
+    )
+
+
+def _read_options(args: argparse.Namespace) -> ReadOptions:
+    mapping: dict[str, str] = {}
+    for item in args.map:
+        key, sep, column = item.partition("=")
+        if not sep or not key or not column:
+            raise UsageError(f"--map {item!r} is not FIELD=COLUMN")
+        mapping[key.strip().lower()] = column
+    return ReadOptions(
+        format=args.log_format,
+        mapping=mapping,
+        batch_size=args.batch_size,
+        frontdoor_mode=args.frontdoor_mode,
+        fdid=args.fdid,
+    )
+
+
+class _Progress:
+    """A one-line progress display on a terminal (stderr); silent when not a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.shown = 0.0
+        self.requests = 0
+
+    def __call__(self, batch: Any, decided: Any) -> None:
+        self.requests += len(batch)
+        now = time.monotonic()
+        if self.enabled and now - self.shown > 0.2:
+            self.shown = now
+            rate = self.requests / max(now - self.started, 1e-9)
+            sys.stderr.write(
+                f"\r{batch.source}:{batch.lines[-1] if batch.lines else 0}  "
+                f"{self.requests:,} requests  {rate:,.0f}/s "
+            )
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled and self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    site = _load_site(args)
+    engine = compile(site)
+    options = _read_options(args)
+    writer = DecisionWriter(args.out, as_audit_log=args.as_audit_log) if args.out else None
+    progress = _Progress(sys.stderr.isatty() and not args.no_progress)
+
+    def on_batch(batch: Any, decided: Any) -> None:
+        if writer is not None:
+            writer.write(batch, decided)
+        progress(batch, decided)
+
+    try:
+        if args.dask:
+            if writer is not None:
+                raise UsageError(
+                    "--out is not available with --dask (use acl.dask.decide_dataframe)"
+                )
+            from .dask import check_files, connect
+
+            client = connect(args.dask)
+            try:
+                summary = check_files(client, engine, args.log, options)
+            finally:
+                client.close()
+        else:
+            summary = replay(engine, read_logs(args.log, options), on_batch=on_batch)
+    finally:
+        progress.done()
+        if writer is not None:
+            writer.close()
+    renderers = {"table": render_text, "json": render_json, "csv": render_csv, "html": render_html}
+    write_text(args.report, renderers[args.format](summary))
+    tripped = []
+    if args.fail_on_deny and summary.denied:
+        tripped.append(f"{summary.denied:,} requests denied (--fail-on-deny)")
+    if args.fail_on_disagreement and summary.disagreements:
+        tripped.append(
+            f"{summary.disagreements:,} decisions disagree with Azure (--fail-on-disagreement)"
+        )
+    if args.max_denied is not None and summary.denied > args.max_denied:
+        tripped.append(
+            f"{summary.denied:,} requests denied, more than --max-denied {args.max_denied:,}"
+        )
+    for reason in tripped:
+        print(f"acl: check failed: {reason}", file=sys.stderr)
+    return 1 if tripped else 0
+
+
+def _cmd_whatif(args: argparse.Namespace) -> int:
+    current = compile(_load_site(args))
+    proposed_args = argparse.Namespace(**{**vars(args), "rules": args.proposed})
+    proposed = compile(_load_site(proposed_args))
+    result = whatif(
+        current, proposed, read_logs(args.log, _read_options(args)), examples=args.examples
+    )
+    if args.format == "json":
+        write_text(args.report, json.dumps(result.to_dict(), indent=2))
+    else:
+        write_text(args.report, render_whatif_text(result, examples=args.examples))
+    return 1 if args.fail_on_flip and result.flipped else 0
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -325,6 +488,122 @@ def _parser() -> argparse.ArgumentParser:
     ta.add_argument("--family", choices=["ipv4", "ipv6"], help="show: one address family only")
     ta.add_argument("--service-tags", metavar="PATH", help="a ServiceTags_Public_*.json file")
     ta.set_defaults(handler=_cmd_tags)
+
+    ch = commands.add_parser("check", help="replay traffic logs through a rule set and summarise")
+    _add_rules_options(ch, "--rules-format")
+    _add_log_options(ch)
+    out = ch.add_argument_group("output")
+    out.add_argument(
+        "--format",
+        dest="format",
+        choices=["table", "json", "csv", "html"],
+        default="table",
+        help="the summary's format (html: one self-contained file with charts)",
+    )
+    out.add_argument("--report", metavar="FILE", help="write the summary to FILE instead of stdout")
+    out.add_argument(
+        "--out", metavar="FILE", help="one decision per request: .jsonl, .csv or .parquet"
+    )
+    out.add_argument(
+        "--as-audit-log",
+        action="store_true",
+        help="--out records in the AppServiceIPSecAuditLogs resource-log shape (.jsonl)",
+    )
+    out.add_argument(
+        "--no-progress", action="store_true", help="no progress line, even on a terminal"
+    )
+    ci = ch.add_argument_group("CI use (exit 1 when tripped)")
+    ci.add_argument("--fail-on-deny", action="store_true", help="any request denied")
+    ci.add_argument(
+        "--fail-on-disagreement",
+        action="store_true",
+        help="any decision differs from what Azure recorded (audit logs)",
+    )
+    ci.add_argument("--max-denied", type=int, metavar="N", help="more than N requests denied")
+    ch.add_argument(
+        "--dask",
+        metavar="SCHEDULER",
+        help="evaluate on a Dask cluster: a scheduler address, or 'local' to start one",
+    )
+    ch.set_defaults(handler=_cmd_check)
+
+    wi = commands.add_parser(
+        "whatif", help="replay traffic through the current and a proposed rule set"
+    )
+    _add_rules_options(wi, "--rules-format")
+    wi.add_argument(
+        "--proposed", required=True, metavar="FILE", help="the proposed rules (any format)"
+    )
+    _add_log_options(wi)
+    wi.add_argument("--format", choices=["table", "json"], default="table")
+    wi.add_argument("--report", metavar="FILE", help="write the report to FILE instead of stdout")
+    wi.add_argument(
+        "--examples", type=int, default=3, metavar="N", help="examples per group (default 3)"
+    )
+    wi.add_argument("--fail-on-flip", action="store_true", help="exit 1 when any decision flips")
+    wi.set_defaults(handler=_cmd_whatif)
+
+    from . import bench
+
+    be = commands.add_parser(
+        "bench",
+        help="measure decisions/s, compile time and memory against pytricia, numpy and others",
+        description="Generated rule sets (and the AzureCloud.* service tags) against a batch of"
+        " requests: single-call and bulk decisions/s, compile time and memory, with the"
+        " alternatives timed side by side. Progress goes to stderr.",
+    )
+    be.add_argument(
+        "--rules",
+        type=bench.parse_sizes,
+        metavar="N,N,...",
+        help="rule set sizes (default 8,512,10000,100000,1000000; --quick: 8,512)",
+    )
+    be.add_argument(
+        "--requests",
+        type=bench.parse_count,
+        metavar="N",
+        help=f"requests per rule set (default {bench.REQUESTS:,}; --quick: {bench.QUICK_REQUESTS:,})",
+    )
+    be.add_argument(
+        "--family",
+        type=bench.parse_families,
+        metavar="ipv4|ipv6|mixed",
+        help="address families of the generated rule sets, comma-separated (default: all three)",
+    )
+    be.add_argument(
+        "--headers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run IPv4 rule sets with an X-Azure-FDID filter on a fifth of the rules",
+    )
+    be.add_argument(
+        "--real",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the real rule set: one rule per regional AzureCloud.* service tag",
+    )
+    be.add_argument(
+        "--peers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time pytricia, py-radix, SubnetTree, netaddr and ipaddress (missing ones are reported)",
+    )
+    be.add_argument(
+        "--quick", action="store_true", help="a small run, well under a minute: 8 and 512 rules"
+    )
+    be.add_argument(
+        "--repeats", type=bench.parse_count, metavar="N", help="best of N (default 5; --quick: 3)"
+    )
+    be.add_argument("--seed", type=int, default=0, help="the random generators' seed (default 0)")
+    be.add_argument(
+        "--trace-limit",
+        type=int,
+        default=bench.TRACE_LIMIT,
+        metavar="N",
+        help="measure the tracemalloc peak of compiling up to N prefixes (slow; 0: never)",
+    )
+    be.add_argument("--format", choices=["table", "json"], default="table", help="the output")
+    be.set_defaults(handler=bench.command)
     return parser
 
 

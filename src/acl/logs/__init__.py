@@ -287,7 +287,7 @@ def sniff_format(first: list[str], source: str) -> str:
         if test(first):
             return name
     raise LogError(
-        "cannot tell the log format: name one with --format "
+        "cannot tell the log format: name one with --log-format "
         f"({', '.join(sorted(READERS))}), or map columns with --map",
         Origin(file=source),
     )

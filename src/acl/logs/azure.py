@@ -394,7 +394,7 @@ def read_azure(lines: Lines, source: str, options: ReadOptions) -> Iterator[Batc
             if fmt is None:
                 raise LogError(
                     f"cannot tell the log format of the record at line {item[0]} "
-                    f"(category {_category(item[1])!r}): name one with --format",
+                    f"(category {_category(item[1])!r}): name one with --log-format",
                     Origin(file=source),
                 )
             break
