@@ -9,6 +9,7 @@ import numpy.typing as npt
 from .compile import Tables
 
 def parse_address(text: object) -> tuple[int, int]: ...
+def split_columns(text: str, count: int, wanted: tuple[int, ...]) -> list[list[str]] | None: ...
 
 class Kernel:
     def __init__(

@@ -17,6 +17,7 @@ from acl.decision cimport Decision
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
+    object PyUnicode_DecodeUTF8(const char* s, Py_ssize_t size, const char* errors)
     bint PyUnicode_Check(object o)
     bint PyBytes_Check(object o)
     char* PyBytes_AS_STRING(object o)
@@ -229,6 +230,52 @@ def parse_address(text):
     if a.version == 0:
         return (0, 0)
     return (a.version, (int(a.hi) << 64) | int(a.lo))
+
+
+def split_columns(str text, int count, tuple wanted):
+    """Columns of a block of space-separated lines, or None when a line does not fit.
+
+    ``text`` holds whole lines, each ending with a newline; every line must have exactly
+    ``count`` fields separated by single spaces. Returns one list of strings per index in
+    ``wanted``: only those fields become Python strings (the W3C reader's fast path).
+    """
+    cdef Py_ssize_t n, i, start = 0
+    cdef const char* s = PyUnicode_AsUTF8AndSize(text, &n)
+    cdef int nw = len(wanted)
+    cdef int field = 0, k, slot
+    cdef int slot_of[512]
+    cdef Py_ssize_t fs[16]
+    cdef Py_ssize_t fe[16]
+    cdef char c
+    if nw > 16 or count > 512 or count < 1:
+        return None
+    for k in range(count):
+        slot_of[k] = -1
+    for k in range(nw):
+        if not 0 <= wanted[k] < count:
+            raise ValueError("wanted column out of range")
+        slot_of[<int>wanted[k]] = k
+    outs = [[] for _ in range(nw)]
+    for i in range(n):
+        c = s[i]
+        if c == c' ' or c == c'\n':
+            if field >= count:
+                return None
+            slot = slot_of[field]
+            if slot >= 0:
+                fs[slot] = start
+                fe[slot] = i
+            field += 1
+            start = i + 1
+            if c == c'\n':
+                if field != count:
+                    return None
+                for k in range(nw):
+                    (<list>outs[k]).append(PyUnicode_DecodeUTF8(s + fs[k], fe[k] - fs[k], NULL))
+                field = 0
+    if start != n:
+        return None
+    return outs
 
 
 # ------------------------------------------------------------------------------- tables

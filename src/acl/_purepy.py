@@ -25,7 +25,7 @@ from .compile import (
 )
 from .errors import AddressError
 
-__all__ = ["Kernel", "parse_address"]
+__all__ = ["Kernel", "parse_address", "split_columns"]
 
 U64 = (1 << 64) - 1
 MAX_TEXT = 64
@@ -44,6 +44,19 @@ def parse_address(text: object) -> tuple[int, int]:
         return _parse_strict(text)
     except AddressError:
         return (0, 0)
+
+
+def split_columns(text: str, count: int, wanted: tuple[int, ...]) -> list[list[str]] | None:
+    """Columns of a block of space-separated lines, or None when a line does not fit."""
+    if not text.endswith("\n"):
+        return None
+    tokens = text.replace("\n", " \n ").split(" ")
+    step = count + 1
+    lines = (len(tokens) - 1) // step
+    end = lines * step
+    if len(tokens) != end + 1 or tokens[count:end:step].count("\n") != lines:
+        return None
+    return [tokens[at:end:step] for at in wanted]
 
 
 def _range(table: FamilyTable, version: int, value: int) -> int:

@@ -58,6 +58,9 @@ def _select_kernel() -> tuple[str, Any]:
 KERNEL, _kernel_module = _select_kernel()
 """``"cython"`` or ``"python"``: the kernel engines use by default."""
 
+split_columns = _kernel_module.split_columns
+"""The kernel's block splitter for space-separated logs (see :mod:`acl.logs.w3c`)."""
+
 KERNELS = ("cython", "python")
 
 _MASK64 = (1 << 64) - 1

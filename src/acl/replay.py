@@ -207,16 +207,27 @@ class Summary:
         values, counts = np.unique(keys, return_counts=True)
         for key, n in zip(values.tolist(), counts.tolist(), strict=True):
             self.hits[(key >> 32, (key & 0xFFFFFFFF) - 8)] += n
-        denied_rows = np.nonzero(valid & ~action)[0].tolist()
-        if denied_rows:
-            ips, hosts = batch.ip, batch.host
-            self.denied_sources.update(str(ips[i]) for i in denied_rows)
-            self.denied_hosts.update(hosts[i] or "-" for i in denied_rows)
+        denied = valid & ~action
+        if denied.any():
+            # Object arrays select in C; Counter counts in C.
+            every = bool(denied.all())
+            ips = np.asarray(batch.ip, dtype=object)
+            hosts = np.asarray(batch.host, dtype=object)
+            self.denied_sources.update(ips if every else ips[denied])
+            picked = hosts if every else hosts[denied]
+            picked[picked == None] = "-"  # noqa: E711 - elementwise on an object array
+            self.denied_hosts.update(picked)
         if batch.time is not None:
-            times = batch.time
-            self.timeline.update(
-                ((times[i] or "")[:16], int(action[i])) for i in np.nonzero(valid)[0].tolist()
+            # Count (time, action) pairs in C, then fold the distinct times into minutes.
+            pairs: Counter[tuple[str | None, bool]] = Counter(
+                zip(
+                    np.asarray(batch.time, dtype=object)[valid].tolist(),
+                    action[valid].tolist(),
+                    strict=True,
+                )
             )
+            for (when, allowed), n in pairs.items():
+                self.timeline[((when or "")[:16], int(allowed))] += n
         if batch.recorded is not None:
             self._audit(batch, result, valid)
         return result

@@ -25,15 +25,16 @@ field named ``X-Forwarded-For``)         three supported headers
 >>> second.ip, second.headers
 (['192.0.2.3'], {'X-Forwarded-For': ['203.0.113.9']})
 
-Speed: a block of lines with no directive is split in one call for the whole block and the
-columns are taken with list slices, so no Python code runs per line; a block with a
-directive or a line that does not fit is read line by line.
+Speed: a block of lines with no directive is split in one call for the whole block by the
+kernel, which makes Python strings of the wanted fields only, so no Python code runs per
+line; a block with a directive or a line that does not fit is read line by line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..engine import split_columns
 from ..headers import canonical_header
 from . import Batch, Lines, ReadOptions, Reject, text_blocks
 
@@ -185,28 +186,31 @@ class _Reader:
             yield from out.full()
 
     def _fast(self, first: int, n: int, text: str, layout: _Layout) -> bool:
-        """Every line of the block at once; False (nothing done) when a line does not fit."""
-        count = layout.count
-        step = count + 1
-        tokens = text.replace("\n", " \n ").split(" ")
-        end = n * step
-        # Each line gives `count` fields and a "\n" token; the block fits when every
-        # line's "\n" sits right after its `count` fields.
-        if len(tokens) != end + 1 or tokens[count:end:step].count("\n") != n:
+        """Every line of the block at once; False (nothing done) when a line does not fit.
+
+        The kernel's ``split_columns`` makes Python strings of the wanted fields only."""
+        assert layout.ip is not None
+        wanted = [layout.ip]
+        for at in (layout.host, layout.time, layout.date):
+            if at is not None:
+                wanted.append(at)
+        wanted.extend(at for _, at in layout.headers)
+        columns = split_columns(text, layout.count, tuple(wanted))
+        if columns is None or len(columns[0]) != n:
             return False
-        ips = tokens[layout.ip : end : step]
+        ips = columns[0]
         if "-" in ips or "" in ips:
             return False  # a missing address: the slow path rejects that line
+        picked = iter(columns[1:])
+        hosts = next(picked) if layout.host is not None else None
+        times = next(picked) if layout.time is not None else None
+        dates = next(picked) if layout.date is not None else None
         out = self.out
         out.lines.extend(range(first, first + n))
         out.ip.extend(ips)
-        out.host.extend(
-            _absent(tokens[layout.host : end : step]) if layout.host is not None else [None] * n
-        )
-        if layout.time is not None:
-            times = tokens[layout.time : end : step]
-            if layout.date is not None:
-                dates = tokens[layout.date : end : step]
+        out.host.extend(_absent(hosts) if hosts is not None else [None] * n)
+        if times is not None:
+            if dates is not None:
                 day = dates[0]
                 if dates.count(day) == n:  # the usual case: one day per block
                     out.time.extend(map((day + " ").__add__, times))
@@ -216,12 +220,12 @@ class _Reader:
                 out.time.extend(map((self.date + " ").__add__, times))
             else:
                 out.time.extend(times)
-        elif layout.date is not None:
-            out.time.extend(tokens[layout.date : end : step])
+        elif dates is not None:
+            out.time.extend(dates)
         else:
             out.time.extend([None] * n)
-        for name, at in layout.headers:
-            out.headers[name].extend(_header_values(tokens[at:end:step]))
+        for (name, _), values in zip(layout.headers, picked, strict=True):
+            out.headers[name].extend(_header_values(values))
         return True
 
     def _slow(self, first: int, text: str) -> Iterator[Batch]:
