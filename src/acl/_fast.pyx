@@ -472,6 +472,9 @@ cdef class Kernel:
             return CODE_PRIVATE_ENDPOINT
         if self.public_disabled:
             return CODE_PUBLIC_ACCESS_DISABLED
+        if version == 6 and hi == 0 and (lo >> 32) == <uint64_t>0xFFFFU:
+            version = 4  # an IPv4-mapped address is the IPv4 address
+            lo = lo & <uint64_t>0xFFFFFFFFU
         if version == 4:
             idx = _range_v4(&self.fam4[coll], <uint32_t>lo)
             return self._resolve(self.fam4[coll].ranges[idx], ctx)
@@ -646,6 +649,8 @@ cdef class Kernel:
                         code = plain4[_range_v4(fam4, v4[i])]
                     elif version[i] == 4:
                         code = plain4[_range_v4(fam4, <uint32_t>lo[i])]
+                    elif hi[i] == 0 and (lo[i] >> 32) == <uint64_t>0xFFFFU:
+                        code = plain4[_range_v4(fam4, <uint32_t>(lo[i] & <uint64_t>0xFFFFFFFFU))]
                     else:
                         code = plain6[_range_v6(fam6, hi[i], lo[i])]
                     out_code[i] = code

@@ -151,6 +151,8 @@ class Kernel:
             return PUBLIC_ACCESS_DISABLED
         if version not in (4, 6):
             return INVALID
+        if version == 6 and value >> 32 == 0xFFFF:
+            version, value = 4, value & 0xFFFFFFFF  # an IPv4-mapped address is IPv4
         table = self._t.family(coll, version)
         list_id = int(table.ranges[_range(table, version, value)])
         return self._resolve(list_id, endpoint, subnet, sat)

@@ -17,6 +17,7 @@ import os
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -86,23 +87,50 @@ class BulkDecisions:
 
     Attributes:
         action: 1 allow, 0 deny (an invalid address is denied).
-        rule: the deciding rule's position in its list in the source file (>= 0), or a
-            negative reason code: -1 the unmatched-rule action, -2 private endpoint,
-            -3 public access disabled, -4 invalid input. With
-            ``scmIpSecurityRestrictionsUseMain`` an scm request's rule is in the main list.
-        collection: 0 main, 1 scm (the collection the request asked for).
         code: the compiled rule index (>= 0) or the reason code; ``engine.rule(code)``.
-        family: 4 or 6 (IPv4-mapped addresses count as 4), 0 for an invalid address.
         invalid: how many rows had an invalid address.
+
+    ``rule``, ``collection`` and ``family`` are computed from these on first access:
+
+    - ``rule``: the deciding rule's position in its list in the source file (>= 0), or a
+      negative reason code: -1 the unmatched-rule action, -2 private endpoint, -3 public
+      access disabled, -4 invalid input. With ``scmIpSecurityRestrictionsUseMain`` an scm
+      request's rule is in the main list.
+    - ``collection``: 0 main, 1 scm (the collection the request asked for).
+    - ``family``: 4 or 6 (IPv4-mapped addresses count as 4), 0 for an invalid address.
     """
 
     action: npt.NDArray[np.uint8]
-    rule: npt.NDArray[np.int32]
-    collection: npt.NDArray[np.uint8]
     code: npt.NDArray[np.int32]
-    family: npt.NDArray[np.uint8]
     invalid: int
     _engine: Engine
+    _collection: npt.NDArray[np.uint8]
+    """One value for all rows, or one per row."""
+    _addresses: tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint64], npt.NDArray[np.uint64]] | None
+    """(version, hi, lo) of the rows, or None when every row was numeric IPv4."""
+
+    @cached_property
+    def rule(self) -> npt.NDArray[np.int32]:
+        positions = self._engine.tables.rule_position
+        lookup = np.concatenate([np.arange(-4, 0, dtype=np.int32), positions.astype(np.int32)])
+        return lookup[self.code + 4]
+
+    @cached_property
+    def collection(self) -> npt.NDArray[np.uint8]:
+        if len(self._collection) == len(self.code):
+            return self._collection
+        return np.full(len(self.code), self._collection[0], dtype=np.uint8)
+
+    @cached_property
+    def family(self) -> npt.NDArray[np.uint8]:
+        n = len(self.code)
+        if self._addresses is None:
+            return np.full(n, 4, dtype=np.uint8)
+        version, hi, lo = self._addresses
+        family = version.copy()
+        mapped = (family == 6) & (hi == 0) & ((lo >> np.uint64(32)) == 0xFFFF)
+        family[mapped] = 4
+        return family
 
     def __len__(self) -> int:
         return len(self.action)
@@ -501,11 +529,7 @@ class Engine:
             if hi.shape != lo.shape or hi.ndim != 1:
                 raise ValueError("IPv6 columns (hi, lo) must be 1-d arrays of equal length")
             n = len(hi)
-            version = np.full(n, 6, dtype=np.uint8)
-            mapped = (hi == 0) & ((lo >> np.uint64(32)) == 0xFFFF)
-            if mapped.any():
-                version[mapped] = 4
-                lo = np.where(mapped, lo & np.uint64(0xFFFFFFFF), lo)
+            version = np.full(n, 6, dtype=np.uint8)  # the kernel reads ::ffff:a.b.c.d as IPv4
             v4 = np.zeros(0, dtype=np.uint32)
             invalid = 0
         elif isinstance(ips, np.ndarray) and ips.dtype.kind in "ui" and ips.ndim == 1:
@@ -590,19 +614,13 @@ class Engine:
                 out_code,
                 out_action,
             )
-        positions = self._tables.rule_position
-        rule = np.where(
-            out_code >= 0, positions[np.maximum(out_code, 0)] if len(positions) else 0, out_code
-        )
-        collection = np.broadcast_to(coll, (n,)).copy() if len(coll) == 1 else coll
         return BulkDecisions(
             action=out_action,
-            rule=rule.astype(np.int32),
-            collection=collection.astype(np.uint8),
             code=out_code,
-            family=np.full(n, 4, dtype=np.uint8) if len(v4) == n else version.copy(),
             invalid=invalid,
             _engine=self,
+            _collection=coll,
+            _addresses=(version, hi, lo) if len(v4) != n else None,
         )
 
     # ------------------------------------------------------------------ persistence
