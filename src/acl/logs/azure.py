@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from ..addresses import split_host_port
@@ -98,137 +99,141 @@ def read_audit(lines: Lines, source: str, options: ReadOptions) -> Iterator[Batc
     return _audit_csv(CsvRows(again, source), source, options)
 
 
-def _audit_json(items: Iterable[Item], source: str, options: ReadOptions) -> Iterator[Batch]:
-    # The hot loop of the most common format: local names for every method, no function
-    # call per record where a test will do.
-    size = options.batch_size
-    wanted = AUDIT_CATEGORY
-    wanted_lower = wanted.lower()
-    while True:
-        numbers: list[int] = []
-        ips: list[str | None] = []
-        hosts: list[str | None] = []
-        xff: list[str | None] = []
-        xfh: list[str | None] = []
-        fdid: list[str | None] = []
-        probe: list[str | None] = []
-        endpoint: list[bool] = []
-        times: list[Any] = []
-        recorded: list[Any] = []
-        details: list[Any] = []
-        rejects: list[Reject] = []
-        metadata = 0
-        add_number, add_ip, add_host = numbers.append, ips.append, hosts.append
-        add_xff, add_xfh, add_fdid, add_probe = xff.append, xfh.append, fdid.append, probe.append
-        add_endpoint, add_time, add_recorded, add_details = (
-            endpoint.append,
-            times.append,
-            recorded.append,
-            details.append,
+_PICK = itemgetter(
+    "CIp", "CsHost", "XForwardedFor", "XForwardedHost", "XAzureFDID", "XFDHealthProbe",
+    "ServiceEndpoint", "Result", "Details",
+)  # fmt: skip
+"""The audit fields, picked from a record's properties in one C call."""
+
+_Row = tuple[Any, ...]
+"""(line, time, CIp, CsHost, XForwardedFor, XForwardedHost, XAzureFDID, XFDHealthProbe,
+ServiceEndpoint, Result, Details) as found in the record; normalised per batch."""
+
+
+def _audit_row(number: int, record: Any, text: str, wanted: str) -> _Row | Reject | int:
+    """One record the careful way: a row, a reject, or a count of metadata lines."""
+    if record.__class__ is not dict:
+        if record.__class__ is int:
+            return int(record)
+        return Reject("", number, str(record), text)
+    get = record.get
+    props = get("properties")
+    if props is None:
+        props = get("Properties")
+        if props is None:
+            props = record  # Log Analytics: the columns at the top level
+    if props.__class__ is not dict:
+        props = _properties(record)
+        if isinstance(props, str):
+            return Reject("", number, props, text)
+    category = get("Category")
+    if category is None:
+        category = get("category")
+        if category is None:
+            category = get("Type")
+    if category != wanted and category is not None and str(category).lower() != wanted.lower():
+        return Reject("", number, f"category {category!r} is not {wanted}", text)
+    field = props.get
+    cip = field("CIp")
+    if not cip:
+        return Reject("", number, "missing field CIp", text)
+    when = get("time")
+    return (
+        number, when if when is not None else get("TimeGenerated"), cip, field("CsHost"),
+        field("XForwardedFor"), field("XForwardedHost"), field("XAzureFDID"),
+        field("XFDHealthProbe"), field("ServiceEndpoint"), field("Result"), field("Details"),
+    )  # fmt: skip
+
+
+def _header(value: Any) -> str | None:
+    """A header field: "" (absent) and null are None; other values as text."""
+    if not value:
+        return None
+    return value if value.__class__ is str else _text(value)
+
+
+def _rows_batch(source: str, rows: list[_Row], rejects: list[Reject], metadata: int) -> Batch:
+    """Columns from rows, normalised column by column (C-level transposition and maps)."""
+    if rows:
+        (numbers, times, cips, hosts, xff, xfh, fdid, probe, endpoint, recorded, details) = map(
+            list, zip(*rows, strict=True)
         )
-        room = size
-        for number, record, text in items:
-            if record.__class__ is not dict:
-                if record.__class__ is int:
-                    metadata += record
-                else:
-                    rejects.append(Reject(source, number, record, text))
-                continue
-            get = record.get
-            props = get("properties")
-            if props is None:
-                props = get("Properties")
-                if props is None:
-                    props = record  # Log Analytics: the columns at the top level
-            if props.__class__ is not dict:
-                props = _properties(record)
-                if isinstance(props, str):
-                    rejects.append(Reject(source, number, props, text))
-                    continue
-            category = get("Category")
-            if category is None:
-                category = get("category")
-                if category is None:
-                    category = get("Type")
-            if (
-                category != wanted
-                and category is not None
-                and str(category).lower() != wanted_lower
-            ):
-                rejects.append(
-                    Reject(source, number, f"category {category!r} is not {wanted}", text)
-                )
-                continue
-            field = props.get
-            cip = field("CIp")
-            if not cip:
-                rejects.append(Reject(source, number, "missing field CIp", text))
-                continue
-            add_number(number)
-            add_ip(
-                cip.partition(":")[0]
-                if cip.__class__ is str and cip.count(":") == 1
-                else _address(cip)
-            )
-            add_host(field("CsHost") or None)
-            # The header fields: "" is an absent header; anything but text is made text.
-            h = field("XForwardedFor") or None
-            add_xff(h if h is None or h.__class__ is str else _text(h))
-            h = field("XForwardedHost") or None
-            add_xfh(h if h is None or h.__class__ is str else _text(h))
-            h = field("XAzureFDID") or None
-            add_fdid(h if h is None or h.__class__ is str else _text(h))
-            h = field("XFDHealthProbe") or None
-            add_probe(h if h is None or h.__class__ is str else _text(h))
-            h = field("ServiceEndpoint")
-            add_endpoint(h == "True" or (h is not None and h != "False" and is_true(h)))
-            h = get("time")
-            add_time(h if h is not None else get("TimeGenerated"))
-            add_recorded(field("Result"))
-            add_details(field("Details"))
-            room -= 1
-            if not room:
-                break
-        else:  # the records are used up
-            if numbers or rejects or metadata:
-                yield _audit_batch(
-                    source, numbers, ips, hosts, (xff, xfh, fdid, probe), endpoint, times,
-                    recorded, details, rejects, metadata,
-                )  # fmt: skip
-            return
-        yield _audit_batch(
-            source, numbers, ips, hosts, (xff, xfh, fdid, probe), endpoint, times,
-            recorded, details, rejects, metadata,
-        )  # fmt: skip
-
-
-def _audit_batch(
-    source: str,
-    numbers: list[int],
-    ips: list[str | None],
-    hosts: list[str | None],
-    headers: tuple[list[str | None], ...],
-    endpoint: list[bool],
-    times: list[Any],
-    recorded: list[Any],
-    details: list[Any],
-    rejects: list[Reject],
-    metadata: int,
-) -> Batch:
+    else:
+        numbers = times = cips = hosts = xff = xfh = fdid = probe = endpoint = recorded = (
+            details
+        ) = []
+    ips = [
+        c.partition(":")[0] if c.__class__ is str and c.count(":") == 1 else _address(c)
+        for c in cips
+    ]
     return Batch(
         source,
         AUDIT,
         numbers,
         ips,
-        hosts,
-        dict(zip(HEADER_NAMES, headers, strict=True)),
-        service_endpoint=endpoint,
+        [h or None for h in hosts],
+        dict(
+            zip(
+                HEADER_NAMES,
+                ([_header(v) for v in col] for col in (xff, xfh, fdid, probe)),
+                strict=True,
+            )
+        ),
+        service_endpoint=[
+            e == "True" or (e is not None and e != "False" and is_true(e)) for e in endpoint
+        ],
         time=times,
         recorded=recorded,
         details=details,
         rejects=rejects,
         metadata=metadata,
     )
+
+
+def _audit_json(items: Iterable[Item], source: str, options: ReadOptions) -> Iterator[Batch]:
+    # The hot loop of the most common format: a record in the usual shape costs one
+    # itemgetter call and one append; anything else goes through _audit_row.
+    size = options.batch_size
+    wanted = AUDIT_CATEGORY
+    pick = _PICK
+    rows: list[_Row] = []
+    rejects: list[Reject] = []
+    metadata = 0
+    add = rows.append
+    for number, record, text in items:
+        if record.__class__ is dict:
+            props = record.get("Properties")
+            if props is None:
+                props = record.get("properties")
+            if props.__class__ is dict and record.get("Category") == wanted:
+                try:
+                    picked = pick(props)
+                except KeyError:
+                    picked = None
+                if picked is not None and picked[0]:
+                    when = record.get("time")
+                    add(
+                        (number, when if when is not None else record.get("TimeGenerated"), *picked)
+                    )
+                    if len(rows) >= size:
+                        yield _rows_batch(source, rows, rejects, metadata)
+                        rows, rejects, metadata = [], [], 0
+                        add = rows.append
+                    continue
+        outcome = _audit_row(number, record, text, wanted)
+        if outcome.__class__ is tuple:
+            add(outcome)  # type: ignore[arg-type]
+            if len(rows) >= size:
+                yield _rows_batch(source, rows, rejects, metadata)
+                rows, rejects, metadata = [], [], 0
+                add = rows.append
+        elif outcome.__class__ is int:
+            metadata += outcome  # type: ignore[operator]
+        else:
+            reject: Reject = outcome  # type: ignore[assignment]
+            rejects.append(Reject(source, reject.line, reject.reason, reject.text))
+    if rows or rejects or metadata:
+        yield _rows_batch(source, rows, rejects, metadata)
 
 
 def _audit_csv(rows: CsvRows, source: str, options: ReadOptions) -> Iterator[Batch]:
