@@ -162,7 +162,7 @@ def _rows_batch(source: str, rows: list[_Row], rejects: list[Reject], metadata: 
         numbers = times = cips = hosts = xff = xfh = fdid = probe = endpoint = recorded = (
             details
         ) = []
-    ips = [
+    ips: list[str | None] = [
         c.partition(":")[0] if c.__class__ is str and c.count(":") == 1 else _address(c)
         for c in cips
     ]
@@ -222,13 +222,13 @@ def _audit_json(items: Iterable[Item], source: str, options: ReadOptions) -> Ite
                     continue
         outcome = _audit_row(number, record, text, wanted)
         if outcome.__class__ is tuple:
-            add(outcome)  # type: ignore[arg-type]
+            add(outcome)
             if len(rows) >= size:
                 yield _rows_batch(source, rows, rejects, metadata)
                 rows, rejects, metadata = [], [], 0
                 add = rows.append
         elif outcome.__class__ is int:
-            metadata += outcome  # type: ignore[operator]
+            metadata += outcome
         else:
             reject: Reject = outcome  # type: ignore[assignment]
             rejects.append(Reject(source, reject.line, reject.reason, reject.text))

@@ -50,12 +50,13 @@ __all__ = [
 Item = tuple[int, Any, str]
 """``(line number, record | reject reason | metadata line count, text)``."""
 
-try:  # an optional accelerator, never a dependency
-    from orjson import JSONDecodeError as _OrjsonError  # type: ignore[import-not-found,unused-ignore]
-    from orjson import loads as _orjson_loads  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover - the usual case
+_orjson_loads: Callable[[str], Any] | None
+try:  # a dependency; the json module takes over if it is ever missing
+    from orjson import JSONDecodeError as _OrjsonError
+    from orjson import loads as _orjson_loads
+except ImportError:  # pragma: no cover
     _orjson_loads = None
-    _OrjsonError = ValueError
+    _OrjsonError = json.JSONDecodeError  # type: ignore[misc,assignment]
 
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _WS = re.compile(r"[ \t\n\r]*")
