@@ -20,6 +20,7 @@ class Kernel:
         slow: Callable[..., Any],
         is_scm_host: Callable[[str], bool],
     ) -> None: ...
+    def arrays(self) -> list[Any]: ...
     def decide(
         self,
         request: Any,

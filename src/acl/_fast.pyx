@@ -432,6 +432,10 @@ cdef class Kernel:
         self._scm_hosts = {}
         self._is_scm_host = is_scm_host
 
+    def arrays(self):
+        """The arrays the kernel reads (some shared with the tables, some its own)."""
+        return list(self._keep)
+
     # ---------------------------------------------------------------- the decision itself
 
     cdef inline int32_t _resolve(self, int32_t list_id, const Ctx* ctx) noexcept nogil:

@@ -111,6 +111,10 @@ class Kernel:
         self._plain = plain
         self._actions = np.append(tables.rule_action, np.uint8(0))  # never empty
 
+    def arrays(self) -> list[Any]:
+        """The arrays the kernel holds besides the tables."""
+        return [self._plain, self._actions]
+
     # ---------------------------------------------------------------- the decision itself
 
     def _resolve(

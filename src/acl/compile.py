@@ -186,6 +186,19 @@ class Tables:
             return int(self.defaults[collection])
         return 1 if code == PRIVATE_ENDPOINT else 0
 
+    def arrays(self) -> list[npt.NDArray[Any]]:
+        """Every array of the tables (those scm shares with main once)."""
+        out: list[npt.NDArray[Any]] = []
+        tables = {id(t): t for t in (self.v4_main, self.v6_main, self.v4_scm, self.v6_scm)}
+        for table in tables.values():
+            out.extend((table.starts_hi, table.starts_lo, table.ranges, table.root))
+        out.extend((
+            self.list_offsets, self.list_rules, self.rule_action, self.rule_cond,
+            self.rule_subnet, self.rule_position, self.rule_collection,
+            self.rule_filter_offsets, self.rule_filters, self.filter_header,
+        ))  # fmt: skip
+        return out
+
     def nbytes(self) -> int:
         """The size of the arrays, counting tables that scm shares with main once."""
         arrays: dict[int, int] = {}

@@ -272,8 +272,15 @@ class Engine:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the compiled arrays."""
-        return self._tables.nbytes()
+        """Bytes held by the compiled arrays: the tables and the kernel's own (each buffer
+        counted once)."""
+        seen: dict[int, int] = {}
+        for array in [*self._tables.arrays(), *self._kernel.arrays()]:
+            base = array
+            while isinstance(base, np.ndarray) and base.base is not None:
+                base = base.base
+            seen[id(base)] = max(seen.get(id(base), 0), int(getattr(base, "nbytes", array.nbytes)))
+        return sum(seen.values())
 
     def rule(self, code: int) -> Any:
         """The :class:`~acl.model.Rule` of a compiled rule index, or None for a reason code."""
