@@ -127,7 +127,7 @@ class BulkDecisions:
         if self._addresses is None:
             return np.full(n, 4, dtype=np.uint8)
         version, hi, lo = self._addresses
-        family = version.copy()
+        family: npt.NDArray[np.uint8] = np.array(version, dtype=np.uint8)
         mapped = (family == 6) & (hi == 0) & ((lo >> np.uint64(32)) == 0xFFFF)
         family[mapped] = 4
         return family
