@@ -34,7 +34,18 @@ def names(site: acl.Site) -> tuple[list[str | None], list[str | None]]:
 
 
 def test_registry_names() -> None:
-    assert list(FORMATS) == ["rules", "siteconfig", "site", "config-web", "arm-template"]
+    assert list(FORMATS) == [
+        "rules",
+        "siteconfig",
+        "site",
+        "config-web",
+        "arm-template",
+        "terraform",
+        "terraform-show",
+        "azcli",
+        "powershell",
+        "acl-site",
+    ]
 
 
 @pytest.mark.parametrize(

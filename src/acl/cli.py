@@ -21,6 +21,8 @@ from .engine import compile
 from .errors import AclError, Origin, RequestError
 from .expectations import request_from_dict, run_files
 from .formats import FORMATS, load
+from .formats.convert_cli import add_iac_options, iac_load_options
+from .formats.convert_cli import register as register_convert
 from .logs import READERS, ReadOptions, read_logs
 from .model import Request, Site
 from .replay import replay, whatif
@@ -74,6 +76,7 @@ def _add_rules_options(parser: argparse.ArgumentParser, format_flag: str = "--fo
         metavar="NAME=VALUE",
         help="an ARM template parameter value (repeatable)",
     )
+    add_iac_options(group)
 
 
 def _load_site(args: argparse.Namespace) -> Site:
@@ -90,6 +93,7 @@ def _load_site(args: argparse.Namespace) -> Site:
         site=args.site,
         parameters=params,
         parameters_file=args.parameters,
+        **iac_load_options(args),
     )
 
 
@@ -542,6 +546,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     wi.add_argument("--fail-on-flip", action="store_true", help="exit 1 when any decision flips")
     wi.set_defaults(handler=_cmd_whatif)
+
+    register_convert(commands, _add_rules_options, _load_site)
 
     from . import bench
 

@@ -12,13 +12,24 @@ format                    what it reads
 ``site``                  a ``Microsoft.Web/sites`` resource (ARM nested or az flattened)
 ``config-web``            a ``Microsoft.Web/sites/config`` resource (``GET .../config/web``)
 ``arm-template``          an ARM deployment template
+``terraform``             Terraform HCL (azurerm): a ``.tf`` file or a folder
+``terraform-show``        ``terraform show -json`` of a plan or a state, or a ``.tfstate``
+``azcli``                 a shell script of ``az webapp config access-restriction`` commands
+``powershell``            a PowerShell script of ``*-AzWebAppAccessRestriction*`` cmdlets
+``acl-site``              ``acl-site/1``: the faithful JSON form ``acl convert --to json`` writes
 ========================  ===========================================================
+
+The text formats (``terraform``, ``azcli``, ``powershell``) are recognised by file extension
+(``.tf`` or a folder; ``.sh``, ``.bash``, ``.azcli``; ``.ps1``) or, for text that is not JSON,
+by content; their loaders take the text (the Terraform loader also a path to a file or
+folder) instead of a parsed document.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -26,12 +37,36 @@ from typing import Any
 
 from ..errors import ConfigError, Origin
 from ..model import Site
-from .options import LoadOptions
+from .azcli import load_azcli
+from .options import ConfigWarning, LoadOptions
+from .powershell import load_powershell
 from .rest import load_config_web, load_rules, load_site, load_siteconfig
 from .restrictions import SITE_CONFIG_KEYS
 from .template import is_template, load_template
+from .terraform import is_terraform_show, load_terraform, load_terraform_show
 
-__all__ = ["FORMATS", "LoadOptions", "load", "load_document", "loads", "sniff"]
+__all__ = [
+    "FORMATS",
+    "TEXT_FORMATS",
+    "ConfigWarning",
+    "LoadOptions",
+    "load",
+    "load_document",
+    "loads",
+    "sniff",
+    "sniff_path",
+    "sniff_text",
+]
+
+_SITE_FORMAT = "acl-site/1"  # acl.serialize.SITE_FORMAT (imported lazily: it imports us)
+
+
+def load_acl_site(document: Any, options: LoadOptions) -> Site:
+    """An ``acl-site/1`` document (``acl.serialize``, ``acl convert --to json``)."""
+    from ..serialize import site_from_dict
+
+    return site_from_dict(document, source=options.source)
+
 
 Loader = Callable[[Any, LoadOptions], Site]
 
@@ -41,8 +76,32 @@ FORMATS: dict[str, Loader] = {
     "site": load_site,
     "config-web": load_config_web,
     "arm-template": load_template,
+    "terraform": load_terraform,
+    "terraform-show": load_terraform_show,
+    "azcli": load_azcli,
+    "powershell": load_powershell,
+    "acl-site": load_acl_site,
 }
 """Format name to loader. The names are what ``--format`` accepts."""
+
+TEXT_FORMATS = frozenset({"terraform", "azcli", "powershell"})
+"""The formats whose loaders take text rather than a parsed JSON document."""
+
+_EXTENSIONS = {
+    ".tf": "terraform",
+    ".sh": "azcli",
+    ".bash": "azcli",
+    ".zsh": "azcli",
+    ".azcli": "azcli",
+    ".ps1": "powershell",
+    ".psm1": "powershell",
+}
+_AZ = re.compile(r"\baz\s+(?:webapp|functionapp)\s+config\s+access-restriction\b", re.IGNORECASE)
+_PWSH = re.compile(
+    r"\b(?:Add|Remove)-AzWebAppAccessRestrictionRule\b|\bUpdate-AzWebAppAccessRestrictionConfig\b",
+    re.IGNORECASE,
+)
+_HCL = re.compile(r'^\s*resource\s+"azurerm_\w+"\s+"[^"]+"\s*\{', re.MULTILINE)
 
 
 def sniff(document: Any) -> str | None:
@@ -51,6 +110,10 @@ def sniff(document: Any) -> str | None:
         return "rules"
     if not isinstance(document, Mapping):
         return None
+    if is_terraform_show(document):
+        return "terraform-show"
+    if document.get("format") == _SITE_FORMAT:
+        return "acl-site"
     if is_template(document):
         return "arm-template"
     kind = document.get("type")
@@ -71,6 +134,39 @@ def sniff(document: Any) -> str | None:
     return None
 
 
+def sniff_text(text: str) -> str | None:
+    """The text format that text which is not JSON looks like, or None."""
+    if _PWSH.search(text):
+        return "powershell"
+    if _AZ.search(text):
+        # PowerShell continues lines with a backtick after a blank; bash uses backslashes
+        return "powershell" if re.search(r"[ \t]`\r?\n", text) else "azcli"
+    if _HCL.search(text):
+        return "terraform"
+    return None
+
+
+def sniff_path(path: str | os.PathLike[str]) -> str | None:
+    """The format a path's name says: a folder is Terraform, then the file extension."""
+    candidate = Path(os.fspath(path))
+    if candidate.is_dir():
+        return "terraform"
+    name = candidate.name.lower()
+    if name.endswith(".bicep"):
+        raise ConfigError(
+            "Bicep is compiled to an ARM template first: run `az bicep build --file "
+            f"{candidate.name}` (or `bicep build {candidate.name}`) and load the .json it writes",
+            Origin(file=os.fspath(path)),
+        )
+    if name.endswith((".tfvars", ".tfvars.json")):
+        raise ConfigError(
+            "this is a Terraform variables file: load the configuration (its folder or .tf file) "
+            "and give this file with --var-file",
+            Origin(file=os.fspath(path)),
+        )
+    return _EXTENSIONS.get(candidate.suffix.lower())
+
+
 def load_document(document: Any, options: LoadOptions, *, format: str | None = None) -> Site:
     """A site from an already parsed JSON document."""
     name = format or sniff(document)
@@ -87,6 +183,11 @@ def load_document(document: Any, options: LoadOptions, *, format: str | None = N
     return loader(document, options)
 
 
+def _check_format(format: str | None) -> None:
+    if format is not None and format not in FORMATS:
+        raise ConfigError(f"format {format!r} is unknown: expected one of {', '.join(FORMATS)}")
+
+
 def loads(
     text: str,
     *,
@@ -94,19 +195,26 @@ def loads(
     options: LoadOptions | None = None,
     **option_values: Any,
 ) -> Site:
-    """A site from JSON text in any supported format.
+    """A site from text in any supported format: JSON, or the text formats (Terraform HCL,
+    az CLI and PowerShell scripts), which are sniffed when the text is not JSON.
 
     Keyword arguments are :class:`LoadOptions` fields (``service_tags``, ``site``,
-    ``parameters``, ``parameters_file``, ``source``).
+    ``parameters``, ``parameters_file``, ``source``, ``variables``, ...).
     """
     if options is not None and option_values:
         raise TypeError("give options=LoadOptions(...) or keyword options, not both")
     opts = options if options is not None else LoadOptions(**option_values)
     if opts.source is None:
         opts = replace(opts, source="<string>")
+    _check_format(format)
+    if format in TEXT_FORMATS:
+        return FORMATS[format](text, opts)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
+        guessed = sniff_text(text) if format is None else None
+        if guessed is not None:
+            return FORMATS[guessed](text, opts)
         raise ConfigError(
             f"invalid JSON: {exc.msg}", Origin(file=opts.source, line=exc.lineno, column=exc.colno)
         ) from None
@@ -119,7 +227,8 @@ def load(
     format: str | None = None,
     **option_values: Any,
 ) -> Site:
-    """A site from a file in any supported format (sniffed unless ``format`` is given).
+    """A site from a file, or a Terraform folder, in any supported format (sniffed unless
+    ``format`` is given).
 
     >>> import acl
     >>> site = acl.load("examples/frontdoor-site/site.json")
@@ -127,6 +236,16 @@ def load(
     (4, 1)
     """
     file = os.fspath(path)
+    _check_format(format)
+    name = format or sniff_path(file)
+    if name == "terraform":
+        return load_terraform(Path(file), _file_options(file, option_values))
+    if Path(file).is_dir():
+        raise ConfigError(
+            f"{file} is a folder: only Terraform configurations are read from folders "
+            f"(--format {format} reads one file)",
+            Origin(file=file),
+        )
     try:
         text = Path(file).read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -135,12 +254,13 @@ def load(
         ) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text: {exc.reason}", Origin(file=file)) from None
+    return loads(text, format=name, options=_file_options(file, option_values))
+
+
+def _file_options(file: str, option_values: dict[str, Any]) -> LoadOptions:
     options = option_values.pop("options", None)
     if options is not None and option_values:
         raise TypeError("give options=LoadOptions(...) or keyword options, not both")
-    opts = (
-        replace(options, source=file)
-        if options is not None
-        else LoadOptions(source=file, **option_values)
-    )
-    return loads(text, format=format, options=opts)
+    if isinstance(options, LoadOptions):
+        return replace(options, source=file)
+    return LoadOptions(source=file, **option_values)

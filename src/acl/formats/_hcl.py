@@ -1,0 +1,1108 @@
+"""A small, exact evaluator for the HCL expressions Terraform configurations use for access
+restrictions: literals, templates, ``var.*``, ``local.*``, iterators, operators,
+conditionals, ``for`` expressions, splats and a set of pure functions.
+
+python-hcl2 parses the text (its Lark tree keeps line numbers); this module walks that tree.
+Anything whose value Terraform knows only during plan or apply (resource attributes, data
+sources, module outputs, impure or file functions) raises :class:`NeedsPlan`; a mistake in the
+configuration raises :class:`EvalError`. Callers turn both into located messages.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import hcl2
+from lark import Token, Tree
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+__all__ = [
+    "FUNCTIONS",
+    "Block",
+    "EvalError",
+    "Evaluator",
+    "HclFile",
+    "HclSyntaxError",
+    "NeedsPlan",
+    "Scope",
+    "TypeSpec",
+    "attributes",
+    "blocks",
+    "convert",
+    "num_text",
+    "parse_hcl",
+    "parse_type",
+    "to_bool",
+    "to_number",
+    "to_string",
+    "type_name",
+    "unescape",
+]
+
+
+class HclSyntaxError(Exception):
+    """Text that is not HCL: a message, a line and a column."""
+
+    def __init__(self, message: str, line: int | None, column: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+class EvalError(Exception):
+    """A configuration mistake found while evaluating (a wrong type, an undeclared name)."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class NeedsPlan(Exception):
+    """A value that only ``terraform plan`` (or apply) can know.
+
+    ``expression`` is the source text of the culprit, ``reason`` says why it is unknown.
+    """
+
+    def __init__(
+        self, expression: str, reason: str, line: int | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(f"{expression}: {reason}")
+        self.expression = expression
+        self.reason = reason
+        self.line = line
+        self.hint = hint
+        self.widen = True
+
+
+@dataclass(frozen=True)
+class HclFile:
+    """One parsed ``.tf`` (or ``.tfvars``) file."""
+
+    name: str
+    text: str
+    tree: Tree[Any]
+
+    def source(self, node: Tree[Any] | Token) -> str:
+        """The text a node was parsed from, on one line."""
+        if isinstance(node, Token):
+            start, end = node.start_pos, node.end_pos
+        else:
+            meta = node.meta
+            if getattr(meta, "empty", True):
+                return "<expression>"
+            start, end = meta.start_pos, meta.end_pos
+        if start is None or end is None:
+            return "<expression>"
+        return " ".join(self.text[start:end].split())
+
+
+def parse_hcl(text: str) -> Tree[Any]:
+    """The Lark tree of HCL text (:class:`HclSyntaxError` when it is not HCL)."""
+    try:
+        tree = hcl2.parses_to_tree(text)
+    except UnexpectedInput as exc:
+        if isinstance(exc, UnexpectedToken):
+            found = exc.token
+            what = (
+                "end of file"
+                if found.type == "$END"
+                else repr(str(found).strip()[:30] or "newline")
+            )
+        elif isinstance(exc, UnexpectedCharacters):
+            what = repr(exc.char)
+        else:
+            what = "input"
+        raise HclSyntaxError(f"invalid HCL: unexpected {what}", exc.line, exc.column) from None
+    except (LarkError, RuntimeError, ValueError) as exc:  # the post-lexer's own errors
+        raise HclSyntaxError(f"invalid HCL: {exc}", None, None) from None
+    return tree
+
+
+# ---------------------------------------------------------------------------- tree helpers
+
+
+def _trees(node: Tree[Any]) -> list[Tree[Any]]:
+    """The child trees that carry meaning (no punctuation, no newlines or comments)."""
+    return [c for c in node.children if isinstance(c, Tree) and c.data != "new_line_or_comment"]
+
+
+def _name(node: Tree[Any] | Token) -> str:
+    """The text of an ``identifier``, ``keyword``, ``literal_value`` or ``string`` label."""
+    if isinstance(node, Token):
+        return str(node)
+    if node.data == "string":
+        return "".join(
+            str(part.children[0])
+            for part in node.children
+            if isinstance(part, Tree) and part.data == "string_part"
+            if isinstance(part.children[0], Token)
+        )
+    for child in node.children:
+        if isinstance(child, Token):
+            return str(child)
+        return _name(child)
+    return ""
+
+
+def _body(node: Tree[Any]) -> Tree[Any]:
+    for child in node.children:
+        if isinstance(child, Tree) and child.data == "body":
+            return child
+    raise EvalError("block has no body", _line(node))
+
+
+def _line(node: Tree[Any] | Token) -> int | None:
+    if isinstance(node, Token):
+        return node.line
+    meta = node.meta
+    return None if getattr(meta, "empty", True) else meta.line
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block of a body: its type, labels, body tree and line."""
+
+    type: str
+    labels: tuple[str, ...]
+    body: Tree[Any]
+    line: int | None
+
+
+def blocks(body: Tree[Any]) -> Iterator[Block]:
+    """The blocks of a body, in source order."""
+    for child in body.children:
+        if isinstance(child, Tree) and child.data == "block":
+            parts = [c for c in child.children if isinstance(c, Tree) and c.data != "body"]
+            parts = [p for p in parts if p.data != "new_line_or_comment"]
+            yield Block(
+                _name(parts[0]),
+                tuple(_name(p) for p in parts[1:]),
+                _body(child),
+                _line(child),
+            )
+
+
+def attributes(body: Tree[Any]) -> dict[str, tuple[Tree[Any], int | None]]:
+    """The attributes of a body: name to (expression tree, line)."""
+    found: dict[str, tuple[Tree[Any], int | None]] = {}
+    for child in body.children:
+        if isinstance(child, Tree) and child.data == "attribute":
+            parts = [c for c in child.children if isinstance(c, Tree)]
+            name = _name(parts[0])
+            if name in found:
+                raise EvalError(f"attribute {name!r} is set twice", _line(child))
+            found[name] = (parts[1], _line(child))
+    return found
+
+
+# ---------------------------------------------------------------------------- values
+
+
+def num_text(value: int | float) -> str:
+    """A number as Terraform writes it in a string."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return "object"
+
+
+def to_string(value: Any) -> str:
+    """Terraform's automatic conversion of a primitive to a string."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return num_text(value)
+    raise EvalError(f"{type_name(value)} value {value!r:.60} cannot be used as a string")
+
+
+def to_number(value: Any) -> int | float:
+    """Terraform's automatic conversion to a number (``"100"`` is 100)."""
+    if isinstance(value, bool):
+        raise EvalError(f"bool value {value!r} cannot be used as a number")
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            raise EvalError(f"string {value!r} is not a number") from None
+        return int(number) if number.is_integer() else number
+    raise EvalError(f"{type_name(value)} value {value!r:.60} cannot be used as a number")
+
+
+def to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return bool(value == "true")
+    raise EvalError(f"{type_name(value)} value {value!r:.60} cannot be used as a bool")
+
+
+def _set(values: list[Any]) -> list[Any]:
+    """A Terraform set as a list: distinct, in Terraform's iteration order."""
+    unique: list[Any] = []
+    for value in values:
+        if value not in unique:
+            unique.append(value)
+    if all(isinstance(v, str) for v in unique):
+        return sorted(unique)
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in unique):
+        return sorted(unique)
+    return unique
+
+
+def _items(value: Any) -> list[tuple[Any, Any]]:
+    """Key/value pairs of a collection in Terraform's iteration order."""
+    if isinstance(value, list):
+        return list(enumerate(value))
+    if isinstance(value, dict):
+        return [(key, value[key]) for key in sorted(value)]
+    raise EvalError(f"{type_name(value)} value {value!r:.60} is not a collection to iterate over")
+
+
+# ---------------------------------------------------------------------------- functions
+
+_Function = Callable[[list[Any]], Any]
+
+
+def _args(name: str, args: list[Any], low: int, high: int | None = None) -> None:
+    high = low if high is None else high
+    if not low <= len(args) <= high:
+        want = f"{low}" if low == high else f"{low} to {high}"
+        raise EvalError(f"{name}() takes {want} argument(s), not {len(args)}")
+
+
+def _fn(name: str, count: int, body: Callable[..., Any]) -> _Function:
+    def call(args: list[Any]) -> Any:
+        _args(name, args, count)
+        return body(*args)
+
+    return call
+
+
+def _format(spec: str, values: list[Any]) -> str:
+    out: list[str] = []
+    index = 0
+    pos = 0
+    for match in re.finditer(r"%(%|[-+ 0#]*\d*(?:\.\d+)?[sdvqtfgeExXbo])", spec):
+        out.append(spec[pos : match.start()])
+        pos = match.end()
+        verb = match.group(1)
+        if verb == "%":
+            out.append("%")
+            continue
+        if index >= len(values):
+            raise EvalError(f"format({spec!r}): not enough arguments")
+        value = values[index]
+        index += 1
+        kind = verb[-1]
+        if kind in "sv":
+            out.append(
+                to_string(value) if not isinstance(value, (list, dict)) else json.dumps(value)
+            )
+        elif kind == "q":
+            out.append(json.dumps(to_string(value)))
+        elif kind == "d":
+            out.append(("%" + verb) % int(to_number(value)))
+        elif kind == "t":
+            out.append("true" if to_bool(value) else "false")
+        else:
+            out.append(("%" + verb) % to_number(value))
+    out.append(spec[pos:])
+    return "".join(out)
+
+
+def _flatten(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise EvalError("flatten() takes a list")
+    out: list[Any] = []
+    for item in value:
+        out.extend(_flatten(item) if isinstance(item, list) else [item])
+    return out
+
+
+def _cidrsubnet(prefix: Any, newbits: Any, netnum: Any) -> str:
+    try:
+        network = ipaddress.ip_network(to_string(prefix), strict=False)
+    except ValueError as exc:
+        raise EvalError(f"cidrsubnet(): {exc}") from None
+    new_length = network.prefixlen + int(to_number(newbits))
+    if new_length > network.max_prefixlen:
+        raise EvalError(f"cidrsubnet(): {prefix!r} has no room for {newbits} more bits")
+    number = int(to_number(netnum))
+    if not 0 <= number < 2 ** int(to_number(newbits)):
+        raise EvalError(f"cidrsubnet(): netnum {netnum!r} does not fit in {newbits} bits")
+    base = int(network.network_address) + (number << (network.max_prefixlen - new_length))
+    address = ipaddress.ip_address(base) if network.version == 4 else ipaddress.IPv6Address(base)
+    return f"{address}/{new_length}"
+
+
+def _cidrhost(prefix: Any, hostnum: Any) -> str:
+    try:
+        network = ipaddress.ip_network(to_string(prefix), strict=False)
+    except ValueError as exc:
+        raise EvalError(f"cidrhost(): {exc}") from None
+    number = int(to_number(hostnum))
+    size = network.num_addresses
+    if number < 0:
+        number += size
+    if not 0 <= number < size:
+        raise EvalError(f"cidrhost(): host number {hostnum!r} is outside {prefix!r}")
+    return str(network.network_address + number)
+
+
+def _lookup(args: list[Any]) -> Any:
+    _args("lookup", args, 2, 3)
+    mapping, key = args[0], to_string(args[1])
+    if not isinstance(mapping, dict):
+        raise EvalError("lookup() takes a map")
+    if key in mapping:
+        return mapping[key]
+    if len(args) == 3:
+        return args[2]
+    raise EvalError(f"lookup(): key {key!r} is not in the map and there is no default")
+
+
+def _element(items: Any, index: Any) -> Any:
+    if not isinstance(items, list) or not items:
+        raise EvalError("element() takes a non-empty list")
+    return items[int(to_number(index)) % len(items)]
+
+
+def _replace(text: Any, old: Any, new: Any) -> str:
+    pattern = to_string(old)
+    if len(pattern) > 1 and pattern.startswith("/") and pattern.endswith("/"):
+        raise _Unsupported("replace() with a regular expression")
+    return to_string(text).replace(pattern, to_string(new))
+
+
+def _merge(args: list[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for arg in args:
+        if arg is None:
+            continue
+        if not isinstance(arg, dict):
+            raise EvalError("merge() takes maps or objects")
+        out.update(arg)
+    return out
+
+
+def _coalesce(args: list[Any]) -> Any:
+    for arg in args:
+        if arg is not None and arg != "":
+            return arg
+    raise EvalError("coalesce(): no non-null, non-empty argument")
+
+
+def _slice(items: Any, start: Any, end: Any) -> list[Any]:
+    if not isinstance(items, list):
+        raise EvalError("slice() takes a list")
+    return items[int(to_number(start)) : int(to_number(end))]
+
+
+def _range(args: list[Any]) -> list[Any]:
+    _args("range", args, 1, 3)
+    numbers = [to_number(a) for a in args]
+    start: int | float = 0
+    step: int | float = 1
+    if len(numbers) == 1:
+        stop = numbers[0]
+    elif len(numbers) == 2:
+        start, stop = numbers
+    else:
+        start, stop, step = numbers
+    out: list[Any] = []
+    value = start
+    while (step > 0 and value < stop) or (step < 0 and value > stop):
+        out.append(value)
+        value += step
+        if len(out) > 1024:
+            raise EvalError("range() is limited to 1024 elements")
+    return out
+
+
+def _tomap(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise EvalError("tomap() takes an object or map")
+    return dict(value)
+
+
+def _tolist(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise EvalError(f"tolist() takes a list, set or tuple, not {type_name(value)}")
+    return list(value)
+
+
+def _jsondecode(text: Any) -> Any:
+    try:
+        return json.loads(to_string(text))
+    except json.JSONDecodeError as exc:
+        raise EvalError(f"jsondecode(): {exc.msg}") from None
+
+
+def _zipmap(keys: Any, values: Any) -> dict[str, Any]:
+    if not isinstance(keys, list) or not isinstance(values, list) or len(keys) != len(values):
+        raise EvalError("zipmap() takes two lists of the same length")
+    return {to_string(k): v for k, v in zip(keys, values, strict=True)}
+
+
+class _Unsupported(Exception):
+    """A function acl does not evaluate offline."""
+
+
+FUNCTIONS: dict[str, _Function] = {
+    "tostring": _fn("tostring", 1, lambda v: None if v is None else to_string(v)),
+    "tonumber": _fn("tonumber", 1, lambda v: None if v is None else to_number(v)),
+    "tobool": _fn("tobool", 1, lambda v: None if v is None else to_bool(v)),
+    "tolist": _fn("tolist", 1, _tolist),
+    "toset": _fn("toset", 1, lambda v: _set(_tolist(v))),
+    "tomap": _fn("tomap", 1, _tomap),
+    "concat": lambda args: [item for arg in args for item in _tolist(arg)],
+    "flatten": _fn("flatten", 1, _flatten),
+    "distinct": _fn(
+        "distinct", 1, lambda v: [x for i, x in enumerate(_tolist(v)) if x not in v[:i]]
+    ),
+    "compact": _fn("compact", 1, lambda v: [x for x in _tolist(v) if x not in (None, "")]),
+    "join": _fn("join", 2, lambda sep, v: to_string(sep).join(to_string(x) for x in _tolist(v))),
+    "split": _fn("split", 2, lambda sep, v: to_string(v).split(to_string(sep))),
+    "format": lambda args: (
+        _format(to_string(args[0]), args[1:]) if args else _args("format", args, 1)
+    ),
+    "formatlist": lambda args: _formatlist(args),
+    "lower": _fn("lower", 1, lambda v: to_string(v).lower()),
+    "upper": _fn("upper", 1, lambda v: to_string(v).upper()),
+    "trimspace": _fn("trimspace", 1, lambda v: to_string(v).strip()),
+    "trim": _fn("trim", 2, lambda v, chars: to_string(v).strip(to_string(chars))),
+    "trimprefix": _fn("trimprefix", 2, lambda v, p: to_string(v).removeprefix(to_string(p))),
+    "trimsuffix": _fn("trimsuffix", 2, lambda v, s: to_string(v).removesuffix(to_string(s))),
+    "replace": _fn("replace", 3, _replace),
+    "substr": _fn(
+        "substr",
+        3,
+        lambda v, o, n: to_string(v)[int(to_number(o)) :][
+            : (None if int(to_number(n)) < 0 else int(to_number(n)))
+        ],
+    ),
+    "length": _fn(
+        "length", 1, lambda v: len(v) if isinstance(v, (str, list, dict)) else len(to_string(v))
+    ),
+    "lookup": _lookup,
+    "merge": _merge,
+    "coalesce": _coalesce,
+    "coalescelist": lambda args: next((a for a in args if a), []),
+    "element": _fn("element", 2, _element),
+    "keys": _fn("keys", 1, lambda v: sorted(_tomap(v))),
+    "values": _fn("values", 1, lambda v: [_tomap(v)[k] for k in sorted(v)]),
+    "contains": _fn("contains", 2, lambda v, x: x in _tolist(v)),
+    "slice": _fn("slice", 3, _slice),
+    "reverse": _fn("reverse", 1, lambda v: list(reversed(_tolist(v)))),
+    "sort": _fn("sort", 1, lambda v: sorted(to_string(x) for x in _tolist(v))),
+    "range": _range,
+    "zipmap": _fn("zipmap", 2, _zipmap),
+    "max": lambda args: max(to_number(a) for a in args),
+    "min": lambda args: min(to_number(a) for a in args),
+    "abs": _fn("abs", 1, lambda v: abs(to_number(v))),
+    "cidrsubnet": _fn("cidrsubnet", 3, _cidrsubnet),
+    "cidrhost": _fn("cidrhost", 2, _cidrhost),
+    "jsondecode": _fn("jsondecode", 1, _jsondecode),
+}
+"""The functions evaluated offline: pure and exact. Everything else (``file()``,
+``timestamp()``, ``uuid()``, regular expressions, provider functions) needs Terraform."""
+
+
+def _formatlist(args: list[Any]) -> list[str]:
+    if not args:
+        _args("formatlist", args, 1, 99)
+    spec = to_string(args[0])
+    lists = [a for a in args[1:] if isinstance(a, list)]
+    length = len(lists[0]) if lists else 1
+    return [
+        _format(spec, [a[i] if isinstance(a, list) else a for a in args[1:]]) for i in range(length)
+    ]
+
+
+# ---------------------------------------------------------------------------- evaluation
+
+Scope = Mapping[str, Any]
+"""Names bound by iterators: ``each``, ``count``, dynamic-block iterators, ``for`` variables."""
+
+_TRAVERSALS = frozenset(
+    {"get_attr_expr_term", "index_expr_term", "attr_splat_expr_term", "full_splat_expr_term"}
+)
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def unescape(text: str) -> str:
+    """The value of a quoted HCL string's characters."""
+    if "\\" not in text:
+        return text
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char != "\\" or i + 1 >= len(text):
+            out.append(char)
+            i += 1
+            continue
+        marker = text[i + 1]
+        if marker in _ESCAPES:
+            out.append(_ESCAPES[marker])
+            i += 2
+        elif marker in "uU":
+            width = 4 if marker == "u" else 8
+            digits = text[i + 2 : i + 2 + width]
+            try:
+                out.append(chr(int(digits, 16)))
+            except ValueError:
+                raise EvalError(f"invalid escape \\{marker}{digits} in a string") from None
+            i += 2 + width
+        else:
+            raise EvalError(f"invalid escape \\{marker} in a string")
+    return "".join(out)
+
+
+@dataclass
+class Evaluator:
+    """Evaluates expressions of one module.
+
+    ``variables`` are the resolved input variable values (a missing key means declared but
+    without a value); ``declared`` names every declared variable; ``locals`` maps local names
+    to their expression and file.
+    """
+
+    variables: Mapping[str, Any]
+    declared: frozenset[str]
+    locals: Mapping[str, tuple[Tree[Any], HclFile]]
+    resource_types: frozenset[str] = frozenset()
+    _local_values: dict[str, Any] = field(default_factory=dict)
+    _resolving: set[str] = field(default_factory=set)
+
+    def evaluate(self, node: Tree[Any] | Token, scope: Scope, file: HclFile) -> Any:
+        try:
+            return self._eval(node, scope, file)
+        except RecursionError:
+            raise EvalError("expression is nested too deeply", _line(node)) from None
+
+    # -- the walk
+
+    def _eval(self, node: Tree[Any] | Token, scope: Scope, file: HclFile) -> Any:
+        if isinstance(node, Token):
+            return self._token(node, file)
+        try:
+            return self._node(node, scope, file)
+        except NeedsPlan as exc:
+            if exc.line is None:
+                exc.line = _line(node)
+            if node.data in _TRAVERSALS and exc.widen:
+                exc.expression = file.source(node)
+            elif node.data not in ("expr_term", "identifier"):
+                exc.widen = False
+            raise
+        except EvalError as exc:
+            if exc.line is None:
+                exc.line = _line(node)
+            raise
+
+    def _token(self, token: Token, file: HclFile) -> Any:
+        kind = token.type
+        if kind == "INT_LITERAL":
+            return int(token)
+        if kind == "FLOAT_LITERAL":
+            number = float(token)
+            return int(number) if number.is_integer() else number
+        if kind == "TRUE":
+            return True
+        if kind == "FALSE":
+            return False
+        if kind == "NULL":
+            return None
+        raise EvalError(f"unexpected {str(token)!r}", token.line)
+
+    def _node(self, node: Tree[Any], scope: Scope, file: HclFile) -> Any:
+        data = node.data
+        kids = _trees(node)
+        if data == "expr_term":
+            if kids:
+                return self._eval(kids[0], scope, file)
+            tokens = [c for c in node.children if isinstance(c, Token)]
+            return self._token(tokens[0], file)
+        if data in ("int_lit", "float_lit", "literal_value"):
+            token = node.children[0]
+            if not isinstance(token, Token):
+                raise EvalError(f"unexpected {data}")
+            return self._token(token, file)
+        if data == "string":
+            return self._string(node, scope, file)
+        if data in ("heredoc_template", "heredoc_template_trim"):
+            return self._heredoc(node, file)
+        if data == "tuple":
+            return [self._eval(kid, scope, file) for kid in kids]
+        if data == "object":
+            return self._object(kids, scope, file)
+        if data == "identifier":
+            return self._identifier(_name(node), node, scope, file)
+        if data == "get_attr_expr_term":
+            base = self._eval(kids[0], scope, file)
+            return self._get_attr(base, _name(_trees(kids[1])[0]), node, file)
+        if data == "index_expr_term":
+            base = self._eval(kids[0], scope, file)
+            return self._index(base, self._index_key(kids[1], scope, file), node, file)
+        if data in ("attr_splat_expr_term", "full_splat_expr_term"):
+            return self._splat(node, kids, scope, file)
+        if data == "function_call":
+            return self._call(node, kids, scope, file)
+        if data == "conditional":
+            condition = to_bool(self._eval(kids[0], scope, file))
+            return self._eval(kids[1] if condition else kids[2], scope, file)
+        if data == "binary_op":
+            return self._binary(node, kids, scope, file)
+        if data == "unary_op":
+            operator = str(node.children[0])
+            value = self._eval(kids[0], scope, file)
+            if operator == "!":
+                return not to_bool(value)
+            return -to_number(value)
+        if data == "for_tuple_expr":
+            return self._for(node, scope, file, as_object=False)
+        if data == "for_object_expr":
+            return self._for(node, scope, file, as_object=True)
+        if data == "keyword":
+            return _name(node)
+        raise EvalError(f"expression {file.source(node)!r} ({data}) is not supported")
+
+    def _string(self, node: Tree[Any], scope: Scope, file: HclFile) -> str:
+        out: list[str] = []
+        for part in node.children:
+            if not isinstance(part, Tree):
+                continue
+            inner = part.children[0]
+            if isinstance(inner, Token):
+                if inner.type == "ESCAPED_INTERPOLATION" or inner.type == "ESCAPED_DIRECTIVE":
+                    out.append(str(inner)[1:])
+                else:
+                    out.append(unescape(str(inner)))
+            elif inner.data == "interpolation":
+                value = self._eval(_trees(inner)[0], scope, file)
+                if value is None:
+                    raise EvalError(
+                        f"null value in the template {file.source(node)}: "
+                        "Terraform cannot put null into a string"
+                    )
+                out.append(to_string(value))
+            else:
+                raise NeedsPlan(
+                    file.source(node),
+                    "template directives (%{if}, %{for}) are not evaluated by acl",
+                    _line(node),
+                )
+        return "".join(out)
+
+    def _heredoc(self, node: Tree[Any], file: HclFile) -> str:
+        raw = str(node.children[0])
+        body = raw.split("\n", 1)[1] if "\n" in raw else ""
+        lines = body.split("\n")
+        # the last line holds the closing marker
+        content_lines = lines[:-2] if lines and lines[-1] == "" else lines[:-1]
+        if node.data == "heredoc_template_trim":
+            indents = [len(line) - len(line.lstrip()) for line in content_lines if line.strip()]
+            cut = min(indents, default=0)
+            content_lines = [line[cut:] for line in content_lines]
+        text = "\n".join(content_lines) + ("\n" if content_lines else "")
+        if re.search(r"(?<!\$)\$\{|(?<!%)%\{", text):
+            raise NeedsPlan(
+                file.source(node), "heredoc templates with ${...} are not evaluated by acl"
+            )
+        return text.replace("$${", "${").replace("%%{", "%{")
+
+    def _object(self, elems: list[Tree[Any]], scope: Scope, file: HclFile) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for elem in elems:
+            parts = _trees(elem)
+            key_node, value_node = parts[0], parts[1]
+            inner = _trees(key_node)
+            target = inner[0] if inner else key_node
+            if (
+                target.data == "expr_term"
+                and _trees(target)
+                and _trees(target)[0].data == "identifier"
+            ):
+                key = _name(_trees(target)[0])
+            elif target.data in ("identifier", "keyword"):
+                key = _name(target)
+            else:
+                key = to_string(self._eval(target, scope, file))
+            out[key] = self._eval(value_node, scope, file)
+        return out
+
+    def _identifier(self, name: str, node: Tree[Any], scope: Scope, file: HclFile) -> Any:
+        if name in scope:
+            return scope[name]
+        if name == "var":
+            return _Variables(self)
+        if name == "local":
+            return _Locals(self)
+        text = file.source(node)
+        if name == "data":
+            raise NeedsPlan(text, "data sources are read by terraform plan")
+        if name == "module":
+            raise NeedsPlan(text, "module outputs are known only after plan or apply")
+        if name in ("each", "count", "self"):
+            raise EvalError(f"{name!r} is not available here")
+        if name in ("path", "terraform"):
+            raise NeedsPlan(text, f"{name}.* values depend on how Terraform is run")
+        if "_" in name or name in self.resource_types:
+            raise NeedsPlan(text, "a resource attribute, known only after terraform plan or apply")
+        raise EvalError(f"unknown name {name!r}")
+
+    def _get_attr(self, base: Any, name: str, node: Tree[Any], file: HclFile) -> Any:
+        if isinstance(base, (_Variables, _Locals)):
+            return base.get(name, node, file)
+        if isinstance(base, dict):
+            if name in base:
+                return base[name]
+            raise EvalError(
+                f"{file.source(node)}: the object has no attribute {name!r}"
+                + (f" (it has: {', '.join(sorted(base))})" if base else "")
+            )
+        if isinstance(base, list) and name.isdigit():
+            return self._index(base, int(name), node, file)
+        raise EvalError(f"{file.source(node)}: a {type_name(base)} value has no attribute {name!r}")
+
+    def _index_key(self, index: Tree[Any], scope: Scope, file: HclFile) -> Any:
+        if index.data == "short_index":
+            return int(str(index.children[-1]))
+        return self._eval(_trees(index)[0], scope, file)
+
+    def _index(self, base: Any, key: Any, node: Tree[Any], file: HclFile) -> Any:
+        if isinstance(base, (_Variables, _Locals)):
+            return base.get(to_string(key), node, file)
+        if isinstance(base, list):
+            position = int(to_number(key))
+            if not 0 <= position < len(base):
+                raise EvalError(
+                    f"{file.source(node)}: index {position} is out of range (the list has "
+                    f"{len(base)} element(s))"
+                )
+            return base[position]
+        if isinstance(base, dict):
+            text = to_string(key)
+            if text in base:
+                return base[text]
+            raise EvalError(f"{file.source(node)}: the map has no key {text!r}")
+        raise EvalError(f"{file.source(node)}: a {type_name(base)} value cannot be indexed")
+
+    def _splat(self, node: Tree[Any], kids: list[Tree[Any]], scope: Scope, file: HclFile) -> Any:
+        base = self._eval(kids[0], scope, file)
+        steps = _trees(kids[1])
+        if base is None:
+            return []
+        items = base if isinstance(base, list) else [base]
+        out = []
+        for item in items:
+            value = item
+            for step in steps:
+                if step.data == "get_attr":
+                    value = self._get_attr(value, _name(_trees(step)[0]), node, file)
+                else:
+                    value = self._index(value, self._index_key(step, scope, file), node, file)
+            out.append(value)
+        return out
+
+    def _call(self, node: Tree[Any], kids: list[Tree[Any]], scope: Scope, file: HclFile) -> Any:
+        names = [k for k in kids if k.data == "identifier"]
+        name = "::".join(_name(k) for k in names)
+        arguments = [k for k in kids if k.data == "arguments"]
+        arg_nodes = _trees(arguments[0]) if arguments else []
+        expand = bool(arguments) and any(
+            isinstance(c, Token) and c.type == "ELLIPSIS" for c in arguments[0].children
+        )
+        function = FUNCTIONS.get(name)
+        if name == "try":
+            for arg in arg_nodes:
+                try:
+                    return self._eval(arg, scope, file)
+                except EvalError:
+                    continue
+            raise EvalError("try(): every argument failed")
+        if function is None:
+            raise NeedsPlan(
+                file.source(node),
+                f"{name}() is not evaluated by acl (only pure functions such as "
+                "concat(), format(), join(), lookup(), cidrsubnet() are)",
+            )
+        args = [self._eval(arg, scope, file) for arg in arg_nodes]
+        if expand:
+            if not args or not isinstance(args[-1], list):
+                raise EvalError(f"{name}(...): the last argument must be a list to expand")
+            args = args[:-1] + list(args[-1])
+        try:
+            return function(args)
+        except _Unsupported as exc:
+            raise NeedsPlan(file.source(node), f"{exc} is not evaluated by acl") from None
+        except EvalError as exc:
+            raise EvalError(f"{file.source(node)}: {exc.message}") from None
+        except (TypeError, ValueError, IndexError, KeyError) as exc:
+            raise EvalError(f"{file.source(node)}: {exc}") from None
+
+    def _binary(self, node: Tree[Any], kids: list[Tree[Any]], scope: Scope, file: HclFile) -> Any:
+        left = self._eval(kids[0], scope, file)
+        term = kids[1]
+        operator = _name(_trees(term)[0])
+        right_node = _trees(term)[1]
+        if operator == "&&":
+            return to_bool(left) and to_bool(self._eval(right_node, scope, file))
+        if operator == "||":
+            return to_bool(left) or to_bool(self._eval(right_node, scope, file))
+        right = self._eval(right_node, scope, file)
+        if operator == "==":
+            return left == right and type_name(left) == type_name(right)
+        if operator == "!=":
+            return not (left == right and type_name(left) == type_name(right))
+        a, b = to_number(left), to_number(right)
+        if operator == "+":
+            return a + b
+        if operator == "-":
+            return a - b
+        if operator == "*":
+            return a * b
+        if operator == "/":
+            if b == 0:
+                raise EvalError(f"{file.source(node)}: division by zero")
+            result = a / b
+            return int(result) if result.is_integer() else result
+        if operator == "%":
+            if b == 0:
+                raise EvalError(f"{file.source(node)}: division by zero")
+            remainder = math.fmod(a, b)  # Go's %: the sign of the dividend
+            return int(remainder) if remainder.is_integer() else remainder
+        comparisons = {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}
+        if operator in comparisons:
+            return comparisons[operator]
+        raise EvalError(f"operator {operator!r} is not supported")
+
+    def _for(self, node: Tree[Any], scope: Scope, file: HclFile, *, as_object: bool) -> Any:
+        kids = _trees(node)
+        intro = kids[0]
+        names = [_name(k) for k in _trees(intro) if k.data == "identifier"]
+        collection_node = next(k for k in _trees(intro) if k.data != "identifier")
+        collection = self._eval(collection_node, scope, file)
+        condition = next((k for k in kids if k.data == "for_cond"), None)
+        grouping = any(isinstance(c, Token) and c.type == "ELLIPSIS" for c in node.children)
+        bodies = [k for k in kids[1:] if k.data != "for_cond"]
+        tuple_out: list[Any] = []
+        object_out: dict[str, Any] = {}
+        for key, value in _items(collection if collection is not None else []):
+            inner = dict(scope)
+            if len(names) == 2:
+                inner[names[0]] = key
+                inner[names[1]] = value
+            else:
+                inner[names[0]] = value
+            if condition is not None and not to_bool(self._eval(_trees(condition)[0], inner, file)):
+                continue
+            if as_object:
+                out_key = to_string(self._eval(bodies[0], inner, file))
+                out_value = self._eval(bodies[1], inner, file)
+                if grouping:
+                    object_out.setdefault(out_key, []).append(out_value)
+                elif out_key in object_out:
+                    raise EvalError(
+                        f"{file.source(node)}: duplicate key {out_key!r} (use ... to group)"
+                    )
+                else:
+                    object_out[out_key] = out_value
+            else:
+                tuple_out.append(self._eval(bodies[0], inner, file))
+        return object_out if as_object else tuple_out
+
+    # -- named values
+
+    def variable(self, name: str, node: Tree[Any] | None, file: HclFile) -> Any:
+        if name not in self.declared:
+            raise EvalError(
+                f"variable {name!r} is not declared (add a variable block, or load the whole "
+                "folder rather than one file)"
+            )
+        if name not in self.variables:
+            raise NeedsPlan(
+                f"var.{name}",
+                "the variable has no default and no value",
+                hint=f"give --var {name}=VALUE or a .tfvars file",
+            )
+        return self.variables[name]
+
+    def local(self, name: str, file: HclFile) -> Any:
+        if name in self._local_values:
+            return self._local_values[name]
+        if name not in self.locals:
+            raise EvalError(f"local value {name!r} is not defined")
+        if name in self._resolving:
+            raise EvalError(f"local value {name!r} refers to itself")
+        self._resolving.add(name)
+        try:
+            expression, where = self.locals[name]
+            try:
+                value = self._eval(expression, {}, where)
+            except NeedsPlan as exc:
+                raise NeedsPlan(
+                    f"local.{name}",
+                    f"{exc.expression} ({where.name}:{exc.line}): {exc.reason}",
+                ) from None
+            except EvalError as exc:
+                raise EvalError(f"local.{name} ({where.name}:{exc.line}): {exc.message}") from None
+        finally:
+            self._resolving.discard(name)
+        self._local_values[name] = value
+        return value
+
+
+@dataclass(frozen=True)
+class _Variables:
+    evaluator: Evaluator
+
+    def get(self, name: str, node: Tree[Any], file: HclFile) -> Any:
+        return self.evaluator.variable(name, node, file)
+
+
+@dataclass(frozen=True)
+class _Locals:
+    evaluator: Evaluator
+
+    def get(self, name: str, node: Tree[Any], file: HclFile) -> Any:
+        return self.evaluator.local(name, file)
+
+
+# ---------------------------------------------------------------------------- type constraints
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    """A variable's type constraint: ``kind`` is string, number, bool, any, list, set, map,
+    tuple or object; ``element`` the element type; ``attributes`` an object's attributes
+    as (type, optional, default expression)."""
+
+    kind: str
+    element: TypeSpec | None = None
+    elements: tuple[TypeSpec, ...] = ()
+    attributes: Mapping[str, tuple[TypeSpec, bool, Tree[Any] | None]] = field(default_factory=dict)
+
+
+_ANY = TypeSpec("any")
+
+
+def parse_type(node: Tree[Any], file: HclFile) -> TypeSpec:
+    """The type constraint written in a variable block's ``type`` attribute."""
+    kids = _trees(node)
+    if node.data == "expr_term" and kids:
+        return parse_type(kids[0], file)
+    if node.data == "identifier":
+        name = _name(node)
+        if name in ("string", "number", "bool", "any"):
+            return TypeSpec(name)
+        raise EvalError(f"type {name!r} is not a Terraform type")
+    if node.data == "function_call":
+        name = _name(kids[0])
+        arguments = [k for k in kids if k.data == "arguments"]
+        args = _trees(arguments[0]) if arguments else []
+        if name in ("list", "set", "map") and len(args) == 1:
+            return TypeSpec(name, element=parse_type(args[0], file))
+        if name == "tuple" and len(args) == 1:
+            inner = _unwrap(args[0])
+            if inner.data == "tuple":
+                return TypeSpec("tuple", elements=tuple(parse_type(k, file) for k in _trees(inner)))
+        if name == "object" and len(args) == 1:
+            inner = _unwrap(args[0])
+            if inner.data == "object":
+                attributes: dict[str, tuple[TypeSpec, bool, Tree[Any] | None]] = {}
+                for elem in _trees(inner):
+                    key_node, value_node = _trees(elem)[0], _trees(elem)[1]
+                    key = _name(_unwrap(key_node))
+                    attributes[key] = _attribute_type(value_node, file)
+                return TypeSpec("object", attributes=attributes)
+    raise EvalError(f"type constraint {file.source(node)!r} is not understood")
+
+
+def _unwrap(node: Tree[Any]) -> Tree[Any]:
+    while node.data in ("expr_term", "object_elem_key") and _trees(node):
+        node = _trees(node)[0]
+    return node
+
+
+def _attribute_type(node: Tree[Any], file: HclFile) -> tuple[TypeSpec, bool, Tree[Any] | None]:
+    inner = _unwrap(node)
+    if inner.data == "function_call" and _name(_trees(inner)[0]) == "optional":
+        arguments = [k for k in _trees(inner) if k.data == "arguments"]
+        args = _trees(arguments[0]) if arguments else []
+        if not args:
+            raise EvalError("optional() needs a type")
+        return parse_type(args[0], file), True, args[1] if len(args) > 1 else None
+    return parse_type(node, file), False, None
+
+
+def convert(value: Any, spec: TypeSpec, evaluator: Evaluator, file: HclFile) -> Any:
+    """``value`` converted to a type constraint, as Terraform does for input variables."""
+    if value is None or spec.kind == "any":
+        return value
+    if spec.kind == "string":
+        return to_string(value)
+    if spec.kind == "number":
+        return to_number(value)
+    if spec.kind == "bool":
+        return to_bool(value)
+    if spec.kind in ("list", "set", "tuple"):
+        if not isinstance(value, list):
+            raise EvalError(f"a {spec.kind} is required, not {type_name(value)}")
+        if spec.kind == "tuple":
+            if len(value) != len(spec.elements):
+                raise EvalError(f"a tuple of {len(spec.elements)} element(s) is required")
+            return [
+                convert(v, t, evaluator, file) for v, t in zip(value, spec.elements, strict=True)
+            ]
+        assert spec.element is not None
+        items = [convert(v, spec.element, evaluator, file) for v in value]
+        return _set(items) if spec.kind == "set" else items
+    if not isinstance(value, dict):
+        raise EvalError(f"a {spec.kind} is required, not {type_name(value)}")
+    if spec.kind == "map":
+        assert spec.element is not None
+        return {k: convert(v, spec.element, evaluator, file) for k, v in value.items()}
+    out: dict[str, Any] = {}
+    for name, (attr_type, optional, default) in spec.attributes.items():
+        if name in value and value[name] is not None:
+            out[name] = convert(value[name], attr_type, evaluator, file)
+        elif optional:
+            fallback = evaluator.evaluate(default, {}, file) if default is not None else None
+            out[name] = convert(fallback, attr_type, evaluator, file)
+        elif name in value:
+            out[name] = None
+        else:
+            raise EvalError(f"attribute {name!r} is required by the variable's type")
+    return out

@@ -1,0 +1,169 @@
+"""The ``acl convert`` subcommand, and the loading options of the infrastructure-as-code
+formats (Terraform, az CLI and PowerShell scripts) for every command that loads a site.
+
+``cli.py`` calls :func:`register` once, and adds :func:`add_iac_options` to its rule-loading
+options and :func:`iac_load_options` to its ``load()`` call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, Origin
+from ..model import Site
+from .terraform import WEB_APP_TYPES
+
+__all__ = ["add_iac_options", "iac_load_options", "register"]
+
+
+def add_iac_options(group: argparse._ActionsContainer) -> None:
+    """``--var``, ``--var-file``, ``--azurerm-version``, ``--unresolved``,
+    ``--subnet-id-template`` and ``--base-site``."""
+    group.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Terraform variable or script variable value (repeatable); wins over tfvars "
+        "files and assignments in scripts",
+    )
+    group.add_argument(
+        "--var-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a Terraform .tfvars or .tfvars.json file, read after terraform.tfvars and "
+        "*.auto.tfvars (repeatable)",
+    )
+    group.add_argument(
+        "--azurerm-version",
+        metavar="VERSION",
+        help="the azurerm provider version Terraform uses (default: 3.95 or later, which sends "
+        "ip_restriction_default_action = Allow; older versions send no default action)",
+    )
+    group.add_argument(
+        "--unresolved",
+        choices=["error", "skip-rule"],
+        default="error",
+        help="a Terraform rule or script command whose values only a plan or a run can know: "
+        "an error (default), or leave it out with a warning",
+    )
+    group.add_argument(
+        "--subnet-id-template",
+        metavar="TEMPLATE",
+        help="how a script's subnet name becomes a resource id, with {sub}, {rg}, {vnet}, "
+        "{subnet}: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/"
+        "virtualNetworks/{vnet}/subnets/{subnet}",
+    )
+    group.add_argument(
+        "--base-site",
+        metavar="FILE",
+        help="the site a script's commands are applied to (any format; default: a site without "
+        "rules)",
+    )
+
+
+def _warn(message: str) -> None:
+    print(f"acl: warning: {message}", file=sys.stderr)
+
+
+def iac_load_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``LoadOptions`` fields the options of :func:`add_iac_options` give, as keyword
+    arguments for ``acl.load``. Warnings go to stderr as ``acl: warning: ...``."""
+    variables: dict[str, str] = {}
+    for item in getattr(args, "var", None) or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--var {item!r} is not NAME=VALUE", Origin(path="--var"))
+        variables[name.strip()] = value
+    options: dict[str, Any] = {
+        "variables": variables,
+        "var_files": list(getattr(args, "var_file", None) or []),
+        "azurerm_version": getattr(args, "azurerm_version", None),
+        "unresolved": getattr(args, "unresolved", None) or "error",
+        "subnet_id_template": getattr(args, "subnet_id_template", None),
+        "on_warning": _warn,
+    }
+    base = getattr(args, "base_site", None)
+    if base:
+        from . import load
+
+        options["base_site"] = load(
+            base,
+            service_tags=getattr(args, "service_tags", None),
+            variables=variables,
+            on_warning=_warn,
+        )
+    return options
+
+
+def _has_option(parser: argparse.ArgumentParser, option: str) -> bool:
+    return option in parser._option_string_actions
+
+
+def register(
+    commands: Any,
+    add_rules_options: Callable[..., None],
+    load_site: Callable[[argparse.Namespace], Site],
+) -> None:
+    """Add ``acl convert [FILE] --to arm|terraform|azcli|json`` to a subparsers object.
+
+    ``add_rules_options(parser)`` adds the usual rule-loading options (``--rules``,
+    ``--format``, ``--service-tags``, ``--site``, ...) and ``load_site(args)`` loads the site
+    from them, as every other command does.
+    """
+    from ..convert import TARGETS
+
+    parser = commands.add_parser(
+        "convert",
+        help="write a site as an ARM template, Terraform, az CLI commands or acl-site JSON",
+        description="Load a site in any supported format and write it in another: an ARM "
+        "deployment template with its config/web resource (arm), the site_config of an azurerm "
+        "web app (terraform), az webapp config access-restriction commands (azcli) or the "
+        "faithful acl-site/1 JSON (json). Loading what is written gives the same decisions.",
+    )
+    parser.add_argument(
+        "file", nargs="?", metavar="FILE", help="the site (the same as --rules FILE)"
+    )
+    add_rules_options(parser)
+    for action in parser._actions:
+        if action.dest == "rules":
+            action.required = False
+    if not _has_option(parser, "--var"):
+        add_iac_options(parser.add_argument_group("Terraform and scripts"))
+    out = parser.add_argument_group("output")
+    out.add_argument("--to", required=True, choices=list(TARGETS), help="what to write")
+    out.add_argument(
+        "--resource-type",
+        default="azurerm_linux_web_app",
+        choices=sorted(WEB_APP_TYPES),
+        help="terraform: the resource type of the block (default azurerm_linux_web_app)",
+    )
+    out.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+    def handler(args: argparse.Namespace) -> int:
+        from ..convert import convert
+
+        if args.file and args.rules and args.file != args.rules:
+            parser.error("give the site as FILE or as --rules FILE, not both")
+        args.rules = args.file or args.rules
+        if not args.rules:
+            parser.error("the site to convert is missing: acl convert FILE --to TARGET")
+        site = load_site(args)
+        text = convert(site, args.to, resource_type=args.resource_type)
+        if args.output:
+            try:
+                Path(args.output).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot write: {exc.strerror or exc}", Origin(file=args.output)
+                ) from None
+        else:
+            sys.stdout.write(text)
+        return 0
+
+    parser.set_defaults(handler=handler)
