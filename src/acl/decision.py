@@ -24,6 +24,7 @@ FORBIDDEN_REASON = "Ip Forbidden"
 
 
 @cython.final
+@cython.no_gc  # holds no reference that can lead back to it: no cycle to collect
 @cython.freelist(256)
 @cython.cclass
 class Decision:
