@@ -35,6 +35,7 @@ from .report import (
     render_whatif_text,
     write_text,
 )
+from .serve_cli import register as register_serve
 from .servicetags import ENV_VAR, ServiceTags, load_service_tags
 
 __all__ = ["main"]
@@ -548,6 +549,7 @@ def _parser() -> argparse.ArgumentParser:
     wi.set_defaults(handler=_cmd_whatif)
 
     register_convert(commands, _add_rules_options, _load_site)
+    register_serve(commands, _add_rules_options, _load_site)
 
     from . import bench
 

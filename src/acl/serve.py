@@ -1,0 +1,561 @@
+"""The decision service for gateways: nginx ``auth_request`` and Envoy ``ext_authz`` (HTTP).
+
+A plain ASGI application, run by ``acl serve`` on uvicorn. The gateway asks it about each
+request it receives; the service answers 200 (allow) or 403 (deny) as the App Service front
+end would decide, with the decision in headers:
+
+============================  ================================================================
+endpoint                      answer
+============================  ================================================================
+``/auth`` (any method)        the decision; the client address from ``X-Real-IP`` (nginx mode)
+``/check...`` (envoy mode)    the decision for an ``ext_authz`` HTTP check request
+``/healthz``                  ``200`` and the rule set version, as JSON
+``/metrics``                  Prometheus text: decisions, latency histogram, rule set version
+``POST /-/reload``            reload the rules (only from a loopback peer)
+============================  ================================================================
+
+A decision's answer carries ``x-acl-decision`` (``allow``/``deny``) and ``x-acl-rule`` (the
+deciding rule's name, ``#position`` for an unnamed rule, or the reason: ``default``,
+``private-endpoint``, ``public-access-disabled``); a deny also has ``x-ms-forbidden-ip``,
+``Content-Type: text/html`` and the HTML page of App Service. When the client address cannot
+be told (the peer is not a trusted gateway, the header is missing or malformed) the answer is
+403 with ``x-acl-rule: client-unknown``: the service fails closed.
+
+>>> import acl
+>>> from acl.serve import DecisionService
+>>> from acl.testing import call_asgi
+>>> service = DecisionService(acl.loads('[{"name": "office", "priority": 1, "ipAddress": "198.51.100.0/24"}]'))
+>>> answer = call_asgi(service, path="/auth", headers={"X-Real-IP": "203.0.113.9"})
+>>> answer.status, answer.header("x-acl-rule"), answer.header("x-ms-forbidden-ip")
+(403, 'default', '203.0.113.9')
+>>> call_asgi(service, path="/auth", headers={"X-Real-IP": "198.51.100.7"}).header("x-acl-rule")
+'office'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import socket
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+from urllib.parse import quote
+
+from .addresses import parse_address
+from .decision import Decision
+from .errors import AddressError, RequestError
+from .middleware import (
+    _FILTER_KEYS,
+    FORBIDDEN_BODY,
+    DecisionLog,
+    LiveRules,
+    ProxyTrust,
+    Receive,
+    RulesInput,
+    RulesSnapshot,
+    Scope,
+    Send,
+    _decision_log,
+    _joined,
+)
+
+__all__ = [
+    "DEFAULT_TRUSTED_PROXIES",
+    "LATENCY_BUCKETS",
+    "DecisionService",
+    "Metrics",
+    "run",
+]
+
+logger = logging.getLogger("acl.serve")
+
+Mode = Literal["nginx", "envoy"]
+
+DEFAULT_TRUSTED_PROXIES = ("127.0.0.0/8", "::1")
+"""Peers whose client header is believed unless told otherwise: the gateway on this host."""
+
+LATENCY_BUCKETS = (
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+)
+"""The upper bounds (seconds) of the decision latency histogram."""
+
+_FORBIDDEN_LENGTH = str(len(FORBIDDEN_BODY)).encode("ascii")
+_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
+def _header_text(text: str) -> bytes:
+    """A value safe in a header: printable ASCII kept, the rest percent-encoded (UTF-8)."""
+    return quote(text, safe=_SAFE).encode("ascii")
+
+
+def _is_loopback(address: str | None) -> bool:
+    if not address:
+        return False
+    try:
+        version, value = parse_address(address)
+    except AddressError:
+        return False
+    return (version == 4 and value >> 24 == 127) or (version == 6 and value == 1)
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class Metrics:
+    """The service's counters and latency histogram, rendered in Prometheus text format.
+
+    Updated and read on the event loop only (no locks needed).
+    """
+
+    def __init__(self) -> None:
+        self.decisions: dict[tuple[str, str, str], int] = {}
+        """(action, collection, rule) -> decisions."""
+        self.fail_closed: dict[str, int] = {}
+        """reason -> requests denied without a decision."""
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.latency_sum = 0.0
+        self.latency_count = 0
+        self.started = time.time()
+
+    def observe(self, seconds: float) -> None:
+        """Record one decision's latency."""
+        self.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.latency_sum += seconds
+        self.latency_count += 1
+
+    def render(self, rules: LiveRules) -> str:
+        """The Prometheus text exposition (format 0.0.4)."""
+        snapshot = rules.current
+        site = snapshot.engine.site
+        out = [
+            "# HELP acl_decisions_total Requests decided, by action, collection and deciding rule.",
+            "# TYPE acl_decisions_total counter",
+        ]
+        for (action, collection, rule), count in sorted(self.decisions.items()):
+            out.append(
+                f'acl_decisions_total{{action="{action}",collection="{collection}",'
+                f'rule="{_label(rule)}"}} {count}'
+            )
+        out += [
+            "# HELP acl_fail_closed_total Requests denied without a decision (client address"
+            " unknown, internal error).",
+            "# TYPE acl_fail_closed_total counter",
+        ]
+        for reason, count in sorted(self.fail_closed.items()):
+            out.append(f'acl_fail_closed_total{{reason="{reason}"}} {count}')
+        out += [
+            "# HELP acl_decision_duration_seconds Time from a check request's arrival to its answer.",
+            "# TYPE acl_decision_duration_seconds histogram",
+        ]
+        cumulative = 0
+        for bound, count in zip(LATENCY_BUCKETS, self.buckets, strict=False):
+            cumulative += count
+            out.append(f'acl_decision_duration_seconds_bucket{{le="{bound:g}"}} {cumulative}')
+        cumulative += self.buckets[-1]
+        out += [
+            f'acl_decision_duration_seconds_bucket{{le="+Inf"}} {cumulative}',
+            f"acl_decision_duration_seconds_sum {self.latency_sum:.9f}",
+            f"acl_decision_duration_seconds_count {self.latency_count}",
+            "# HELP acl_rules_info The rule set in force: version (digest@load time), SHA-256"
+            " of the rules file, source.",
+            "# TYPE acl_rules_info gauge",
+            f'acl_rules_info{{version="{_label(snapshot.version)}",sha256="{snapshot.digest}",'
+            f'source="{_label(snapshot.source or "")}"}} 1',
+            "# HELP acl_rules_loaded_timestamp_seconds When the rule set in force was loaded.",
+            "# TYPE acl_rules_loaded_timestamp_seconds gauge",
+            f"acl_rules_loaded_timestamp_seconds {snapshot.loaded_at:.3f}",
+            "# HELP acl_rules Rules in force, by collection.",
+            "# TYPE acl_rules gauge",
+            f'acl_rules{{collection="main"}} {len(site.main_rules)}',
+            f'acl_rules{{collection="scm"}} {len(site.scm_rules)}',
+            "# HELP acl_rules_reloads_total Reloads of the rules, by result (a failed one keeps"
+            " the old rules).",
+            "# TYPE acl_rules_reloads_total counter",
+            f'acl_rules_reloads_total{{result="success"}} {rules.reloads}',
+            f'acl_rules_reloads_total{{result="failure"}} {rules.failed_reloads}',
+            "# HELP acl_rules_last_reload_ok 0 when the last reload failed (old rules in force).",
+            "# TYPE acl_rules_last_reload_ok gauge",
+            f"acl_rules_last_reload_ok {0 if rules.last_error else 1}",
+            "# HELP acl_process_start_time_seconds When the service started.",
+            "# TYPE acl_process_start_time_seconds gauge",
+            f"acl_process_start_time_seconds {self.started:.3f}",
+        ]
+        return "\n".join(out) + "\n"
+
+
+_Entry = tuple[Any, tuple[str, str, str], list[tuple[bytes, bytes]], bool]
+
+
+class DecisionService:
+    """The decision service as an ASGI application.
+
+    Args:
+        rules: a rules file, a Site, an Engine, or a :class:`~acl.middleware.LiveRules`.
+        mode: ``"nginx"`` (``auth_request``) or ``"envoy"`` (``ext_authz`` HTTP service).
+        client_header: the header that carries the client address. Default: ``X-Real-IP``
+            in nginx mode; ``X-Forwarded-For`` in envoy mode, where ``x-envoy-external-address``
+            wins when present.
+        trusted_proxies: peers (CIDRs) whose client header is believed; default loopback.
+            A check from any other peer is denied: the peer is the gateway, never the client.
+        trusted_hops: how many addresses from the right of the client header to step
+            (default: envoy mode 1, the address Envoy appended; nginx mode: walk while the
+            addresses are trusted proxies, as ``real_ip_recursive on``).
+        envoy_prefix: in envoy mode, the path prefix of check requests (Envoy's
+            ``path_prefix``); other paths than the service's own are 404.
+        decision_log: one ``AppServiceIPSecAuditLogs`` record per decision (see
+            :class:`~acl.middleware.DecisionLog`).
+        reload_interval: seconds between checks of the rules file for changes.
+        load_options: :func:`acl.load` keywords when ``rules`` is a file.
+    """
+
+    def __init__(
+        self,
+        rules: RulesInput | LiveRules,
+        *,
+        mode: Mode = "nginx",
+        client_header: str | None = None,
+        trusted_proxies: Iterable[str] | None = DEFAULT_TRUSTED_PROXIES,
+        trusted_hops: int | None = None,
+        envoy_prefix: str = "/check",
+        decision_log: Any = None,
+        reload_interval: float | None = None,
+        **load_options: Any,
+    ) -> None:
+        if mode not in ("nginx", "envoy"):
+            raise ValueError(f"mode {mode!r} is unknown: expected 'nginx' or 'envoy'")
+        if isinstance(rules, LiveRules):
+            if load_options or reload_interval:
+                raise TypeError("give load options and reload_interval to LiveRules itself")
+            self.rules = rules
+        else:
+            self.rules = LiveRules(rules, reload_interval=reload_interval, **load_options)
+        if client_header is None:
+            client_header = "X-Forwarded-For" if mode == "envoy" else "X-Real-IP"
+        if mode == "envoy" and trusted_hops is None:
+            trusted_hops = 1
+        self.trust = ProxyTrust(
+            trusted_proxies=trusted_proxies,
+            trusted_hops=trusted_hops,
+            header=client_header,
+            required=True,
+        )
+        if not self.trust.enabled:
+            raise ValueError(
+                "the decision service needs trusted proxies or trusted hops: its peer is the "
+                "gateway, and the client address comes from the gateway's header"
+            )
+        self.mode: Mode = mode
+        if not envoy_prefix.startswith("/") or envoy_prefix.rstrip("/") in (
+            "",
+            "/healthz",
+            "/metrics",
+            "/-",
+        ):
+            raise ValueError(
+                f"envoy prefix {envoy_prefix!r} must be a path of its own, like /check"
+            )
+        self.envoy_prefix = envoy_prefix.rstrip("/")
+        self.log = _decision_log(decision_log)
+        self.metrics = Metrics()
+        self._cache: dict[int, _Entry] = {}
+        self._cache_for: RulesSnapshot | None = None
+        self._reloading: threading.Lock = threading.Lock()
+
+    # ---------------------------------------------------------------- the ASGI app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: str = scope["path"]
+            if path == "/auth" or path.startswith("/auth/") or self._is_envoy_check(path):
+                await self._check(scope, send)
+            elif path == "/healthz":
+                await self._healthz(send)
+            elif path == "/metrics":
+                text = self.metrics.render(self.rules).encode("utf-8")
+                await _respond(send, 200, text, b"text/plain; version=0.0.4; charset=utf-8")
+            elif path == "/-/reload":
+                await self._reload_endpoint(scope, send)
+            else:
+                await _respond(send, 404, b"not found\n", b"text/plain")
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        # websocket and other scopes: not served (closing without a response refuses them)
+
+    def _is_envoy_check(self, path: str) -> bool:
+        prefix = self.envoy_prefix
+        return self.mode == "envoy" and (path == prefix or path.startswith(prefix + "/"))
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _check(self, scope: Scope, send: Send) -> None:
+        started = time.perf_counter()
+        try:
+            snapshot, decision = self._decide(scope)
+        except Exception as exc:
+            reason = "client-unknown" if isinstance(exc, _NoClient) else "error"
+            if reason == "error":
+                logger.error("deciding a check failed; it is denied (fail closed)", exc_info=exc)
+            self.metrics.fail_closed[reason] = self.metrics.fail_closed.get(reason, 0) + 1
+            headers = [
+                (b"content-type", b"text/html"),
+                (b"content-length", _FORBIDDEN_LENGTH),
+                (b"x-acl-decision", b"deny"),
+                (b"x-acl-rule", reason.encode("ascii")),
+            ]
+            await send({"type": "http.response.start", "status": 403, "headers": headers})
+            await send({"type": "http.response.body", "body": FORBIDDEN_BODY})
+            self.metrics.observe(time.perf_counter() - started)
+            return
+        entry = self._entry(snapshot, decision)
+        if entry[3]:
+            await send({"type": "http.response.start", "status": 200, "headers": entry[2]})
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            headers = [
+                *entry[2],
+                (b"x-ms-forbidden-ip", (decision.forbidden_ip or "").encode("latin-1")),
+            ]
+            await send({"type": "http.response.start", "status": 403, "headers": headers})
+            await send({"type": "http.response.body", "body": FORBIDDEN_BODY})
+        decisions = self.metrics.decisions
+        key = entry[1]
+        decisions[key] = decisions.get(key, 0) + 1
+        self.metrics.observe(time.perf_counter() - started)
+
+    def _decide(self, scope: Scope) -> tuple[RulesSnapshot, Decision]:
+        snapshot = self.rules.current
+        trust = self.trust
+        key = trust.key
+        log = self.log
+        keys = snapshot.header_keys if log is None else _FILTER_KEYS
+        host: str | None = None
+        external: str | None = None
+        chain: list[str] = []
+        pairs: list[tuple[str, str]] | None = None
+        envoy = self.mode == "envoy"
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value.decode("latin-1")
+            elif name == key:
+                chain.append(value.decode("latin-1"))
+            elif envoy and name == b"x-envoy-external-address":
+                external = value.decode("latin-1").strip()
+            if keys:
+                spelled = keys.get(name)
+                if spelled is not None:
+                    if pairs is None:
+                        pairs = []
+                    pairs.append((spelled, value.decode("latin-1")))
+        client = scope.get("client")
+        peer = client[0] if client else None
+        ip: str | None
+        if external is not None and peer is not None and (not trust.proxies or trust.trusts(peer)):
+            ip = external
+        else:
+            ip = trust.walk(peer, chain)
+        if ip is None:
+            raise _NoClient
+        try:
+            decision = snapshot.decide(ip, host, pairs, all_four=log is not None)
+        except RequestError:  # what the gateway sent is not an address
+            raise _NoClient from None
+        if log is not None:
+            log.write(
+                DecisionLog.record(
+                    decision, client=ip, port=None, host=host, headers=_joined(pairs)
+                )
+            )
+        return snapshot, decision
+
+    def _entry(self, snapshot: RulesSnapshot, decision: Decision) -> _Entry:
+        """The metrics key and the response headers of an outcome, made once per outcome."""
+        if snapshot is not self._cache_for:
+            self._cache = {}
+            self._cache_for = snapshot
+        outcome = decision.outcome
+        entry = self._cache.get(id(outcome))
+        if entry is not None and entry[0] is outcome:
+            return entry
+        decided_by = decision.decided_by
+        rule = _header_text(decided_by)
+        allowed = decision.allowed
+        if allowed:
+            headers = [
+                (b"content-length", b"0"),
+                (b"x-acl-decision", b"allow"),
+                (b"x-acl-rule", rule),
+            ]
+        else:
+            headers = [
+                (b"content-type", b"text/html"),
+                (b"content-length", _FORBIDDEN_LENGTH),
+                (b"x-acl-decision", b"deny"),
+                (b"x-acl-rule", rule),
+            ]
+        entry = (outcome, (decision.action.word, decision.collection, decided_by), headers, allowed)
+        self._cache[id(outcome)] = entry
+        return entry
+
+    async def _healthz(self, send: Send) -> None:
+        snapshot = self.rules.current
+        body = json.dumps(
+            {
+                "status": "ok",
+                "mode": self.mode,
+                "version": snapshot.version,
+                "sha256": snapshot.digest,
+                "source": snapshot.source,
+                "last_reload_error": self.rules.last_error,
+            }
+        ).encode("utf-8")
+        await _respond(send, 200, body + b"\n", b"application/json")
+
+    async def _reload_endpoint(self, scope: Scope, send: Send) -> None:
+        client = scope.get("client")
+        if not _is_loopback(client[0] if client else None):
+            await _respond(send, 403, b"reload is allowed from loopback only\n", b"text/plain")
+            return
+        if scope["method"] != "POST":
+            await _respond(send, 405, b"use POST\n", b"text/plain", [(b"allow", b"POST")])
+            return
+        loop = asyncio.get_running_loop()
+        error: str | None
+        try:
+            ok = await loop.run_in_executor(None, self.reload)
+        except TypeError as exc:  # rules given as a Site or an Engine: nothing to reload
+            ok, error = False, str(exc)
+        else:
+            error = self.rules.last_error
+        body = json.dumps(
+            {"reloaded": ok, "version": self.rules.current.version, "error": None if ok else error}
+        ).encode("utf-8")
+        await _respond(send, 200 if ok else 500, body + b"\n", b"application/json")
+
+    # ---------------------------------------------------------------- control
+
+    def reload(self) -> bool:
+        """Reload the rules (one reload at a time); False when the new ones did not load."""
+        with self._reloading:
+            return self.rules.reload()
+
+    def reload_in_background(self) -> None:
+        """Reload in a thread (what SIGHUP does): requests go on being answered meanwhile."""
+        threading.Thread(target=self._reload_quietly, name="acl-reload", daemon=True).start()
+
+    def _reload_quietly(self) -> None:
+        try:
+            self.reload()
+        except Exception:  # pragma: no cover - reload() logs load errors itself
+            logger.exception("reload failed")
+
+    def close(self) -> None:
+        """Stop the rules file watcher and close the decision log."""
+        self.rules.close()
+        if self.log is not None:
+            self.log.close()
+
+
+class _NoClient(Exception):
+    """The client address cannot be told from the check request."""
+
+
+async def _respond(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    headers.extend(extra or ())
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def run(
+    service: DecisionService,
+    host: str = "127.0.0.1",
+    port: int = 9180,
+    *,
+    log_level: str = "info",
+    access_log: bool = False,
+    keep_alive: float = 75.0,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Serve ``service`` on uvicorn until SIGINT or SIGTERM; SIGHUP reloads the rules.
+
+    The socket is bound (``port`` 0 picks a free one) and listening before ``announce`` is
+    called with ``http://HOST:PORT``. ``keep_alive`` is the idle keep-alive timeout: keep it
+    above the gateway's (nginx's upstream ``keepalive_timeout`` is 60 s), so that the gateway
+    never reuses a connection the service is closing.
+    """
+    try:
+        import uvicorn
+    except ImportError:
+        raise ImportError(
+            "acl serve needs uvicorn (with httptools and uvloop for speed): "
+            "pip install 'uvicorn[standard]'"
+        ) from None
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    bound = sock.getsockname()[1]
+    config = uvicorn.Config(
+        service,
+        lifespan="on",
+        log_level=log_level,
+        access_log=access_log,
+        server_header=False,
+        timeout_keep_alive=int(keep_alive),
+        backlog=2048,
+    )
+    server = uvicorn.Server(config)
+    on_main = threading.current_thread() is threading.main_thread()
+    previous: Any = None
+    if on_main and hasattr(signal, "SIGHUP"):
+        previous = signal.signal(
+            signal.SIGHUP, lambda signum, frame: service.reload_in_background()
+        )
+    if announce is not None:
+        shown = f"[{host}]" if ":" in host else host
+        announce(f"http://{shown}:{bound}")
+    try:
+        server.run(sockets=[sock])
+    finally:
+        if on_main and hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, previous if previous is not None else signal.SIG_DFL)
+        service.close()
+        sock.close()
