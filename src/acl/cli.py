@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
+from .analysis.cli import register as register_analysis
 from .decision import Decision
 from .engine import compile
 from .errors import AclError, Origin, RequestError
@@ -550,6 +551,7 @@ def _parser() -> argparse.ArgumentParser:
 
     register_convert(commands, _add_rules_options, _load_site)
     register_serve(commands, _add_rules_options, _load_site)
+    register_analysis(commands, _add_rules_options, _load_site)
 
     from . import bench
 
