@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from . import __version__
 from .analysis.cli import register as register_analysis
@@ -551,7 +551,7 @@ def _parser() -> argparse.ArgumentParser:
 
     register_convert(commands, _add_rules_options, _load_site)
     register_serve(commands, _add_rules_options, _load_site)
-    register_analysis(commands, _add_rules_options, _load_site)
+    register_analysis(cast(Any, commands), _add_rules_options, _load_site)
 
     from . import bench
 
