@@ -159,10 +159,17 @@ def peak_rss_streaming(lines: int) -> tuple[float, int]:
 
     The consumer reports its own peak (``RUSAGE_SELF``), so the producer does not count."""
     here = str(Path(__file__).parent)
-    produce = f"import sys; sys.path.insert(0, {here!r}); import logs; sys.stdout.writelines(logs.w3c_lines({lines}))"
+    # The producer repeats a block of 10,000 generated lines, so that it outruns acl.
+    produce = (
+        f"import sys; sys.path.insert(0, {here!r}); import logs; lines = list(logs.w3c_lines(10_000)); "
+        f"head, block = ''.join(lines[:2]), ''.join(lines[2:]); sys.stdout.write(head); "
+        f"[sys.stdout.write(block) for _ in range({lines} // 10_000)]"
+    )
+    # VmHWM is the peak of this process image (ru_maxrss would carry the parent's over exec).
     consume = (
-        "import resource, sys; from acl.cli import main; code = main(sys.argv[1:]); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(code)"
+        "import sys; from acl.cli import main; code = main(sys.argv[1:]); "
+        "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]; "
+        "print(peak, file=sys.stderr); sys.exit(code)"
     )
     start = time.perf_counter()
     producer = subprocess.Popen([sys.executable, "-c", produce], stdout=subprocess.PIPE)
