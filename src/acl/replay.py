@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -53,17 +54,42 @@ class TopCounter:
     half is dropped (the top entries of a skewed stream survive; counts near the cut may be
     low by what was dropped, and :attr:`approximate` says so)."""
 
-    def __init__(self, capacity: int = 100_000) -> None:
+    def __init__(self, capacity: int = 200_000) -> None:
         self.capacity = capacity
         self.counts: Counter[str] = Counter()
         self.approximate = False
 
     def update(self, keys: Iterable[str]) -> None:
-        self.counts.update(keys)
-        if len(self.counts) > self.capacity:
-            keep = self.counts.most_common(self.capacity // 2)
-            self.counts = Counter(dict(keep))
-            self.approximate = True
+        batch = Counter(keys)
+        counts = self.counts
+        if len(counts) + len(batch) <= self.capacity:
+            counts.update(batch)
+            return
+        # Full: known keys keep counting; a new key gets in when it repeats in this batch
+        # or while there is room. The others are dropped (and the list marked approximate).
+        room = self.capacity - len(counts)
+        for key, n in batch.items():
+            if key in counts:
+                counts[key] += n
+            elif n > 1 or room > 0:
+                counts[key] = n
+                room -= 1
+            else:
+                self.approximate = True
+        if len(counts) > self.capacity:
+            self._prune(self.capacity // 2)
+
+    def _prune(self, keep: int) -> None:
+        # The keep-th largest count, found in linear time; keys above it stay, then keys
+        # equal to it until `keep` are kept.
+        values = np.fromiter(self.counts.values(), dtype=np.int64, count=len(self.counts))
+        threshold = int(np.partition(values, len(values) - keep)[len(values) - keep])
+        kept = Counter({k: v for k, v in self.counts.items() if v > threshold})
+        ties = (k for k, v in self.counts.items() if v == threshold)
+        for key in islice(ties, max(0, keep - len(kept))):
+            kept[key] = threshold
+        self.counts = kept
+        self.approximate = True
 
     def merge(self, other: TopCounter) -> None:
         self.update(other.counts.elements())
