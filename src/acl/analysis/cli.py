@@ -28,10 +28,18 @@ __all__ = ["register"]
 
 
 def _rules_format_option(parser: argparse.ArgumentParser) -> None:
-    """Replace the rules options' ``--format`` by ``--rules-format`` and free ``--format``
-    for the output format (the parser resolves the conflict)."""
-    parser.add_argument(
+    """Give the rules' format as ``--rules-format`` (next to the other loading options),
+    freeing ``--format`` for the output format; the parser resolves the conflict."""
+    if "--rules-format" in parser._option_string_actions:
+        return
+    group: argparse._ActionsContainer = parser
+    loading = parser._option_string_actions.get("--format")
+    for candidate in parser._action_groups:
+        if loading is not None and loading in candidate._group_actions:
+            group = candidate
+    group.add_argument(
         "--rules-format",
+        dest="rules_format",
         choices=sorted(FORMATS),
         help="the rules file's format (default: sniffed)",
     )
@@ -49,7 +57,7 @@ def _loader(
 
 
 def register(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    commands: argparse._SubParsersAction[Any],
     add_rules_options: Callable[[argparse.ArgumentParser], None],
     load_site: Callable[[argparse.Namespace], Site],
 ) -> None:

@@ -7,7 +7,9 @@ endpoint state that the rules of the two lists can tell apart is tried
 condition and by the deciding rule on both sides, then merged into the fewest CIDRs. The
 result is exact: every request inside a reported difference is decided differently, and
 every request outside all of them is decided alike, unless the diff lists *unresolved*
-ranges (more than :data:`~acl.analysis.space.STATE_LIMIT` header states for one piece).
+ranges. A piece with more than :data:`~acl.analysis.space.STATE_LIMIT` header states is
+settled without enumerating them (:func:`_settle`): proven alike, or unresolved with a
+checked example that differs.
 
 Requests through a private endpoint are allowed by both sites, so they never differ.
 """
@@ -247,24 +249,48 @@ def _simplify(
     The states of one group (same two outcomes) are described by cubes: an endpoint and
     the satisfied filters among ``keep``. A filter leaves ``keep`` when toggling it in any
     cube of the group gives a cube of the group or one no request can be in; every cube then
-    still holds only requests of the group, so the description stays exact.
+    still holds only requests of the group, so the description stays exact. Cubes are kept
+    as counts per projection and updated only where a dropped filter occurs.
     """
     out: list[Row] = []
     groups: dict[tuple[int, int], list[State]] = {}
     for state, ca, cb in rows:
         groups.setdefault((ca, cb), []).append(state)
+    signatures = list(every)
+    index = {sig: i for i, sig in enumerate(signatures)}
+    holding: dict[int, list[int]] = {}
+    for i, (_, filters) in enumerate(signatures):
+        for f in filters:
+            holding.setdefault(f, []).append(i)
+    endpoints = {e for e, _ in signatures}
     for (ca, cb), states in groups.items():
         relevant = states[0].relevant or frozenset()
         needs = states[0].endpoints or frozenset()
+        projected = [filters for _, filters in signatures]
+        feasible: dict[Signature, int] = {}
+        for sig in signatures:
+            feasible[sig] = feasible.get(sig, 0) + 1
+        members = {index[(s.endpoint, s.filters)] for s in states}
+        cubes: dict[Signature, int] = {}
+        for i in members:
+            cubes[signatures[i]] = cubes.get(signatures[i], 0) + 1
         keep = set(relevant)
-        cubes = {(s.endpoint, s.filters) for s in states}
-        feasible = set(every)
         for g in sorted(relevant):
-            if all((e, f ^ {g}) in cubes or (e, f ^ {g}) not in feasible for e, f in cubes):
-                keep.discard(g)
-                cubes = {(e, f - {g}) for e, f in cubes}
-                feasible = {(e, f - {g}) for e, f in feasible}
-        endpoints = {e for e, _ in feasible}
+            if any((e, f ^ {g}) not in cubes and (e, f ^ {g}) in feasible for e, f in cubes):
+                continue
+            keep.discard(g)
+            for i in holding.get(g, ()):
+                e = signatures[i][0]
+                before = (e, projected[i])
+                after = (e, projected[i] - {g})
+                projected[i] = after[1]
+                for counts, applies in ((feasible, True), (cubes, i in members)):
+                    if not applies:
+                        continue
+                    counts[before] -= 1
+                    if not counts[before]:
+                        del counts[before]
+                    counts[after] = counts.get(after, 0) + 1
         any_endpoint = bool(needs) and all(
             (other, f) in cubes or (other, f) not in feasible
             for _, f in cubes

@@ -351,8 +351,7 @@ class CollectionModel:
     ``parts[v]`` is ``(starts, list_ids)``: range ``i`` is ``starts[i]`` to
     ``starts[i + 1] - 1``; list id ``-1`` marks the IPv4-mapped block (no request has such
     an address). ``lists[l]`` is the full list (every rule covering the range, in order),
-    ``cut1[l]`` the rules that can decide there (cut after the first unconditional rule),
-    ``cut2[l]`` cut after the second one (what can decide once any one rule is removed).
+    ``cut1[l]`` the rules that can decide there (cut after the first unconditional rule).
     """
 
     site: Site
@@ -364,7 +363,6 @@ class CollectionModel:
     parts: dict[int, tuple[list[int], list[int]]]
     lists: list[tuple[int, ...]]
     cut1: list[tuple[int, ...]]
-    cut2: list[tuple[int, ...]]
 
     @property
     def effective(self) -> Collection:
@@ -667,13 +665,12 @@ class Space:
         conds = tuple(self.cond(rule) for rule in rules)
         base = self.model(site, effective) if effective != collection else None
         if base is not None:
-            parts, lists, cut1, cut2 = base.parts, base.lists, base.cut1, base.cut2
+            parts, lists, cut1 = base.parts, base.lists, base.cut1
         else:
             ids: dict[tuple[int, ...], int] = {}
             parts = {version: _partition(rules, version, ids) for version in (4, 6)}
             lists = list(ids)
             cut1 = [_cut(members, conds, 1) for members in lists]
-            cut2 = [_cut(members, conds, 2) for members in lists]
         model = CollectionModel(
             site=site,
             collection=collection,
@@ -684,7 +681,6 @@ class Space:
             parts=parts,
             lists=lists,
             cut1=cut1,
-            cut2=cut2,
         )
         self._models[key] = model
         return model
