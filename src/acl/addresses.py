@@ -156,9 +156,10 @@ class Prefix:
 
     def contains(self, version: int, value: int) -> bool:
         """True when the address ``(version, value)`` lies in this prefix."""
-        return version == self.version and (value >> (self.bits - self.length)) == (
-            self.network >> (self.bits - self.length)
-        )
+        if version != self.version:
+            return False
+        shift = (V4_BITS if version == 4 else V6_BITS) - self.length
+        return (value >> shift) == (self.network >> shift)
 
     def __str__(self) -> str:
         return f"{format_address(self.version, self.network)}/{self.length}"
