@@ -52,8 +52,11 @@ def test_check_files_on_a_cluster_equals_one_process(
     spread = check_files(client, engine, files)
     assert spread.to_dict() == single.to_dict()
     assert spread.requests == 4 * 201 and spread.rejected == 4
-    workers = client.run(lambda dask_worker: len(dask_worker.data))
-    assert all(count >= 1 for count in workers.values())  # the engine sits on every worker
+    from acl.dask import _ship
+
+    shipped = _ship(client, engine)  # what check_files does: one copy on every worker
+    holders = client.who_has([shipped])[shipped.key]
+    assert set(holders) == set(client.scheduler_info()["workers"])
 
 
 def test_dataframe_decisions_and_summary(client: Any, engine: acl.Engine) -> None:
