@@ -11,7 +11,7 @@ import pytest
 
 import acl
 from acl.formats import ConfigWarning, LoadOptions, sniff, sniff_path, sniff_text
-from acl.formats._hcl import Evaluator, HclFile, NeedsPlan, attributes, parse_hcl
+from acl.formats._hcl import EvalError, Evaluator, HclFile, NeedsPlan, attributes, parse_hcl
 from acl.formats.terraform import load_terraform, parse_azurerm_version
 
 DATA = Path(__file__).parent / "data" / "terraform"
@@ -439,6 +439,34 @@ def evaluate(expression: str, **variables: Any) -> Any:
         ('jsondecode("{\\"a\\": [1]}")', {"a": [1]}),
         ("<<EOT\n  hello\nEOT", "  hello\n"),
         ("<<-EOT\n    a\n      b\n    EOT", "a\n  b\n"),
+        # template directives and strip markers (HCL spec, "Template Directives")
+        ('"a %{ if length(var.ips) > 2 }many%{ else }few%{ endif }"', "a many"),
+        ('"%{ if var.map.a == 2 }two%{ endif }."', "."),
+        ('"%{ for ip in compact(var.ips) }${ip},%{ endfor }"', "1.2.3.4,5.6.7.8,"),
+        ('"%{ for k, v in var.map }${k}=${v} %{ endfor }"', "a=1 b=2 "),
+        ('"%{ for i, ip in var.ips }${i}%{ endfor }"', "012"),
+        ('"x   ${~ var.map.a ~}   y"', "x1y"),
+        ('"x   %{~ if true ~}   y   %{~ endif ~}   z"', "xyz"),
+        ('"x ${~ var.map.a} y"', "x1 y"),
+        ('"$${a} %%{ if }"', "${a} %{ if }"),
+        ('"${var.ips}"', ["1.2.3.4", "", "5.6.7.8"]),  # one interpolation: its value
+        ('"${~ var.map ~}"', {"a": 1, "b": 2}),
+        (
+            "<<EOT\n%{ for ip in var.ips ~}\nallow ${ip}\n%{ endfor ~}\nEOT",
+            "allow 1.2.3.4\nallow \nallow 5.6.7.8\n",
+        ),
+        # HCL strips before it flushes: a line after a stripped newline keeps its indent
+        (
+            "<<-EOT\n    %{ for o in var.objs ~}\n    - ${o.cidr}\n    %{ endfor ~}\n    EOT",
+            "    - 10.0.0.0/8\n    - 192.0.2.0/24\n",
+        ),
+        (
+            "<<-EOT\n    %{ for o in var.objs }\n    - ${o.cidr}\n    %{ endfor }\n    EOT",
+            "\n- 10.0.0.0/8\n\n- 192.0.2.0/24\n\n",
+        ),
+        ("<<EOT\nhello ${var.map.a}\n$${x} %%{y}\nEOT", "hello 1\n${x} %{y}\n"),
+        # only the literal next to a marker is trimmed: in heredocs, one line
+        ("<<EOT\n${var.map.a ~}\n\n  z\nEOT", "1\n  z\n"),
     ],
 )
 def test_expressions(expression: str, value: Any) -> None:
@@ -448,6 +476,66 @@ def test_expressions(expression: str, value: Any) -> None:
         "objs": [{"cidr": "10.0.0.0/8"}, {"cidr": "192.0.2.0/24"}],
     }
     assert evaluate(expression, **variables) == value
+
+
+@pytest.mark.parametrize(
+    ("expression", "message", "line"),
+    [
+        ('"%{ if true }a"', "the %{if} of line 1 has no %{endif}", 1),
+        ('"a%{ endfor }"', "unexpected %{endfor}", 1),
+        ('"%{ for x in [1] }a%{ else }b%{ endfor }"', "unexpected %{else}", 1),
+        ("<<EOT\nok\n%{ if null }x%{ endif }\nEOT", "the %{if} condition is null", 3),
+        ("<<EOT\nok\n%{ fi true }x\nEOT", "%{fi} is not a directive", 3),
+        ('"%{ for x in null }${x}%{ endfor }"', "%{for} over a null value", 1),
+        ('"a${var.ips}"', "list value", 1),
+    ],
+)
+def test_template_errors(expression: str, message: str, line: int) -> None:
+    with pytest.raises(EvalError) as caught:
+        evaluate(expression, ips=["a"])
+    assert message in caught.value.message
+    assert caught.value.line == line
+
+
+def test_templates_with_unknown_values_need_a_plan() -> None:
+    with pytest.raises(NeedsPlan) as caught:
+        evaluate("<<EOT\nallow\n%{ for s in azurerm_subnet.a[*].id }${s}%{ endfor }\nEOT")
+    assert caught.value.expression == "azurerm_subnet.a[*].id"
+    assert caught.value.line == 3
+    text = app(
+        '    ip_restriction {\n      ip_address = "%{ if data.x.on }10.0.0.0/8%{ endif }"\n    }'
+    )
+    with pytest.raises(
+        acl.ConfigError, match=r"^main\.tf:4: .*data\.x\.on cannot be known offline"
+    ):
+        hcl(text)
+
+
+def test_directives_in_a_real_configuration() -> None:
+    text = """variable "offices" {
+  type    = map(string)
+  default = { paris = "198.51.100.0/24", oslo = "203.0.113.0/24" }
+}
+variable "strict" {
+  default = true
+}
+locals {
+  office_lines = <<-EOT
+    %{ for name, cidr in var.offices ~}
+    ${cidr}
+    %{ endfor ~}
+  EOT
+}
+""" + app(
+        """    ip_restriction {
+      name       = "offices-${~ length(var.offices) ~}"
+      ip_address = join(",", compact([for l in split("\n", local.office_lines) : trimspace(l)]))
+      action     = "%{ if var.strict }Allow%{ else }Deny%{ endif }"
+    }"""
+    )
+    site = hcl(text)
+    (rule,) = site.main_rules
+    assert (rule.name, rule.ip_address) == ("offices-2", "203.0.113.0/24,198.51.100.0/24")
 
 
 def test_locals_refer_to_each_other_but_not_to_themselves() -> None:

@@ -29,6 +29,8 @@ __all__ = [
     "Evaluator",
     "HclFile",
     "HclSyntaxError",
+    "JsonValue",
+    "ModuleOutputs",
     "NeedsPlan",
     "Scope",
     "TypeSpec",
@@ -105,9 +107,14 @@ class HclFile:
 
 
 def parse_hcl(text: str) -> Tree[Any]:
-    """The Lark tree of HCL text (:class:`HclSyntaxError` when it is not HCL)."""
+    """The Lark tree of HCL text (:class:`HclSyntaxError` when it is not HCL).
+
+    python-hcl2 knows the strip markers of template directives (``%{~ if x ~}``) but not
+    those of interpolations (``${~ x ~}``): they are blanked before parsing, which keeps
+    every position, and read back from the original text when the template is evaluated.
+    """
     try:
-        tree = hcl2.parses_to_tree(text)
+        tree = hcl2.parses_to_tree(_blank_interpolation_strips(text))
     except UnexpectedInput as exc:
         if isinstance(exc, UnexpectedToken):
             found = exc.token
@@ -124,6 +131,115 @@ def parse_hcl(text: str) -> Tree[Any]:
     except (LarkError, RuntimeError, ValueError) as exc:  # the post-lexer's own errors
         raise HclSyntaxError(f"invalid HCL: {exc}", None, None) from None
     return tree
+
+
+# ---------------------------------------------------------------------------- template scanning
+
+_HEREDOC_START = re.compile(r"<<-?([A-Za-z_][\w-]*)\r?\n")
+
+
+def _skip_heredoc(text: str, start: int) -> int | None:
+    """The index after the heredoc that starts at ``start``, or None if there is none."""
+    match = _HEREDOC_START.match(text, start)
+    if match is None:
+        return None
+    position = match.end()
+    while position < len(text):
+        end = text.find("\n", position)
+        line_end = len(text) if end < 0 else end
+        if text[position:line_end].strip() == match.group(1):
+            return line_end
+        position = line_end + 1
+    return len(text)
+
+
+def _scan_expression(text: str, start: int, marks: list[int] | None = None) -> int:
+    """The index of the ``}`` that closes the template sequence whose expression starts at
+    ``start`` (``len(text)`` if none): quoted strings, brackets and heredocs are skipped.
+    ``marks`` collects the positions of interpolation strip markers found on the way."""
+    depth = 0
+    i = start
+    n = len(text)
+    while i < n:
+        char = text[i]
+        if char == '"':
+            i = _scan_quoted(text, i + 1, marks)
+            continue
+        if char == "<" and text.startswith("<<", i):
+            after = _skip_heredoc(text, i)
+            if after is not None:
+                i = after
+                continue
+        if char in "{([":
+            depth += 1
+        elif char in "})]":
+            if depth == 0:
+                return i if char == "}" else n
+            depth -= 1
+        i += 1
+    return n
+
+
+def _scan_quoted(text: str, start: int, marks: list[int] | None = None) -> int:
+    """The index after the closing quote of a quoted template that starts at ``start``."""
+    i = start
+    n = len(text)
+    while i < n:
+        char = text[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == '"':
+            return i + 1
+        if char == "\n":
+            return i
+        if text.startswith(("$${", "%%{"), i):
+            i += 3
+            continue
+        if text.startswith(("${", "%{"), i):
+            inner = i + 2
+            interpolation = char == "$"
+            if interpolation and marks is not None and text.startswith("~", inner):
+                marks.append(inner)
+            end = _scan_expression(text, inner, marks)
+            if end >= n:
+                return n
+            if interpolation and marks is not None and end > inner and text[end - 1] == "~":
+                marks.append(end - 1)
+            i = end + 1
+            continue
+        i += 1
+    return n
+
+
+def _blank_interpolation_strips(text: str) -> str:
+    """``text`` with the ``~`` of ``${~`` and ``~}`` in quoted templates made spaces."""
+    if "${~" not in text and "~}" not in text:
+        return text
+    marks: list[int] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        char = text[i]
+        if char == "#" or text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        elif char == '"':
+            i = _scan_quoted(text, i + 1, marks)
+        elif char == "<" and text.startswith("<<", i):
+            after = _skip_heredoc(text, i)
+            i = i + 2 if after is None else after
+        else:
+            i += 1
+    if not marks:
+        return text
+    chars = list(text)
+    for mark in marks:
+        chars[mark] = " "
+    return "".join(chars)
 
 
 # ---------------------------------------------------------------------------- tree helpers
@@ -589,6 +705,188 @@ def unescape(text: str) -> str:
     return "".join(out)
 
 
+# ---------------------------------------------------------------------------- templates
+
+
+@dataclass
+class _Piece:
+    """One token of a template, as HCL's template parser sees it: a literal, an
+    interpolation, or a directive (``if``, ``else``, ``endif``, ``for``, ``endfor``).
+
+    ``strip_before`` is the ``~`` of ``${~``/``%{~`` (it strips the whitespace that ends the
+    literal before), ``strip_after`` the ``~`` of ``~}`` (the whitespace that starts the
+    literal after)."""
+
+    kind: str
+    text: str = ""
+    node: Tree[Any] | None = None
+    file: HclFile | None = None
+    names: tuple[str, ...] = ()
+    strip_before: bool = False
+    strip_after: bool = False
+    line: int | None = None
+
+
+@dataclass
+class _Branch:
+    """An ``%{if}`` or ``%{for}`` directive with the pieces it governs."""
+
+    head: _Piece
+    body: list[_Piece | _Branch]
+    otherwise: list[_Piece | _Branch] | None = None
+
+
+_DIRECTIVE = re.compile(r"\s*(if|else|endif|for|endfor)\b", re.ASCII)
+_FOR_NAMES = re.compile(r"\s*([A-Za-z_][\w-]*)\s*(?:,\s*([A-Za-z_][\w-]*)\s*)?in\b", re.ASCII)
+
+
+def _text_pieces(text: str, line: int | None) -> list[_Piece]:
+    """Literal text as HCL's scanner cuts it in heredocs: one token per line."""
+    pieces: list[_Piece] = []
+    for chunk in text.splitlines(keepends=True):
+        pieces.append(_Piece("text", chunk, line=line))
+        if line is not None and chunk.endswith("\n"):
+            line += 1
+    return pieces
+
+
+def _strip(pieces: list[_Piece]) -> list[_Piece]:
+    """Apply the strip markers: only the literal right next to a marker is trimmed."""
+    out: list[_Piece] = []
+    strip_next = False
+    for piece in pieces:
+        if piece.kind == "text":
+            text = piece.text.lstrip() if strip_next else piece.text
+            out.append(_Piece("text", text, line=piece.line))
+            strip_next = False
+            continue
+        if piece.strip_before and out and out[-1].kind == "text":
+            out[-1].text = out[-1].text.rstrip()
+        out.append(piece)
+        strip_next = piece.strip_after
+    return out
+
+
+def _flush(pieces: list[_Piece]) -> None:
+    """``<<-`` heredocs: remove the smallest indentation of the lines' leading literals."""
+    smallest: int | None = None
+    adjust: list[_Piece] = []
+    newline = True
+    for piece in pieces:
+        if newline:
+            newline = False
+            if piece.kind == "text":
+                rest = piece.text.lstrip()
+                if rest or not piece.text.endswith("\n"):
+                    spaces = len(piece.text) - len(rest)
+                    adjust.append(piece)
+                    smallest = spaces if smallest is None else min(smallest, spaces)
+            else:
+                smallest = 0
+        if piece.kind == "text" and piece.text.endswith("\n"):
+            newline = True
+    for piece in adjust:
+        piece.text = piece.text[smallest or 0 :]
+
+
+def _meld(pieces: list[_Piece]) -> list[_Piece]:
+    out: list[_Piece] = []
+    for piece in pieces:
+        if piece.kind == "text" and out and out[-1].kind == "text":
+            out[-1].text += piece.text
+        else:
+            out.append(piece)
+    return out
+
+
+def _structure(pieces: list[_Piece], name: str) -> list[_Piece | _Branch]:
+    """Nest the pieces governed by ``%{if}`` and ``%{for}``: unbalanced directives are errors."""
+    root: list[_Piece | _Branch] = []
+    stack: list[tuple[_Branch, list[_Piece | _Branch]]] = []
+    current = root
+    for piece in pieces:
+        if piece.kind in ("text", "interp"):
+            current.append(piece)
+        elif piece.kind in ("if", "for"):
+            branch = _Branch(piece, [])
+            current.append(branch)
+            stack.append((branch, current))
+            current = branch.body
+        else:
+            opener = stack[-1][0].head if stack else None
+            wanted = {"else": "if", "endif": "if", "endfor": "for"}[piece.kind]
+            if opener is None or opener.kind != wanted:
+                raise EvalError(
+                    f"template: unexpected %{{{piece.kind}}}"
+                    + (
+                        f" (the %{{{opener.kind}}} of line {opener.line} is still open)"
+                        if opener
+                        else ""
+                    ),
+                    piece.line,
+                )
+            branch, parent = stack[-1]
+            if piece.kind == "else":
+                if branch.otherwise is not None:
+                    raise EvalError(
+                        f"template: a second %{{else}} for the %{{if}} of line {opener.line}",
+                        piece.line,
+                    )
+                branch.otherwise = []
+                current = branch.otherwise
+            else:
+                stack.pop()
+                current = parent
+    if stack:
+        opener = stack[-1][0].head
+        closing = "endif" if opener.kind == "if" else "endfor"
+        raise EvalError(
+            f"template: the %{{{opener.kind}}} of line {opener.line} has no %{{{closing}}}",
+            opener.line,
+        )
+    return root
+
+
+class ModuleOutputs:
+    """The outputs of one module instance, each evaluated when it is read."""
+
+    def __init__(self, address: str, names: frozenset[str], read: Callable[[str], Any]) -> None:
+        self.address = address
+        self.names = names
+        self._read = read
+
+    def get(self, name: str) -> Any:
+        if name not in self.names:
+            raise EvalError(
+                f"{self.address} has no output {name!r}"
+                + (f" (it has: {', '.join(sorted(self.names))})" if self.names else "")
+            )
+        return self._read(name)
+
+    def materialize(self) -> dict[str, Any]:
+        return {name: self.get(name) for name in sorted(self.names)}
+
+
+def _settle(value: Any) -> Any:
+    """A value with module instances (read as a whole) turned into objects."""
+    if isinstance(value, ModuleOutputs):
+        return value.materialize()
+    if isinstance(value, list) and any(isinstance(v, ModuleOutputs) for v in value):
+        return [_settle(v) for v in value]
+    if isinstance(value, dict) and any(isinstance(v, ModuleOutputs) for v in value.values()):
+        return {k: _settle(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class JsonValue:
+    """A value of a Terraform JSON (``.tf.json``) file standing for an expression: strings
+    are templates, arrays and objects hold expressions, the rest are literals."""
+
+    value: Any
+    line: int | None = None
+
+
 @dataclass
 class Evaluator:
     """Evaluates expressions of one module.
@@ -602,22 +900,32 @@ class Evaluator:
     declared: frozenset[str]
     locals: Mapping[str, tuple[Tree[Any], HclFile]]
     resource_types: frozenset[str] = frozenset()
+    modules: Callable[[str], Any] | None = None
+    """Module call name to its value (a :class:`ModuleOutputs`, or a list or map of them
+    for ``count`` and ``for_each``); None: module outputs need a plan."""
     _local_values: dict[str, Any] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
+    _templates: dict[tuple[str, int | None, str], list[_Piece]] = field(default_factory=dict)
 
-    def evaluate(self, node: Tree[Any] | Token, scope: Scope, file: HclFile) -> Any:
+    def evaluate(self, node: Tree[Any] | Token | JsonValue, scope: Scope, file: HclFile) -> Any:
         try:
             return self._eval(node, scope, file)
         except RecursionError:
-            raise EvalError("expression is nested too deeply", _line(node)) from None
+            line = node.line if isinstance(node, JsonValue) else _line(node)
+            raise EvalError("expression is nested too deeply", line) from None
 
     # -- the walk
 
-    def _eval(self, node: Tree[Any] | Token, scope: Scope, file: HclFile) -> Any:
+    def _eval(
+        self, node: Tree[Any] | Token | JsonValue, scope: Scope, file: HclFile, keep: bool = False
+    ) -> Any:
+        if isinstance(node, JsonValue):
+            return self._json(node.value, node.line, scope, file)
         if isinstance(node, Token):
             return self._token(node, file)
         try:
-            return self._node(node, scope, file)
+            value = self._node(node, scope, file)
+            return value if keep else _settle(value)
         except NeedsPlan as exc:
             if exc.line is None:
                 exc.line = _line(node)
@@ -651,7 +959,7 @@ class Evaluator:
         kids = _trees(node)
         if data == "expr_term":
             if kids:
-                return self._eval(kids[0], scope, file)
+                return self._eval(kids[0], scope, file, keep=True)
             tokens = [c for c in node.children if isinstance(c, Token)]
             return self._token(tokens[0], file)
         if data in ("int_lit", "float_lit", "literal_value"):
@@ -662,7 +970,7 @@ class Evaluator:
         if data == "string":
             return self._string(node, scope, file)
         if data in ("heredoc_template", "heredoc_template_trim"):
-            return self._heredoc(node, file)
+            return self._heredoc(node, scope, file)
         if data == "tuple":
             return [self._eval(kid, scope, file) for kid in kids]
         if data == "object":
@@ -670,10 +978,10 @@ class Evaluator:
         if data == "identifier":
             return self._identifier(_name(node), node, scope, file)
         if data == "get_attr_expr_term":
-            base = self._eval(kids[0], scope, file)
+            base = self._eval(kids[0], scope, file, keep=True)
             return self._get_attr(base, _name(_trees(kids[1])[0]), node, file)
         if data == "index_expr_term":
-            base = self._eval(kids[0], scope, file)
+            base = self._eval(kids[0], scope, file, keep=True)
             return self._index(base, self._index_key(kids[1], scope, file), node, file)
         if data in ("attr_splat_expr_term", "full_splat_expr_term"):
             return self._splat(node, kids, scope, file)
@@ -698,49 +1006,264 @@ class Evaluator:
             return _name(node)
         raise EvalError(f"expression {file.source(node)!r} ({data}) is not supported")
 
-    def _string(self, node: Tree[Any], scope: Scope, file: HclFile) -> str:
-        out: list[str] = []
+    def _string(self, node: Tree[Any], scope: Scope, file: HclFile) -> Any:
+        pieces: list[_Piece] = []
         for part in node.children:
             if not isinstance(part, Tree):
                 continue
             inner = part.children[0]
             if isinstance(inner, Token):
-                if inner.type == "ESCAPED_INTERPOLATION" or inner.type == "ESCAPED_DIRECTIVE":
-                    out.append(str(inner)[1:])
+                if inner.type in ("ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE"):
+                    text = str(inner)[1:]
                 else:
-                    out.append(unescape(str(inner)))
+                    try:
+                        text = unescape(str(inner))
+                    except EvalError as exc:
+                        raise EvalError(exc.message, inner.line) from None
+                pieces.append(_Piece("text", text, line=inner.line))
             elif inner.data == "interpolation":
-                value = self._eval(_trees(inner)[0], scope, file)
-                if value is None:
-                    raise EvalError(
-                        f"null value in the template {file.source(node)}: "
-                        "Terraform cannot put null into a string"
-                    )
-                out.append(to_string(value))
-            else:
-                raise NeedsPlan(
-                    file.source(node),
-                    "template directives (%{if}, %{for}) are not evaluated by acl",
-                    _line(node),
+                tokens = [c for c in inner.children if isinstance(c, Token)]
+                opening, closing = tokens[0], tokens[-1]
+                before = (
+                    opening.end_pos is not None
+                    and file.text[opening.end_pos : opening.end_pos + 1] == "~"
                 )
-        return "".join(out)
+                after = (
+                    closing.start_pos is not None
+                    and file.text[closing.start_pos - 1 : closing.start_pos] == "~"
+                )
+                pieces.append(
+                    _Piece(
+                        "interp",
+                        node=_trees(inner)[0],
+                        file=file,
+                        strip_before=before,
+                        strip_after=after,
+                        line=_line(inner),
+                    )
+                )
+            else:
+                pieces.append(self._directive_piece(inner, file))
+        return self._template(_meld(pieces), node, scope, file)
 
-    def _heredoc(self, node: Tree[Any], file: HclFile) -> str:
-        raw = str(node.children[0])
+    def _directive_piece(self, node: Tree[Any], file: HclFile) -> _Piece:
+        """A directive of a quoted template, from python-hcl2's tree."""
+        kind = {
+            "template_if_start": "if",
+            "template_else": "else",
+            "template_endif": "endif",
+            "template_for_start": "for",
+            "template_endfor": "endfor",
+        }.get(node.data)
+        if kind is None:
+            raise EvalError(f"template part {node.data!r} is not understood", _line(node))
+        tokens = [str(c) for c in node.children if isinstance(c, Token)]
+        kids = _trees(node)
+        names = tuple(_name(k) for k in kids if k.data == "identifier") if kind == "for" else ()
+        expressions = [k for k in kids if k.data != "identifier"] if kind in ("if", "for") else []
+        return _Piece(
+            kind,
+            node=expressions[0] if expressions else None,
+            file=file,
+            names=names,
+            strip_before=len(tokens) > 1 and tokens[1] == "~",
+            strip_after=len(tokens) > 1 and tokens[-2] == "~",
+            line=_line(node),
+        )
+
+    def _heredoc(self, node: Tree[Any], scope: Scope, file: HclFile) -> Any:
+        token = node.children[0]
+        raw = str(token)
         body = raw.split("\n", 1)[1] if "\n" in raw else ""
         lines = body.split("\n")
         # the last line holds the closing marker
-        content_lines = lines[:-2] if lines and lines[-1] == "" else lines[:-1]
+        content = "\n".join(lines[:-2] if lines and lines[-1] == "" else lines[:-1])
+        if content or len(lines) > 2:
+            content += "\n"
+        first = _line(node)
+        pieces = self._raw_pieces(content, file.name, None if first is None else first + 1)
+        pieces = _strip(pieces)
         if node.data == "heredoc_template_trim":
-            indents = [len(line) - len(line.lstrip()) for line in content_lines if line.strip()]
-            cut = min(indents, default=0)
-            content_lines = [line[cut:] for line in content_lines]
-        text = "\n".join(content_lines) + ("\n" if content_lines else "")
-        if re.search(r"(?<!\$)\$\{|(?<!%)%\{", text):
-            raise NeedsPlan(
-                file.source(node), "heredoc templates with ${...} are not evaluated by acl"
+            _flush(pieces)
+        return self._render_pieces(_meld(pieces), node, scope, file)
+
+    def template(self, text: str, scope: Scope, file: HclFile, line: int | None) -> Any:
+        """The value of template text (a Terraform JSON string, a heredoc's content)."""
+        pieces = _strip(self._raw_pieces(text, file.name, line))
+        return self._render_pieces(_meld(pieces), None, scope, file)
+
+    def _raw_pieces(self, text: str, name: str, line: int | None) -> list[_Piece]:
+        """The pieces of template text, its expressions parsed; cached per text."""
+        key = (name, line, text)
+        cached = self._templates.get(key)
+        if cached is not None:
+            return [_Piece(**vars(p)) for p in cached]
+        pieces: list[_Piece] = []
+        literal: list[str] = []
+        literal_line = line
+        i = 0
+        n = len(text)
+
+        def at(position: int) -> int | None:
+            return None if line is None else line + text.count("\n", 0, position)
+
+        while i < n:
+            if text.startswith(("$${", "%%{"), i):
+                literal.append(text[i + 1 : i + 3])
+                i += 3
+                continue
+            if not text.startswith(("${", "%{"), i):
+                literal.append(text[i])
+                i += 1
+                continue
+            if literal:
+                pieces.extend(_text_pieces("".join(literal), literal_line))
+                literal = []
+            inner = i + 2
+            before = text.startswith("~", inner)
+            if before:
+                inner += 1
+            end = _scan_expression(text, inner)
+            if end >= n:
+                raise EvalError(
+                    f"template: the {text[i : i + 2]} sequence has no closing }}", at(i)
+                )
+            after = end > inner and text[end - 1] == "~"
+            content = text[inner : end - 1 if after else end]
+            if text[i] == "$":
+                piece = _Piece("interp", strip_before=before, strip_after=after, line=at(inner))
+                piece.node, piece.file = self._parse_expression(content, name, at(inner))
+            else:
+                piece = self._raw_directive(content, name, at(inner))
+                piece.strip_before, piece.strip_after = before, after
+            pieces.append(piece)
+            i = end + 1
+            literal_line = at(i)
+        if literal:
+            pieces.extend(_text_pieces("".join(literal), literal_line))
+        self._templates[key] = [_Piece(**vars(p)) for p in pieces]
+        return pieces
+
+    def _raw_directive(self, content: str, name: str, line: int | None) -> _Piece:
+        match = _DIRECTIVE.match(content)
+        if match is None:
+            word = content.strip().split(" ", 1)[0]
+            raise EvalError(
+                f"template: %{{{word}}} is not a directive (if, else, endif, for, endfor)", line
             )
-        return text.replace("$${", "${").replace("%%{", "%{")
+        kind = match.group(1)
+        rest = content[match.end() :]
+        if kind in ("else", "endif", "endfor"):
+            if rest.strip():
+                raise EvalError(f"template: unexpected {rest.strip()!r} in %{{{kind}}}", line)
+            return _Piece(kind, line=line)
+        names: tuple[str, ...] = ()
+        if kind == "for":
+            names_match = _FOR_NAMES.match(rest)
+            if names_match is None:
+                raise EvalError("template: %{for} needs NAME in COLLECTION", line)
+            names = tuple(n for n in names_match.groups() if n)
+            line = None if line is None else line + rest.count("\n", 0, names_match.end())
+            rest = rest[names_match.end() :]
+        node, file = self._parse_expression(rest, name, line)
+        return _Piece(kind, node=node, file=file, names=names, line=line)
+
+    def _parse_expression(
+        self, content: str, name: str, line: int | None
+    ) -> tuple[Tree[Any], HclFile]:
+        """An expression of template text, parsed on its own line of a file of its own."""
+        if not content.strip():
+            raise EvalError("template: an empty ${} sequence", line)
+        text = "\n" * ((line or 1) - 1) + "v=(" + content + "\n)\n"
+        try:
+            tree = parse_hcl(text)
+        except HclSyntaxError as exc:
+            raise EvalError(
+                f"template: {exc.message} in {content.strip()!r}", exc.line or line
+            ) from None
+        sub = HclFile(name, text, tree)
+        body = next(c for c in tree.children if isinstance(c, Tree) and c.data == "body")
+        expression, _ = attributes(body)["v"]
+        inner = _trees(expression)
+        return (inner[0] if len(inner) == 1 else expression), sub
+
+    def _template(self, pieces: list[_Piece], node: Tree[Any], scope: Scope, file: HclFile) -> Any:
+        return self._render_pieces(_strip(pieces), node, scope, file)
+
+    def _render_pieces(
+        self, pieces: list[_Piece], node: Tree[Any] | None, scope: Scope, file: HclFile
+    ) -> Any:
+        pieces = _meld(pieces)
+        if len(pieces) == 1 and pieces[0].kind == "interp":
+            # a template that is one interpolation is its value, unconverted (TemplateWrapExpr)
+            only = pieces[0]
+            assert only.node is not None and only.file is not None
+            return self._eval(only.node, scope, only.file)
+        where = file.source(node) if node is not None else "the template"
+        return "".join(self._render(_structure(pieces, where), scope, where))
+
+    def _render(self, items: list[_Piece | _Branch], scope: Scope, where: str) -> Iterator[str]:
+        for item in items:
+            if isinstance(item, _Piece):
+                if item.kind == "text":
+                    yield item.text
+                    continue
+                yield self._interpolate(item, scope, where)
+                continue
+            head = item.head
+            assert head.node is not None and head.file is not None
+            value = self._eval(head.node, scope, head.file)
+            if head.kind == "if":
+                if value is None:
+                    raise EvalError(f"{where}: the %{{if}} condition is null", head.line)
+                try:
+                    chosen = to_bool(value)
+                except EvalError as exc:
+                    raise EvalError(f"{where}: %{{if}}: {exc.message}", head.line) from None
+                branch = item.body if chosen else (item.otherwise or [])
+                yield from self._render(branch, scope, where)
+                continue
+            if value is None:
+                raise EvalError(f"{where}: %{{for}} over a null value", head.line)
+            for key, element in _items(value):
+                inner = dict(scope)
+                if len(head.names) == 2:
+                    inner[head.names[0]] = key
+                    inner[head.names[1]] = element
+                else:
+                    inner[head.names[0]] = element
+                yield from self._render(item.body, inner, where)
+
+    def _interpolate(self, piece: _Piece, scope: Scope, where: str) -> str:
+        assert piece.node is not None and piece.file is not None
+        value = self._eval(piece.node, scope, piece.file)
+        if value is None:
+            raise EvalError(
+                f"null value in the template {where}: Terraform cannot put null into a string",
+                piece.line,
+            )
+        try:
+            return to_string(value)
+        except EvalError as exc:
+            raise EvalError(f"{where}: {exc.message}", piece.line) from None
+
+    def _json(self, value: Any, line: int | None, scope: Scope, file: HclFile) -> Any:
+        """A Terraform JSON value as an expression: strings are templates."""
+        if isinstance(value, str):
+            return self.template(value, scope, file, line)
+        if isinstance(value, list):
+            lines = getattr(value, "lines", None)
+            return [
+                self._json(v, lines[i] if lines else line, scope, file) for i, v in enumerate(value)
+            ]
+        if isinstance(value, dict):
+            lines = getattr(value, "lines", None) or {}
+            out: dict[str, Any] = {}
+            for key, item in value.items():
+                name = to_string(self.template(key, scope, file, lines.get(key, line)))
+                out[name] = self._json(item, lines.get(key, line), scope, file)
+            return out
+        return value
 
     def _object(self, elems: list[Tree[Any]], scope: Scope, file: HclFile) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -773,6 +1296,8 @@ class Evaluator:
         if name == "data":
             raise NeedsPlan(text, "data sources are read by terraform plan")
         if name == "module":
+            if self.modules is not None:
+                return _Modules(self.modules)
             raise NeedsPlan(text, "module outputs are known only after plan or apply")
         if name in ("each", "count", "self"):
             raise EvalError(f"{name!r} is not available here")
@@ -785,6 +1310,10 @@ class Evaluator:
     def _get_attr(self, base: Any, name: str, node: Tree[Any], file: HclFile) -> Any:
         if isinstance(base, (_Variables, _Locals)):
             return base.get(name, node, file)
+        if isinstance(base, _Modules):
+            return base.read(name)
+        if isinstance(base, ModuleOutputs):
+            return base.get(name)
         if isinstance(base, dict):
             if name in base:
                 return base[name]
@@ -804,6 +1333,8 @@ class Evaluator:
     def _index(self, base: Any, key: Any, node: Tree[Any], file: HclFile) -> Any:
         if isinstance(base, (_Variables, _Locals)):
             return base.get(to_string(key), node, file)
+        if isinstance(base, ModuleOutputs):
+            return base.get(to_string(key))
         if isinstance(base, list):
             position = int(to_number(key))
             if not 0 <= position < len(base):
@@ -820,7 +1351,7 @@ class Evaluator:
         raise EvalError(f"{file.source(node)}: a {type_name(base)} value cannot be indexed")
 
     def _splat(self, node: Tree[Any], kids: list[Tree[Any]], scope: Scope, file: HclFile) -> Any:
-        base = self._eval(kids[0], scope, file)
+        base = self._eval(kids[0], scope, file, keep=True)
         steps = _trees(kids[1])
         if base is None:
             return []
@@ -990,6 +1521,11 @@ class _Variables:
 
     def get(self, name: str, node: Tree[Any], file: HclFile) -> Any:
         return self.evaluator.variable(name, node, file)
+
+
+@dataclass(frozen=True)
+class _Modules:
+    read: Callable[[str], Any]
 
 
 @dataclass(frozen=True)
