@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -142,6 +143,46 @@ def test_c_parser_examples() -> None:
     assert _fast.parse_address("2001:db8::1") == (6, 0x20010DB8 << 96 | 1)
     for bad in ("010.1.1.1", "1.2.3", "fe80::1%eth0", "1::2::3", "1.2.3.4 ", "", "::ffff:01.2.3.4"):
         assert _fast.parse_address(bad) == (0, 0), bad
+
+
+FIELDS = st.sampled_from(["-", "", "a", "a+b", "192.0.2.1", "+", "é", "2024-05-01", "x" * 300])
+
+
+@st.composite
+def split_cases(draw: Any) -> tuple[str, int, tuple[Any, ...], tuple[int, ...] | None]:
+    count = draw(st.integers(1, 6))
+    rows = draw(st.lists(st.lists(FIELDS, min_size=count, max_size=count), max_size=12))
+    if rows and draw(st.booleans()):  # a line with one field too many or too few
+        at = draw(st.integers(0, len(rows) - 1))
+        rows[at] = rows[at][:-1] if draw(st.booleans()) else [*rows[at], "z"]
+    text = "".join(" ".join(row) + "\n" for row in rows)
+    if text and draw(st.booleans()):
+        text = text[: draw(st.integers(0, len(text)))]  # cut anywhere: no final newline
+    field = st.integers(0, count - 1)
+    wanted = tuple(
+        draw(st.lists(st.one_of(field, st.tuples(field, field)), min_size=1, max_size=5))
+    )
+    flags = draw(st.one_of(st.none(), st.tuples(*[st.integers(0, 15) for _ in wanted])))
+    return text, count, wanted, flags
+
+
+@given(split_cases())
+def test_c_splitter_agrees_with_python(case: tuple[str, int, tuple[Any, ...], Any]) -> None:
+    from acl import _fast, _purepy
+
+    assert _fast.split_columns(*case) == _purepy.split_columns(*case)
+
+
+def test_c_splitter_flags() -> None:
+    from acl import _fast
+
+    text = "1.2.3.4 a+b - 2024-05-01 10:00:00\n1.2.3.5 a+b x 2024-05-01 10:00:00\n"
+    ip, plus, dash, when = _fast.split_columns(text, 5, (0, 1, 2, (3, 4)), (4, 9, 2, 1))  # type: ignore[misc]
+    assert ip == ["1.2.3.4", "1.2.3.5"]
+    assert plus == ["a b", "a b"] and plus[0] is plus[1]  # 8: "+" is a space; 1: reused
+    assert dash == [None, "x"] and when == ["2024-05-01 10:00:00"] * 2 and when[0] is when[1]
+    assert _fast.split_columns(text, 5, (2,), (4,)) is None  # 4: "-" sends the block back
+    assert _fast.split_columns(text, 4, (0,)) is None  # a line does not fit
 
 
 # --------------------------------------------------------------------------- columns

@@ -9,7 +9,12 @@ import numpy.typing as npt
 from .compile import Tables
 
 def parse_address(text: object) -> tuple[int, int]: ...
-def split_columns(text: str, count: int, wanted: tuple[int, ...]) -> list[list[str]] | None: ...
+def split_columns(
+    text: str,
+    count: int,
+    wanted: tuple[int | tuple[int, int], ...],
+    flags: tuple[int, ...] | None = None,
+) -> list[list[str | None]] | None: ...
 
 class Kernel:
     def __init__(

@@ -11,7 +11,8 @@ PUBLIC_ACCESS_DISABLED (-3), INVALID (-4).
 """
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.string cimport memchr
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.string cimport memchr, memcmp, memcpy
 
 from acl.decision cimport Decision
 
@@ -232,48 +233,199 @@ def parse_address(text):
     return (a.version, (int(a.hi) << 64) | int(a.lo))
 
 
-def split_columns(str text, int count, tuple wanted):
+cdef extern from *:
+    """
+    #include <string.h>
+    #include <stdint.h>
+    #define ACL_SPACES 0x2020202020202020ULL
+    #define ACL_NEWLINES 0x0A0A0A0A0A0A0A0AULL
+    /* 0x80 in each byte of w equal to the byte in `pattern` (all eight bytes alike). */
+    static inline uint64_t acl_eq_bytes(uint64_t w, uint64_t pattern) {
+        const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL;
+        uint64_t x = w ^ pattern;
+        return ~(((x & low7) + low7) | x | low7);
+    }
+    /* Eight bytes from p (any alignment), the first in the lowest byte. */
+    static inline uint64_t acl_load_le64(const char* p) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w);
+    #endif
+        return w;
+    }
+    static inline int acl_lowest_byte(uint64_t mask) {
+    #if defined(__GNUC__) || defined(__clang__)
+        return __builtin_ctzll(mask) >> 3;
+    #else
+        int k = 0;
+        while (!(mask & 0x80)) { mask >>= 8; k++; }
+        return k;
+    #endif
+    }
+    """
+    uint64_t acl_eq_bytes(uint64_t w, uint64_t pattern) noexcept nogil
+    uint64_t acl_load_le64(const char* p) noexcept nogil
+    int acl_lowest_byte(uint64_t mask) noexcept nogil
+    const uint64_t ACL_SPACES
+    const uint64_t ACL_NEWLINES
+
+cdef enum:
+    SPLIT_REUSE = 1       # a value equal to the previous row's is the same object
+    SPLIT_DASH_NONE = 2   # "-" and "" are None
+    SPLIT_REQUIRED = 4    # a "-" or "" makes the whole call return None
+    SPLIT_PLUS = 8        # "+" is read back as a space
+    MAX_SLOTS = 16
+    JOIN_BUFFER = 256
+
+
+cdef object _field_text(const char* s, Py_ssize_t n, int flags):
+    """The Python value of one field under ``flags`` (REQUIRED is the caller's)."""
+    cdef Py_ssize_t k
+    cdef char* copy
+    if flags & SPLIT_DASH_NONE and (n == 0 or (n == 1 and s[0] == c'-')):
+        return None
+    if flags & SPLIT_PLUS and memchr(s, c'+', n) != NULL:
+        copy = <char*>PyMem_Malloc(n)
+        if copy == NULL:
+            raise MemoryError()
+        try:
+            for k in range(n):
+                copy[k] = c' ' if s[k] == c'+' else s[k]
+            return PyUnicode_DecodeUTF8(copy, n, b"replace")
+        finally:
+            PyMem_Free(copy)
+    return PyUnicode_DecodeUTF8(s, n, b"replace")
+
+
+def split_columns(str text, int count, tuple wanted, tuple flags=None):
     """Columns of a block of space-separated lines, or None when a line does not fit.
 
     ``text`` holds whole lines, each ending with a newline; every line must have exactly
-    ``count`` fields separated by single spaces. Returns one list of strings per index in
-    ``wanted``: only those fields become Python strings (the W3C reader's fast path).
+    ``count`` fields separated by single spaces. Returns one list per entry of ``wanted``:
+    only those fields become Python values (the W3C reader's fast path). An entry is a
+    field index, or a pair ``(a, b)`` for the text ``field_a + " " + field_b``.
+
+    ``flags`` (one int per entry, default 0) adjusts the values: 1 reuses the previous
+    row's object for an equal value, 2 reads ``-`` and an empty field as None, 4 returns
+    None for the whole block when the field is ``-`` or empty, 8 reads ``+`` as a space
+    (2 and 4 apply to single fields, not to pairs).
+
+    The block is scanned eight bytes at a time for spaces and newlines.
     """
-    cdef Py_ssize_t n, i, start = 0
+    cdef Py_ssize_t n, i, base, start = 0, la, lb
     cdef const char* s = PyUnicode_AsUTF8AndSize(text, &n)
     cdef int nw = len(wanted)
-    cdef int field = 0, k, slot
-    cdef int slot_of[512]
-    cdef Py_ssize_t fs[16]
-    cdef Py_ssize_t fe[16]
+    cdef int field = 0, k, slot, at
+    cdef int slot_a[MAX_SLOTS]
+    cdef int slot_b[MAX_SLOTS]
+    cdef int slot_flags[MAX_SLOTS]
+    cdef Py_ssize_t fs[512]
+    cdef Py_ssize_t fe[512]
+    cdef Py_ssize_t prev_s[MAX_SLOTS]
+    cdef Py_ssize_t prev_n[MAX_SLOTS]
+    cdef Py_ssize_t prev_s2[MAX_SLOTS]
+    cdef Py_ssize_t prev_n2[MAX_SLOTS]
+    cdef char join[JOIN_BUFFER]
+    cdef uint64_t word, mask
     cdef char c
-    if nw > 16 or count > 512 or count < 1:
+    cdef int required = 0
+    cdef bint reuse
+    cdef object value
+    cdef list column
+    cdef list prev = [None] * MAX_SLOTS
+    if nw > MAX_SLOTS or count > 512 or count < 1:
         return None
-    for k in range(count):
-        slot_of[k] = -1
+    if flags is not None and len(flags) != nw:
+        raise ValueError("flags must have one entry per wanted column")
     for k in range(nw):
-        if not 0 <= wanted[k] < count:
+        entry = wanted[k]
+        if isinstance(entry, tuple):
+            if len(entry) != 2:
+                raise ValueError("a joined column is a pair of field indexes")
+            slot_a[k] = entry[0]
+            slot_b[k] = entry[1]
+        else:
+            slot_a[k] = entry
+            slot_b[k] = -1
+        if not 0 <= slot_a[k] < count or not -1 <= slot_b[k] < count:
             raise ValueError("wanted column out of range")
-        slot_of[<int>wanted[k]] = k
+        slot_flags[k] = flags[k] if flags is not None else 0
+        prev_n[k] = -1
+        prev_n2[k] = -1
     outs = [[] for _ in range(nw)]
-    for i in range(n):
-        c = s[i]
-        if c == c' ' or c == c'\n':
+
+    base = 0
+    while True:
+        # The positions of the separators in the next eight bytes (or the tail, bytewise).
+        if base + 8 <= n:
+            word = acl_load_le64(s + base)
+            mask = acl_eq_bytes(word, ACL_SPACES) | acl_eq_bytes(word, ACL_NEWLINES)
+        elif base < n:
+            mask = 0
+            for k in range(<int>(n - base)):
+                c = s[base + k]
+                if c == c' ' or c == c'\n':
+                    mask |= (<uint64_t>0x80) << (8 * k)
+        else:
+            break
+        while mask:
+            i = base + acl_lowest_byte(mask)
+            mask &= mask - 1
             if field >= count:
                 return None
-            slot = slot_of[field]
-            if slot >= 0:
-                fs[slot] = start
-                fe[slot] = i
+            fs[field] = start
+            fe[field] = i
             field += 1
             start = i + 1
-            if c == c'\n':
-                if field != count:
+            if s[i] != c'\n':
+                continue
+            if field != count:
+                return None
+            for k in range(nw):
+                at = slot_a[k]
+                la = fe[at] - fs[at]
+                column = <list>outs[k]
+                if slot_flags[k] & SPLIT_REQUIRED and slot_b[k] < 0 and (
+                    la == 0 or (la == 1 and s[fs[at]] == c'-')
+                ):
                     return None
-                for k in range(nw):
-                    (<list>outs[k]).append(PyUnicode_DecodeUTF8(s + fs[k], fe[k] - fs[k], NULL))
-                field = 0
-    if start != n:
+                if slot_b[k] < 0:
+                    reuse = (
+                        slot_flags[k] & SPLIT_REUSE and prev_n[k] == la
+                        and memcmp(s + prev_s[k], s + fs[at], la) == 0
+                    )
+                    if not reuse:
+                        prev[k] = _field_text(s + fs[at], la, slot_flags[k])
+                        prev_s[k] = fs[at]
+                        prev_n[k] = la
+                    column.append(prev[k])
+                    continue
+                lb = fe[slot_b[k]] - fs[slot_b[k]]
+                reuse = (
+                    slot_flags[k] & SPLIT_REUSE and prev_n[k] == la and prev_n2[k] == lb
+                    and memcmp(s + prev_s[k], s + fs[at], la) == 0
+                    and memcmp(s + prev_s2[k], s + fs[slot_b[k]], lb) == 0
+                )
+                if not reuse:
+                    if la + 1 + lb <= JOIN_BUFFER:
+                        memcpy(join, s + fs[at], la)
+                        join[la] = c' '
+                        memcpy(join + la + 1, s + fs[slot_b[k]], lb)
+                        prev[k] = _field_text(join, la + 1 + lb, slot_flags[k] & ~SPLIT_DASH_NONE)
+                    else:
+                        prev[k] = (
+                            _field_text(s + fs[at], la, slot_flags[k] & ~SPLIT_DASH_NONE) + " "
+                            + _field_text(s + fs[slot_b[k]], lb, slot_flags[k] & ~SPLIT_DASH_NONE)
+                        )
+                    prev_s[k] = fs[at]
+                    prev_n[k] = la
+                    prev_s2[k] = fs[slot_b[k]]
+                    prev_n2[k] = lb
+                column.append(prev[k])
+            field = 0
+        base += 8
+    if start != n or field != 0:
         return None
     return outs
 

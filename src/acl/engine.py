@@ -61,6 +61,9 @@ KERNEL, _kernel_module = _select_kernel()
 
 split_columns = _kernel_module.split_columns
 """The kernel's block splitter for space-separated logs (see :mod:`acl.logs.w3c`)."""
+SPLIT_REUSE, SPLIT_DASH_NONE, SPLIT_REQUIRED, SPLIT_PLUS = 1, 2, 4, 8
+"""``split_columns`` flags: reuse an equal previous value, ``-`` as None, ``-`` sends the
+block back, ``+`` as a space."""
 
 KERNELS = ("cython", "python")
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..engine import split_columns
+from ..engine import SPLIT_DASH_NONE, SPLIT_PLUS, SPLIT_REQUIRED, SPLIT_REUSE, split_columns
 from ..headers import canonical_header
 from . import Batch, Lines, ReadOptions, Reject, text_blocks
 
@@ -144,22 +144,6 @@ class _Columns:
             self.headers = {name: [] for name in names}
 
 
-def _header_values(column: list[str]) -> list[str | None]:
-    """Header fields: ``-`` is absent, and IIS wrote each space as ``+``
-    (``198.51.100.8,+147.243.10.21``)."""
-    values = _absent(column)
-    if "+" in "".join([value for value in values if value]):
-        return [value.replace("+", " ") if value else value for value in values]
-    return values
-
-
-def _absent(column: list[str]) -> list[str | None]:
-    """``-`` and empty fields as None (the column is returned as is when it has none)."""
-    if "-" in column or "" in column:
-        return [None if value == "-" or not value else value for value in column]
-    return column  # type: ignore[return-value]
-
-
 class _Reader:
     def __init__(self, source: str, options: ReadOptions) -> None:
         self.source = source
@@ -188,44 +172,43 @@ class _Reader:
     def _fast(self, first: int, n: int, text: str, layout: _Layout) -> bool:
         """Every line of the block at once; False (nothing done) when a line does not fit.
 
-        The kernel's ``split_columns`` makes Python strings of the wanted fields only."""
+        The kernel's ``split_columns`` makes Python values of the wanted fields only: the
+        address (a missing one sends the block to the slow path, which rejects that line),
+        the host and headers with ``-`` as None, and ``date time`` joined, with a value
+        equal to the previous line's reused rather than made again."""
         assert layout.ip is not None
-        wanted = [layout.ip]
-        for at in (layout.host, layout.time, layout.date):
-            if at is not None:
-                wanted.append(at)
-        wanted.extend(at for _, at in layout.headers)
-        columns = split_columns(text, layout.count, tuple(wanted))
+        wanted: list[int | tuple[int, int]] = [layout.ip]
+        flags = [SPLIT_REQUIRED]
+        if layout.host is not None:
+            wanted.append(layout.host)
+            flags.append(SPLIT_REUSE | SPLIT_DASH_NONE)
+        if layout.time is not None and layout.date is not None:
+            wanted.append((layout.date, layout.time))
+            flags.append(SPLIT_REUSE)
+        elif layout.time is not None or layout.date is not None:
+            wanted.append(layout.time if layout.time is not None else layout.date)  # type: ignore[arg-type]
+            flags.append(SPLIT_REUSE)
+        for _, at in layout.headers:
+            wanted.append(at)
+            flags.append(SPLIT_REUSE | SPLIT_DASH_NONE | SPLIT_PLUS)
+        columns = split_columns(text, layout.count, tuple(wanted), tuple(flags))
         if columns is None or len(columns[0]) != n:
             return False
-        ips = columns[0]
-        if "-" in ips or "" in ips:
-            return False  # a missing address: the slow path rejects that line
         picked = iter(columns[1:])
-        hosts = next(picked) if layout.host is not None else None
-        times = next(picked) if layout.time is not None else None
-        dates = next(picked) if layout.date is not None else None
         out = self.out
         out.lines.extend(range(first, first + n))
-        out.ip.extend(ips)
-        out.host.extend(_absent(hosts) if hosts is not None else [None] * n)
-        if times is not None:
-            if dates is not None:
-                day = dates[0]
-                if dates.count(day) == n:  # the usual case: one day per block
-                    out.time.extend(map((day + " ").__add__, times))
-                else:
-                    out.time.extend([d + " " + t for d, t in zip(dates, times, strict=True)])
-            elif self.date is not None:
+        out.ip.extend(columns[0])
+        out.host.extend(next(picked) if layout.host is not None else [None] * n)
+        if layout.time is not None or layout.date is not None:
+            times = next(picked)
+            if layout.date is None and self.date is not None:
                 out.time.extend(map((self.date + " ").__add__, times))
             else:
                 out.time.extend(times)
-        elif dates is not None:
-            out.time.extend(dates)
         else:
             out.time.extend([None] * n)
         for (name, _), values in zip(layout.headers, picked, strict=True):
-            out.headers[name].extend(_header_values(values))
+            out.headers[name].extend(values)
         return True
 
     def _slow(self, first: int, text: str) -> Iterator[Batch]:
