@@ -13,7 +13,7 @@ import pytest
 
 import acl
 from acl.logs import Batch, BatchBuilder, ReadOptions, read_logs
-from acl.replay import TopCounter, replay, whatif
+from acl.replay import AddressCounter, TopCounter, replay, whatif
 from acl.report import DecisionWriter, render_csv, render_html, render_text, render_whatif_text
 
 from .conftest import EXAMPLES
@@ -136,6 +136,27 @@ def test_top_counter_stays_bounded() -> None:
     counter.update(str(i) for i in range(1000))
     assert len(counter.counts) <= 100 and counter.approximate
     assert counter.top(1) == [("hot", 1000)]
+
+
+def test_denied_sources_are_counted_by_address_and_stay_bounded(engine: acl.Engine) -> None:
+    counter = AddressCounter(capacity=100)
+    spellings = ["2001:db8::1", "2001:DB8:0:0::1", "::ffff:192.0.2.1", "192.0.2.1", "192.0.2.1"]
+    kinds, hi, lo, _ = engine.parse_addresses(spellings * 300)
+    counter.add(kinds, hi, lo)
+    assert counter.top() == [("192.0.2.1", 900), ("2001:db8::1", 600)]
+    assert not counter.approximate
+    many = [f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}" for i in range(5000)]
+    many += [f"2001:db8:1::{i:x}" for i in range(5000)]
+    for _ in range(3):  # buffered, then folded and pruned when read
+        kinds, hi, lo, _ = engine.parse_addresses(many)
+        counter.add(kinds, hi, lo)
+    assert len(counter) <= 100 and counter.approximate
+    assert counter.top(2) == [("192.0.2.1", 900), ("2001:db8::1", 600)]
+    other = AddressCounter()
+    kinds, hi, lo, _ = engine.parse_addresses(["203.0.113.9"] * 1000)
+    other.add(kinds, hi, lo)
+    counter.merge(other)
+    assert counter.top(1) == [("203.0.113.9", 1000)] and counter.approximate
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])

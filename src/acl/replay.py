@@ -10,6 +10,7 @@ Every line is accounted for: ``requests + rejected + metadata == lines``.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from .model import Request, Rule
 
 __all__ = [
     "Disagreement",
+    "AddressCounter",
     "Flip",
     "Summary",
     "TopCounter",
@@ -97,6 +99,139 @@ class TopCounter:
 
     def top(self, n: int = 10) -> list[tuple[str, int]]:
         return self.counts.most_common(n)
+
+
+class AddressCounter:
+    """Counts source addresses by value, in numpy arrays, for the top denied sources.
+
+    Addresses are counted as numbers, so two spellings of one address (``2001:db8::1`` and
+    ``2001:DB8:0::1``, or ``::ffff:192.0.2.1`` and ``192.0.2.1``) are one source, shown in
+    its canonical form. Keys of a batch are buffered and folded in with one sort per
+    ``1 << 20`` keys. Memory stays bounded: beyond ``capacity`` distinct addresses the
+    rarest half is dropped and :attr:`approximate` says so.
+
+    >>> counter = AddressCounter()
+    >>> counter.add(np.array([4, 4, 6, 4], dtype=np.uint8), np.array([0, 0, 0x20010DB8 << 32, 0], dtype=np.uint64),
+    ...             np.array([3221225985, 3221225985, 1, 3221225986], dtype=np.uint64))
+    >>> counter.top()
+    [('192.0.2.1', 2), ('192.0.2.2', 1), ('2001:db8::1', 1)]
+    """
+
+    FOLD = 1 << 20
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self.capacity = capacity
+        self.approximate = False
+        # Folded counts: IPv4 keys (uint64 holding the 32-bit value), IPv6 keys (n, 2).
+        self._v4 = np.zeros(0, dtype=np.uint64)
+        self._n4 = np.zeros(0, dtype=np.int64)
+        self._v6 = np.zeros((0, 2), dtype=np.uint64)
+        self._n6 = np.zeros(0, dtype=np.int64)
+        self._pending4: list[npt.NDArray[np.uint64]] = []
+        self._pending6: list[npt.NDArray[np.uint64]] = []
+        self._pending = 0
+
+    def add(
+        self,
+        version: npt.NDArray[np.uint8],
+        hi: npt.NDArray[np.uint64],
+        lo: npt.NDArray[np.uint64],
+    ) -> None:
+        """Count one address per row: ``version`` 4 (value in ``lo``) or 6; 0 is skipped."""
+        v4 = version == 4
+        self._pending4.append(np.asarray(lo[v4], dtype=np.uint64))
+        v6 = version == 6
+        if v6.any():
+            self._pending6.append(np.stack([hi[v6], lo[v6]], axis=1).astype(np.uint64))
+        self._pending += len(version)
+        if self._pending >= self.FOLD:
+            self._fold()
+
+    def _fold(self) -> None:
+        if self._pending4:
+            keys = np.concatenate([self._v4, *self._pending4])
+            weights = np.concatenate([self._n4, np.ones(len(keys) - len(self._v4), dtype=np.int64)])
+            self._v4, inverse = np.unique(keys, return_inverse=True)
+            self._n4 = np.bincount(inverse, weights=weights).astype(np.int64)
+        if self._pending6:
+            pairs = np.concatenate([self._v6, *self._pending6])
+            weights = np.concatenate(
+                [self._n6, np.ones(len(pairs) - len(self._v6), dtype=np.int64)]
+            )
+            self._v6, inverse = np.unique(pairs, axis=0, return_inverse=True)
+            self._n6 = np.bincount(inverse.reshape(-1), weights=weights).astype(np.int64)
+        self._pending4, self._pending6, self._pending = [], [], 0
+        if len(self._v4) + len(self._v6) > self.capacity:
+            self._prune(self.capacity // 2)
+
+    def _prune(self, keep: int) -> None:
+        # Keep the `keep` largest counts (ties broken by address, v4 first), drop the rest.
+        counts = np.concatenate([self._n4, self._n6])
+        order = np.lexsort((np.arange(len(counts)), -counts))[:keep]
+        order.sort()
+        at4 = order[order < len(self._n4)]
+        at6 = order[order >= len(self._n4)] - len(self._n4)
+        self._v4, self._n4 = self._v4[at4], self._n4[at4]
+        self._v6, self._n6 = self._v6[at6], self._n6[at6]
+        self.approximate = True
+
+    def __len__(self) -> int:
+        self._fold()
+        return len(self._v4) + len(self._v6)
+
+    def merge(self, other: AddressCounter) -> None:
+        other._fold()
+        self._pending4.append(np.repeat(other._v4, other._n4))
+        if len(other._v6):
+            self._pending6.append(np.repeat(other._v6, other._n6, axis=0))
+        self._pending += int(other._n4.sum() + other._n6.sum())
+        self.approximate = self.approximate or other.approximate
+        self._fold()
+
+    def top(self, n: int = 10) -> list[tuple[str, int]]:
+        """The ``n`` most counted addresses, most first (ties: IPv4 before IPv6, by value)."""
+        self._fold()
+        counts = np.concatenate([self._n4, self._n6])
+        order = np.lexsort((np.arange(len(counts)), -counts))[:n].tolist()
+        out = []
+        for index in order:
+            if index < len(self._n4):
+                text = str(ipaddress.IPv4Address(int(self._v4[index])))
+            else:
+                hi, lo = self._v6[index - len(self._n4)].tolist()
+                text = str(ipaddress.IPv6Address((hi << 64) | lo))
+            out.append((text, int(counts[index])))
+        return out
+
+
+def _minutes(times: list[Any], action: npt.NDArray[np.bool_]) -> Iterator[tuple[str, int, int]]:
+    """(minute, allowed, denied) per run of equal minutes of a batch's record times.
+
+    Logs are written in time order, so the rows form a few runs of one minute each: the
+    minutes are cut and compared as a fixed-width numpy column, and only the runs reach
+    Python. Other columns (a missing time, times out of order) are counted row by row.
+    """
+    n = len(times)
+    if n and None not in times:
+        try:
+            cut = np.array(times, dtype="U16")
+        except (TypeError, ValueError):
+            cut = None
+        if cut is not None:
+            starts = np.flatnonzero(np.concatenate(([True], cut[1:] != cut[:-1])))
+            if len(starts) * 8 <= n:
+                allowed = np.add.reduceat(action.astype(np.int64), starts).tolist()
+                sizes = np.diff(np.append(starts, n)).tolist()
+                for start, yes, size in zip(starts.tolist(), allowed, sizes, strict=True):
+                    yield str(cut[start]), yes, size - yes
+                return
+    pairs: Counter[tuple[str | None, bool]] = Counter(zip(times, action.tolist(), strict=True))
+    for (when, allowed_), count in pairs.items():
+        yield (
+            ("" if when is None else str(when))[:16],
+            count if allowed_ else 0,
+            0 if allowed_ else count,
+        )
 
 
 def request_of(batch: Batch, row: int) -> Request:
@@ -179,7 +314,7 @@ class Summary:
     """(collection, code) to count; code is a compiled rule index or a reason code."""
     reject_reasons: Counter[str] = field(default_factory=Counter)
     first_rejects: list[Reject] = field(default_factory=list)
-    denied_sources: TopCounter = field(default_factory=TopCounter)
+    denied_sources: AddressCounter = field(default_factory=AddressCounter)
     denied_hosts: TopCounter = field(default_factory=TopCounter)
     audited: int = 0
     """Records that carried Azure's recorded Result."""
@@ -235,25 +370,30 @@ class Summary:
             self.hits[(key >> 32, (key & 0xFFFFFFFF) - 8)] += n
         denied = valid & ~action
         if denied.any():
-            # Object arrays select in C; Counter counts in C.
+            if result._addresses is not None:
+                kinds, hi, lo = result._addresses
+            else:  # numeric IPv4 in: parse the text back
+                kinds, hi, lo, _ = self.engine.parse_addresses(batch.ip)
             every = bool(denied.all())
-            ips = np.asarray(batch.ip, dtype=object)
+            if every:
+                self.denied_sources.add(kinds, hi, lo)
+            else:
+                self.denied_sources.add(kinds[denied], hi[denied], lo[denied])
+            # Object arrays select in C; Counter counts in C.
             hosts = np.asarray(batch.host, dtype=object)
-            self.denied_sources.update(ips if every else ips[denied])
             picked = hosts if every else hosts[denied]
             picked[picked == None] = "-"  # noqa: E711 - elementwise on an object array
             self.denied_hosts.update(picked)
         if batch.time is not None:
-            # Count (time, action) pairs in C, then fold the distinct times into minutes.
-            pairs: Counter[tuple[str | None, bool]] = Counter(
-                zip(
-                    np.asarray(batch.time, dtype=object)[valid].tolist(),
-                    action[valid].tolist(),
-                    strict=True,
-                )
+            times = (
+                batch.time if valid.all() else np.asarray(batch.time, dtype=object)[valid].tolist()
             )
-            for (when, allowed), n in pairs.items():
-                self.timeline[((when or "")[:16], int(allowed))] += n
+            timeline = self.timeline
+            for minute, yes, no in _minutes(times, action[valid]):
+                if yes:
+                    timeline[(minute, 1)] += yes
+                if no:
+                    timeline[(minute, 0)] += no
         if batch.recorded is not None:
             self._audit(batch, result, valid)
         return result
@@ -266,10 +406,10 @@ class Summary:
             self.first_rejects.append(reject)
 
     def _audit(self, batch: Batch, result: BulkDecisions, valid: npt.NDArray[np.bool_]) -> None:
-        recorded = batch.recorded or []
-        known = np.array([r in ("Allowed", "Denied") for r in recorded], dtype=bool) & valid
+        recorded = np.asarray(batch.recorded or [], dtype=object)
+        azure_allowed = np.asarray(recorded == "Allowed", dtype=bool)
+        known = (azure_allowed | np.asarray(recorded == "Denied", dtype=bool)) & valid
         self.audited += int(known.sum())
-        azure_allowed = np.array([r == "Allowed" for r in recorded], dtype=bool)
         differ = known & (azure_allowed != result.action.astype(bool))
         rows = np.nonzero(differ)[0].tolist()
         self.disagreements += len(rows)
@@ -282,7 +422,12 @@ class Summary:
             details = batch.details[row] if batch.details is not None else None
             self.disagreement_examples.append(
                 Disagreement(
-                    batch.source, batch.lines[row], request, recorded[row] or "", decision, details
+                    batch.source,
+                    batch.lines[row],
+                    request,
+                    str(recorded[row] or ""),
+                    decision,
+                    details,
                 )
             )
 
