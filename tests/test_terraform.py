@@ -233,7 +233,6 @@ def test_skip_rule_through_python_warnings() -> None:
 @pytest.mark.parametrize(
     ("expression", "needle"),
     [
-        ("module.net.subnet_id", "module outputs"),
         ("timestamp()", "timestamp() is not evaluated"),
         ('"${path.module}/x"', "path.* values"),
         ('regex("[0-9]+", "a1")', "regex() is not evaluated"),

@@ -164,6 +164,8 @@ def sniff_path(path: str | os.PathLike[str]) -> str | None:
             "and give this file with --var-file",
             Origin(file=os.fspath(path)),
         )
+    if name.endswith(".tf.json"):
+        return "terraform"
     return _EXTENSIONS.get(candidate.suffix.lower())
 
 

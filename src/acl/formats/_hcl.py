@@ -898,7 +898,7 @@ class Evaluator:
 
     variables: Mapping[str, Any]
     declared: frozenset[str]
-    locals: Mapping[str, tuple[Tree[Any], HclFile]]
+    locals: Mapping[str, tuple[Tree[Any] | JsonValue, HclFile]]
     resource_types: frozenset[str] = frozenset()
     modules: Callable[[str], Any] | None = None
     """Module call name to its value (a :class:`ModuleOutputs`, or a list or map of them

@@ -45,6 +45,8 @@ class LoadOptions:
             (``--var NAME=VALUE``); they win over every other source.
         var_files: Terraform ``.tfvars`` (or ``.tfvars.json``) files read after
             ``terraform.tfvars`` and ``*.auto.tfvars`` (``--var-file FILE``).
+        environment: the environment whose ``TF_VAR_name`` variables give values to the
+            root module's Terraform variables; None means ``os.environ`` when loading.
         azurerm_version: the azurerm provider version the Terraform configuration is
             applied with (``"3.94"``, ``"4.1.0"``); None means a current one (3.95 or
             later), which sends ``ip_restriction_default_action = "Allow"`` by default.
@@ -68,6 +70,7 @@ class LoadOptions:
     parameters_file: str | os.PathLike[str] | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
     var_files: Sequence[str | os.PathLike[str]] = ()
+    environment: Mapping[str, str] | None = None
     azurerm_version: str | None = None
     unresolved: Unresolved = "error"
     subnet_id_template: str | None = None

@@ -22,6 +22,7 @@ every message worded, exactly as for ARM JSON; the origins carry the ``.tf`` fil
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
@@ -39,8 +40,11 @@ from ._hcl import (
     Evaluator,
     HclFile,
     HclSyntaxError,
+    JsonValue,
+    ModuleOutputs,
     NeedsPlan,
     Scope,
+    TypeSpec,
     attributes,
     blocks,
     convert,
@@ -55,6 +59,7 @@ from .restrictions import Context, site_from_config
 
 __all__ = [
     "LEGACY_TYPES",
+    "LOGIC_APP_TYPES",
     "WEB_APP_TYPES",
     "is_terraform_show",
     "load_terraform",
@@ -68,6 +73,10 @@ _CURRENT = (
     "azurerm_linux_function_app",
     "azurerm_windows_function_app",
 )
+LOGIC_APP_TYPES = frozenset({"azurerm_logic_app_standard"})
+"""Logic App Standard: a web app without default actions, whose public network access is
+``public_network_access`` (``"Enabled"``/``"Disabled"``) or, in azurerm 3.87 and later,
+``site_config.public_network_access_enabled``. azurerm has no slot resource for it."""
 LEGACY_TYPES = frozenset(
     {
         "azurerm_app_service",
@@ -76,7 +85,9 @@ LEGACY_TYPES = frozenset(
         "azurerm_function_app_slot",
     }
 )
-WEB_APP_TYPES = frozenset({*_CURRENT, *(f"{t}_slot" for t in _CURRENT), *LEGACY_TYPES})
+WEB_APP_TYPES = frozenset(
+    {*_CURRENT, *(f"{t}_slot" for t in _CURRENT), *LEGACY_TYPES, *LOGIC_APP_TYPES}
+)
 """The resource types whose ``site_config`` holds access restrictions."""
 
 _HEADERS = {
@@ -132,6 +143,9 @@ class _Node:
 
     def children(self, name: str) -> list[_Node | _Skipped]:
         raise NotImplementedError
+
+    def attribute_line(self, name: str) -> int | None:
+        return self.line
 
     def origin(self, name: str | None = None) -> Origin:
         return Origin(
@@ -345,6 +359,10 @@ class _Reader:
     def legacy(self) -> bool:
         return self.resource_type in LEGACY_TYPES
 
+    @property
+    def logic_app(self) -> bool:
+        return self.resource_type in LOGIC_APP_TYPES
+
     def plan_error(
         self, exc: NeedsPlan, file: str | None, fallback_line: int | None
     ) -> ConfigError:
@@ -394,17 +412,22 @@ class _Reader:
         """The ARM siteConfig, the key paths and the public network access value and path."""
         config: dict[str, Any] = {}
         key_paths: dict[str, str] = {}
-        public_path = f"{resource.path}.public_network_access_enabled"
-        self.places[public_path] = resource.origin("public_network_access_enabled")
-        enabled = self.setting(resource, "public_network_access_enabled")
+        attr = "public_network_access" if self.logic_app else "public_network_access_enabled"
+        public_path = f"{resource.path}.{attr}"
+        self.places[public_path] = self._where(resource, attr)
         public: Any = None
-        if enabled is not None:
-            if not isinstance(enabled, bool) and enabled not in ("true", "false"):
-                raise ConfigError(
-                    f"public_network_access_enabled {enabled!r} is not valid: expected true or false",
-                    resource.origin("public_network_access_enabled"),
-                )
-            public = "Enabled" if enabled in (True, "true") else "Disabled"
+        if self.logic_app:
+            access = self.setting(resource, attr)
+            if access not in (None, ""):
+                if access not in ("Enabled", "Disabled") and not self.json_paths:
+                    raise ConfigError(
+                        f"public_network_access {access!r} is not valid: the azurerm provider "
+                        "expects 'Enabled' or 'Disabled'",
+                        self._where(resource, attr),
+                    )
+                public = access
+        else:
+            public = self._enabled(resource, attr)
         configs = resource.children("site_config")
         skipped = [c for c in configs if isinstance(c, _Skipped)]
         if skipped:
@@ -420,6 +443,19 @@ class _Reader:
         else:
             node = nodes[0]
         node.path = f"{resource.path}.site_config" + ("[0]" if self.json_paths else "")
+        if self.logic_app:
+            # azurerm 3.87 to 4.x: site_config.public_network_access_enabled, the older spelling
+            enabled = self._enabled(node, "public_network_access_enabled")
+            if enabled is not None and public is None:
+                public = enabled
+                public_path = f"{node.path}.public_network_access_enabled"
+                self.places[public_path] = self._where(node, "public_network_access_enabled")
+            elif enabled is not None and enabled != public and not self.json_paths:
+                raise ConfigError(
+                    f"site_config.public_network_access_enabled says {enabled} and "
+                    f"public_network_access says {public}: give one of them",
+                    self._where(node, "public_network_access_enabled"),
+                )
         for key, attr, collection in (
             ("ipSecurityRestrictions", "ip_restriction", "main"),
             ("scmIpSecurityRestrictions", "scm_ip_restriction", "scm"),
@@ -449,6 +485,17 @@ class _Reader:
             config["scmIpSecurityRestrictionsUseMain"] = use_main
         return config, key_paths, public, public_path
 
+    def _enabled(self, node: _Node, attr: str) -> str | None:
+        """A ``*_enabled`` boolean as ``"Enabled"``/``"Disabled"``, or None when not set."""
+        enabled = self.setting(node, attr)
+        if enabled is None:
+            return None
+        if not isinstance(enabled, bool) and enabled not in ("true", "false"):
+            raise ConfigError(
+                f"{attr} {enabled!r} is not valid: expected true or false", self._where(node, attr)
+            )
+        return "Enabled" if enabled in (True, "true") else "Disabled"
+
     def _line_origin(self, node: _Node, attr: str) -> Origin:
         return self._where(node, attr)
 
@@ -462,7 +509,8 @@ class _Reader:
                     f"{attr} {value!r} is not valid: expected 'Allow' or 'Deny'", origin
                 )
             return value
-        if self.legacy:
+        if self.legacy or self.logic_app:
+            # neither sends a default action: the implicit Deny applies
             if value is not None:
                 raise ConfigError(
                     f"{attr} is not an argument of {self.resource_type}: only "
@@ -533,8 +581,7 @@ class _Reader:
         return text or None
 
     def _where(self, node: _Node, name: str) -> Origin:
-        line = node.attribute_line(name) if isinstance(node, _HclNode) else node.line
-        return Origin(file=node.file, line=line, path=f"{node.path}.{name}")
+        return Origin(file=node.file, line=node.attribute_line(name), path=f"{node.path}.{name}")
 
     def rule(self, node: _Node) -> dict[str, Any]:
         ip_address = self._text(node, "ip_address")
@@ -560,7 +607,8 @@ class _Reader:
         if name is not None:
             rule["name"] = name
         if ip_address is not None:
-            if not self.legacy and not self.json_paths:
+            if not self.legacy and not self.logic_app and not self.json_paths:
+                # (the logic app's ip_address is only checked for being non-empty)
                 self._check_ip_list(ip_address, self._where(node, "ip_address"))
             rule["ipAddress"] = ip_address
         elif service_tag is not None:
@@ -705,30 +753,350 @@ class _Reader:
         return replace(site, source=source)
 
 
-# ---------------------------------------------------------------------------- HCL modules
+# ---------------------------------------------------------------------------- Terraform JSON
+
+
+class _JsonObject(dict[str, Any]):
+    """A JSON object that knows the line of each of its values."""
+
+    line: int | None = None
+    lines: dict[str, int]
+
+
+class _JsonArray(list[Any]):
+    """A JSON array that knows the line of each of its elements."""
+
+    line: int | None = None
+    lines: list[int]
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _json_document(text: str, name: str) -> Any:
+    """JSON text parsed with the line of every value (for ``.tf.json`` messages)."""
+    starts = [0, *(m.end() for m in re.finditer("\n", text))]
+    decoder = json.JSONDecoder()
+
+    def line_of(position: int) -> int:
+        return bisect.bisect_right(starts, position)
+
+    def fail(message: str, position: int) -> ConfigError:
+        line = line_of(position)
+        return ConfigError(
+            f"invalid JSON: {message}",
+            Origin(file=name, line=line, column=position - starts[line - 1] + 1),
+        )
+
+    def space(position: int) -> int:
+        match = _JSON_SPACE.match(text, position)
+        return position if match is None else match.end()
+
+    def value(position: int, depth: int) -> tuple[Any, int]:
+        if depth > 200:
+            raise fail("nested too deeply", position)
+        position = space(position)
+        opening = text[position : position + 1]
+        if opening == "{":
+            found = _JsonObject()
+            found.line, found.lines = line_of(position), {}
+            position = space(position + 1)
+            if text.startswith("}", position):
+                return found, position + 1
+            while True:
+                position = space(position)
+                if not text.startswith('"', position):
+                    raise fail("expected a property name in double quotes", position)
+                try:
+                    key, position = decoder.raw_decode(text, position)
+                except json.JSONDecodeError as exc:
+                    raise fail(exc.msg, exc.pos) from None
+                position = space(position)
+                if not text.startswith(":", position):
+                    raise fail("expected ':'", position)
+                start = space(position + 1)
+                item, position = value(start, depth + 1)
+                if key in found:
+                    raise fail(f"property {key!r} is given twice", start)
+                found[key] = item
+                found.lines[key] = line_of(start)
+                position = space(position)
+                if text.startswith(",", position):
+                    position += 1
+                    continue
+                if text.startswith("}", position):
+                    return found, position + 1
+                raise fail("expected ',' or '}'", position)
+        if opening == "[":
+            array = _JsonArray()
+            array.line, array.lines = line_of(position), []
+            position = space(position + 1)
+            if text.startswith("]", position):
+                return array, position + 1
+            while True:
+                start = space(position)
+                item, position = value(start, depth + 1)
+                array.append(item)
+                array.lines.append(line_of(start))
+                position = space(position)
+                if text.startswith(",", position):
+                    position += 1
+                    continue
+                if text.startswith("]", position):
+                    return array, position + 1
+                raise fail("expected ',' or ']'", position)
+        try:
+            return decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            raise fail(exc.msg, exc.pos) from None
+
+    document, end = value(0, 0)
+    if space(end) != len(text):
+        raise fail("extra data after the JSON value", space(end))
+    return document
+
+
+def _json_line(container: Any, key: str | int, fallback: int | None) -> int | None:
+    lines = getattr(container, "lines", None)
+    if isinstance(lines, dict) and isinstance(key, str) and key in lines:
+        return int(lines[key])
+    if isinstance(lines, list) and isinstance(key, int) and key < len(lines):
+        return int(lines[key])
+    return fallback
+
+
+def _json_objects(value: Any, file: str, line: int | None, what: str) -> list[Mapping[str, Any]]:
+    """A block body in Terraform JSON: an object, or an array of objects."""
+    if isinstance(value, Mapping):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, Mapping) for v in value):
+        return list(value)
+    raise ConfigError(
+        f"{what} is {type_name(value)} {value!r:.60}: expected an object or an array of objects",
+        Origin(file=file, line=line),
+    )
+
+
+class _JsonNode(_Node):
+    """A block of a ``.tf.json`` file: strings are templates, nested blocks are objects
+    or arrays of objects, and ``dynamic`` blocks are expanded."""
+
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        scope: Scope,
+        file: HclFile,
+        evaluator: Evaluator,
+        line: int | None,
+        path: str,
+    ) -> None:
+        self.data = data
+        self.scope = scope
+        self.hcl = file
+        self.file = file.name
+        self.evaluator = evaluator
+        self.line = line
+        self.path = path
+
+    def attribute_line(self, name: str) -> int | None:
+        return _json_line(self.data, name, self.line)
+
+    def value(self, name: str) -> Any:
+        if name not in self.data:
+            return None
+        line = self.attribute_line(name)
+        try:
+            return self.evaluator.evaluate(JsonValue(self.data[name], line), self.scope, self.hcl)
+        except NeedsPlan as exc:
+            exc.line = exc.line or line
+            exc.where = f"{self.path}.{name}"  # type: ignore[attr-defined]
+            raise
+        except EvalError as exc:
+            raise ConfigError(
+                exc.message,
+                Origin(file=self.file, line=exc.line or line, path=f"{self.path}.{name}"),
+            ) from None
+
+    def children(self, name: str) -> list[_Node | _Skipped]:
+        found: list[_Node | _Skipped] = []
+        line = self.attribute_line(name)
+        raw = self.data.get(name)
+        if isinstance(raw, str):  # an expression whose value is a list of objects
+            try:
+                value = self.value(name)
+            except NeedsPlan as exc:
+                return [_Skipped(exc, self.file, exc.line or line, f"{self.path}.{name}")]
+            items = value if isinstance(value, list) else ([] if value is None else [value])
+            for item in items:
+                if not isinstance(item, dict):
+                    raise ConfigError(
+                        f"{name} element {item!r:.60} is not valid: expected an object",
+                        Origin(file=self.file, line=line, path=f"{self.path}.{name}"),
+                    )
+                found.append(_DictNode(item, None, self.file, line, self.path))
+        elif raw is not None:
+            objects = _json_objects(raw, self.hcl.name, line, name)
+            for index, body in enumerate(objects):
+                block_line = _json_line(raw, index, line) if isinstance(raw, list) else line
+                found.append(
+                    _JsonNode(body, self.scope, self.hcl, self.evaluator, block_line, self.path)
+                )
+        dynamic = self.data.get("dynamic")
+        if isinstance(dynamic, Mapping) and name in dynamic:
+            spec_line = _json_line(dynamic, name, line)
+            specs = _json_objects(dynamic[name], self.hcl.name, spec_line, f'dynamic "{name}"')
+            for index, spec in enumerate(specs):
+                where = _json_line(dynamic[name], index, spec_line)
+                found.extend(self._dynamic(name, spec, where))
+        return found
+
+    def _dynamic(
+        self, name: str, spec: Mapping[str, Any], line: int | None
+    ) -> list[_Node | _Skipped]:
+        path = f"{self.path}.dynamic.{name}"
+        where = Origin(file=self.file, line=line, path=path)
+        if "for_each" not in spec:
+            raise ConfigError(f'dynamic "{name}" has no for_each', where)
+        iterator = spec.get("iterator", name)
+        if not isinstance(iterator, str):
+            raise ConfigError(f'dynamic "{name}": iterator must be a name', where)
+        content = spec.get("content")
+        if not isinstance(content, Mapping):
+            raise ConfigError(f'dynamic "{name}" needs a content object', where)
+        content_line = _json_line(spec, "content", line)
+        each_line = _json_line(spec, "for_each", line)
+        try:
+            collection = self.evaluator.evaluate(
+                JsonValue(spec["for_each"], each_line), self.scope, self.hcl
+            )
+        except NeedsPlan as exc:
+            exc.where = f"{path}.for_each"  # type: ignore[attr-defined]
+            return [_Skipped(exc, self.file, exc.line or each_line, path)]
+        except EvalError as exc:
+            raise ConfigError(exc.message, replace(where, line=exc.line or each_line)) from None
+        if collection is None:
+            return []
+        if not isinstance(collection, (list, dict)):
+            raise ConfigError(
+                f'dynamic "{name}": for_each is a {type_name(collection)}, not a list, set or map',
+                where,
+            )
+        pairs = (
+            list(enumerate(collection))
+            if isinstance(collection, list)
+            else sorted(collection.items())
+        )
+        return [
+            _JsonNode(
+                content,
+                {**self.scope, iterator: {"key": key, "value": value}},
+                self.hcl,
+                self.evaluator,
+                content_line,
+                self.path,
+            )
+            for key, value in pairs
+        ]
+
+
+# ---------------------------------------------------------------------------- modules
+
+_EXPRESSION = Tree[Any] | JsonValue
+_META_ARGUMENTS = frozenset(
+    {"source", "version", "count", "for_each", "providers", "depends_on", "lifecycle"}
+)
+
+
+@dataclass
+class _File:
+    """A configuration file: HCL (``tree``) or Terraform JSON (``data``)."""
+
+    hcl: HclFile
+    data: Mapping[str, Any] | None = None
 
 
 @dataclass
 class _Resource:
     type: str
     name: str
-    body: Tree[Any]
     file: HclFile
     line: int | None
+    body: Tree[Any] | None = None
+    data: Mapping[str, Any] | None = None
 
     @property
     def address(self) -> str:
         return f"{self.type}.{self.name}"
+
+    def meta(self) -> dict[str, tuple[_EXPRESSION, int | None]]:
+        """The resource's count and for_each, as expressions."""
+        return _meta(self.body, self.data, self.file, self.line)
+
+    def node(self, scope: Scope, evaluator: Evaluator, address: str) -> _Node:
+        if self.data is not None:
+            return _JsonNode(self.data, scope, self.file, evaluator, self.line, address)
+        assert self.body is not None
+        return _HclNode(self.body, scope, self.file, evaluator, self.line, address)
+
+
+def _meta(
+    body: Tree[Any] | None, data: Mapping[str, Any] | None, file: HclFile, line: int | None
+) -> dict[str, tuple[_EXPRESSION, int | None]]:
+    found: dict[str, tuple[_EXPRESSION, int | None]] = {}
+    if data is not None:
+        for meta in ("count", "for_each"):
+            if meta in data:
+                where = _json_line(data, meta, line)
+                found[meta] = (JsonValue(data[meta], where), where)
+        return found
+    assert body is not None
+    try:
+        attrs = attributes(body)
+    except EvalError as exc:
+        raise ConfigError(exc.message, Origin(file=file.name, line=exc.line)) from None
+    for meta in ("count", "for_each"):
+        if meta in attrs:
+            found[meta] = attrs[meta]
+    return found
+
+
+@dataclass
+class _Declared:
+    """A variable block: its type constraint and default (``_NO_DEFAULT`` when none)."""
+
+    name: str
+    file: HclFile
+    line: int | None
+    spec: TypeSpec | None
+    default: Any
+    nullable: bool = True
+
+
+_NO_DEFAULT = object()
+
+
+@dataclass
+class _Call:
+    """A ``module`` block: its source, arguments and count/for_each."""
+
+    name: str
+    source: str
+    file: HclFile
+    line: int | None
+    arguments: dict[str, tuple[_EXPRESSION, int | None]]
+    meta: dict[str, tuple[_EXPRESSION, int | None]]
 
 
 @dataclass
 class _Module:
     label: str
     folder: Path | None
-    files: list[HclFile] = field(default_factory=list)
-    variables: dict[str, tuple[Any, HclFile]] = field(default_factory=dict)
-    locals: dict[str, tuple[Tree[Any], HclFile]] = field(default_factory=dict)
+    files: list[_File] = field(default_factory=list)
+    variables: dict[str, _Declared] = field(default_factory=dict)
+    locals: dict[str, tuple[_EXPRESSION, HclFile]] = field(default_factory=dict)
     resources: list[_Resource] = field(default_factory=list)
+    outputs: dict[str, tuple[_EXPRESSION, HclFile, int | None]] = field(default_factory=dict)
+    calls: dict[str, _Call] = field(default_factory=dict)
 
 
 def _parse_file(name: str, text: str) -> HclFile:
@@ -739,6 +1107,17 @@ def _parse_file(name: str, text: str) -> HclFile:
             exc.message, Origin(file=name, line=exc.line, column=exc.column)
         ) from None
     return HclFile(name, text, tree)
+
+
+def _load_file(path: Path, name: str | None = None) -> _File:
+    label = name or str(path)
+    text = _read_text(path)
+    if path.name.endswith(".json"):
+        data = _json_document(text, label)
+        if not isinstance(data, Mapping):
+            raise ConfigError("a Terraform JSON file holds one object", Origin(file=label, line=1))
+        return _File(HclFile(label, text, Tree("start", [])), data)
+    return _File(_parse_file(label, text))
 
 
 def _read_text(path: Path) -> str:
@@ -759,37 +1138,239 @@ def _body_of(file: HclFile) -> Tree[Any]:
     return Tree("body", [])
 
 
-def _module(files: list[HclFile], label: str, folder: Path | None) -> _Module:
+def _type_from_text(text: Any, file: HclFile, line: int | None, name: str) -> TypeSpec:
+    """A type constraint written as a JSON string (``"list(string)"``)."""
+    if not isinstance(text, str):
+        raise ConfigError(
+            f'variable {name!r}: type must be a string such as "list(string)"',
+            Origin(file=file.name, line=line),
+        )
+    source = "\n" * ((line or 1) - 1) + f"v = {text}\n"
+    try:
+        parsed = HclFile(file.name, source, parse_hcl(source))
+        return parse_type(attributes(_body_of(parsed))["v"][0], parsed)
+    except (HclSyntaxError, EvalError, KeyError) as exc:
+        message = getattr(exc, "message", str(exc))
+        raise ConfigError(
+            f"variable {name!r}: {message}", Origin(file=file.name, line=line)
+        ) from None
+
+
+def _module(files: list[_File], label: str, folder: Path | None) -> _Module:
     module = _Module(label, folder, files)
     seen: dict[str, _Resource] = {}
-    for file in files:
+
+    def add_resource(resource: _Resource) -> None:
+        if resource.address in seen:
+            raise ConfigError(
+                f"resource {resource.address} is declared twice",
+                Origin(file=resource.file.name, line=resource.line),
+            )
+        seen[resource.address] = resource
+        module.resources.append(resource)
+
+    def add_variable(declared: _Declared) -> None:
+        if declared.name in module.variables:
+            raise ConfigError(
+                f"variable {declared.name!r} is declared twice",
+                Origin(file=declared.file.name, line=declared.line),
+            )
+        module.variables[declared.name] = declared
+
+    def add_local(name: str, expression: _EXPRESSION, file: HclFile, line: int | None) -> None:
+        if name in module.locals:
+            raise ConfigError(
+                f"local value {name!r} is defined twice", Origin(file=file.name, line=line)
+            )
+        module.locals[name] = (expression, file)
+
+    def add_call(call: _Call) -> None:
+        if call.name in module.calls:
+            raise ConfigError(
+                f'module "{call.name}" is declared twice',
+                Origin(file=call.file.name, line=call.line),
+            )
+        module.calls[call.name] = call
+
+    for source in files:
+        if source.data is not None:
+            _json_module(
+                source.hcl, source.data, add_resource, add_variable, add_local, add_call, module
+            )
+            continue
+        file = source.hcl
         for block in blocks(_body_of(file)):
             where = Origin(file=file.name, line=block.line)
             if block.type == "variable":
                 if len(block.labels) != 1:
                     raise ConfigError("a variable block takes one label, its name", where)
-                name = block.labels[0]
-                if name in module.variables:
-                    raise ConfigError(f"variable {name!r} is declared twice", where)
-                module.variables[name] = (block, file)
+                add_variable(_hcl_variable(block.labels[0], block.body, file, block.line))
             elif block.type == "locals":
                 try:
                     found = attributes(block.body)
                 except EvalError as exc:
                     raise ConfigError(exc.message, replace(where, line=exc.line)) from None
                 for name, (expression, line) in found.items():
-                    if name in module.locals:
-                        raise ConfigError(
-                            f"local value {name!r} is defined twice", replace(where, line=line)
-                        )
-                    module.locals[name] = (expression, file)
+                    add_local(name, expression, file, line)
             elif block.type == "resource" and len(block.labels) == 2:
-                resource = _Resource(block.labels[0], block.labels[1], block.body, file, block.line)
-                if resource.address in seen:
-                    raise ConfigError(f"resource {resource.address} is declared twice", where)
-                seen[resource.address] = resource
-                module.resources.append(resource)
+                add_resource(
+                    _Resource(block.labels[0], block.labels[1], file, block.line, body=block.body)
+                )
+            elif block.type == "output" and len(block.labels) == 1:
+                try:
+                    found = attributes(block.body)
+                except EvalError as exc:
+                    raise ConfigError(exc.message, replace(where, line=exc.line)) from None
+                if "value" in found:
+                    module.outputs[block.labels[0]] = (found["value"][0], file, found["value"][1])
+            elif block.type == "module" and len(block.labels) == 1:
+                try:
+                    found = attributes(block.body)
+                except EvalError as exc:
+                    raise ConfigError(exc.message, replace(where, line=exc.line)) from None
+                add_call(_hcl_call(block.labels[0], found, file, block.line))
     return module
+
+
+def _hcl_variable(name: str, body: Tree[Any], file: HclFile, line: int | None) -> _Declared:
+    try:
+        found = attributes(body)
+    except EvalError as exc:
+        raise ConfigError(exc.message, Origin(file=file.name, line=exc.line)) from None
+    spec: TypeSpec | None = None
+    if "type" in found:
+        try:
+            spec = parse_type(found["type"][0], file)
+        except EvalError as exc:
+            raise ConfigError(
+                f"variable {name!r}: {exc.message}", Origin(file=file.name, line=found["type"][1])
+            ) from None
+    literal = Evaluator({}, frozenset(), {})
+    default: Any = _NO_DEFAULT
+    nullable = True
+    for key in ("default", "nullable"):
+        if key not in found:
+            continue
+        expression, where = found[key]
+        try:
+            value = literal.evaluate(expression, {}, file)
+        except (EvalError, NeedsPlan) as exc:
+            text = exc.message if isinstance(exc, EvalError) else exc.reason
+            raise ConfigError(
+                f"variable {name!r}: the {key} must be a literal value: {text}",
+                Origin(file=file.name, line=where),
+            ) from None
+        if key == "default":
+            default = value
+        else:
+            nullable = value is not False
+    return _Declared(name, file, line, spec, default, nullable)
+
+
+def _hcl_call(
+    name: str, found: dict[str, tuple[Tree[Any], int | None]], file: HclFile, line: int | None
+) -> _Call:
+    where = Origin(file=file.name, line=line, path=f"module.{name}")
+    if "source" not in found:
+        raise ConfigError(f'module "{name}" has no source', where)
+    expression, source_line = found["source"]
+    try:
+        source = Evaluator({}, frozenset(), {}).evaluate(expression, {}, file)
+    except (EvalError, NeedsPlan):
+        source = None
+    if not isinstance(source, str):
+        raise ConfigError(
+            f'module "{name}": source must be a literal string, not {file.source(expression)}',
+            replace(where, line=source_line),
+        )
+    arguments: dict[str, tuple[_EXPRESSION, int | None]] = {
+        k: v for k, v in found.items() if k not in _META_ARGUMENTS
+    }
+    meta: dict[str, tuple[_EXPRESSION, int | None]] = {
+        k: v for k, v in found.items() if k in ("count", "for_each")
+    }
+    return _Call(name, source, file, line, arguments, meta)
+
+
+def _json_module(
+    file: HclFile,
+    data: Mapping[str, Any],
+    add_resource: Any,
+    add_variable: Any,
+    add_local: Any,
+    add_call: Any,
+    module: _Module,
+) -> None:
+    """The blocks of a ``.tf.json`` file."""
+    name = file.name
+
+    def labelled(kind: str) -> Iterator[tuple[str, Mapping[str, Any], int | None]]:
+        """``{"kind": {"label": {...}}}``, each level possibly an array of objects."""
+        if kind not in data:
+            return
+        top_line = _json_line(data, kind, 1)
+        for group in _json_objects(data[kind], name, top_line, kind):
+            for label, raw in group.items():
+                if label == "//":
+                    continue
+                line = _json_line(group, label, top_line)
+                bodies = _json_objects(raw, name, line, f'{kind} "{label}"')
+                for index, body in enumerate(bodies):
+                    yield (
+                        label,
+                        body,
+                        _json_line(raw, index, line) if isinstance(raw, list) else line,
+                    )
+
+    for label, body, line in labelled("variable"):
+        spec = (
+            _type_from_text(body["type"], file, _json_line(body, "type", line), label)
+            if "type" in body
+            else None
+        )
+        default = body.get("default", _NO_DEFAULT)
+        add_variable(_Declared(label, file, line, spec, default, body.get("nullable") is not False))
+    if "locals" in data:
+        top_line = _json_line(data, "locals", 1)
+        for group in _json_objects(data["locals"], name, top_line, "locals"):
+            for key, value in group.items():
+                if key != "//":
+                    line = _json_line(group, key, top_line)
+                    add_local(key, JsonValue(value, line), file, line)
+    if "resource" in data:
+        top_line = _json_line(data, "resource", 1)
+        for group in _json_objects(data["resource"], name, top_line, "resource"):
+            for kind, raw in group.items():
+                if kind == "//":
+                    continue
+                kind_line = _json_line(group, kind, top_line)
+                for by_name in _json_objects(raw, name, kind_line, f'resource "{kind}"'):
+                    for label, body_raw in by_name.items():
+                        if label == "//":
+                            continue
+                        line = _json_line(by_name, label, kind_line)
+                        for body in _json_objects(
+                            body_raw, name, line, f'resource "{kind}" "{label}"'
+                        ):
+                            add_resource(
+                                _Resource(kind, label, file, getattr(body, "line", line), data=body)
+                            )
+    for label, body, line in labelled("output"):
+        if "value" in body:
+            where = _json_line(body, "value", line)
+            module.outputs[label] = (JsonValue(body["value"], where), file, where)
+    for label, body, line in labelled("module"):
+        source = body.get("source")
+        if not isinstance(source, str):
+            raise ConfigError(
+                f'module "{label}": source must be a string', Origin(file=name, line=line)
+            )
+        arguments: dict[str, tuple[_EXPRESSION, int | None]] = {
+            k: (JsonValue(v, _json_line(body, k, line)), _json_line(body, k, line))
+            for k, v in body.items()
+            if k not in _META_ARGUMENTS and k != "//"
+        }
+        add_call(_Call(label, source, file, line, arguments, _meta(None, body, file, line)))
 
 
 def _tfvars(path: Path) -> tuple[HclFile | None, dict[str, Any]]:
@@ -825,40 +1406,47 @@ def _tfvars(path: Path) -> tuple[HclFile | None, dict[str, Any]]:
     return file, values
 
 
-def _variables(module: _Module, options: LoadOptions) -> Evaluator:
-    """An evaluator with every input variable resolved as Terraform would."""
-    values: dict[str, Any] = {}
-    evaluator = Evaluator(
-        values,
-        frozenset(module.variables),
-        module.locals,
-        frozenset(r.type for r in module.resources),
-    )
-    literal = Evaluator({}, frozenset(), {})
-    specs: dict[str, Any] = {}
-    for name, (block, file) in module.variables.items():
-        try:
-            found = attributes(block.body)
-        except EvalError as exc:
-            raise ConfigError(exc.message, Origin(file=file.name, line=exc.line)) from None
-        if "type" in found:
-            try:
-                specs[name] = parse_type(found["type"][0], file)
-            except EvalError as exc:
-                raise ConfigError(
-                    f"variable {name!r}: {exc.message}",
-                    Origin(file=file.name, line=found["type"][1]),
-                ) from None
-        if "default" in found:
-            expression, line = found["default"]
-            try:
-                values[name] = literal.evaluate(expression, {}, file)
-            except (EvalError, NeedsPlan) as exc:
-                text = exc.message if isinstance(exc, EvalError) else exc.reason
-                raise ConfigError(
-                    f"variable {name!r}: the default must be a literal value: {text}",
-                    Origin(file=file.name, line=line),
-                ) from None
+def _given_value(declared: _Declared, text: str, label: str) -> Any:
+    """A value given as text (``--var``, ``TF_VAR_name``): a string for primitive types and
+    variables without a type, an HCL expression for collections and objects."""
+    spec = declared.spec
+    if spec is None or spec.kind in ("string", "number", "bool", "any"):
+        return text
+    try:
+        file = HclFile(label, f"v = {text}\n", parse_hcl(f"v = {text}\n"))
+        return Evaluator({}, frozenset(), {}).evaluate(attributes(_body_of(file))["v"][0], {}, file)
+    except (HclSyntaxError, EvalError, NeedsPlan, KeyError) as exc:
+        raise ConfigError(
+            f"{label}={text!r}: variable {declared.name!r} is a {spec.kind}: expected an HCL "
+            f"value ({exc})",
+            Origin(path=label),
+        ) from None
+
+
+def _convert(declared: _Declared, value: Any, evaluator: Evaluator, where: str) -> Any:
+    if declared.spec is None:
+        return value
+    try:
+        return convert(value, declared.spec, evaluator, declared.file)
+    except (EvalError, NeedsPlan) as exc:
+        text = exc.message if isinstance(exc, EvalError) else exc.reason
+        raise EvalError(
+            f"variable {declared.name!r}{where}: the value {value!r:.60} does not fit its type: {text}"
+        ) from None
+
+
+def _root_values(module: _Module, options: LoadOptions) -> dict[str, Any]:
+    """The root module's input variables, from every source in Terraform's order."""
+    values: dict[str, Any] = {
+        name: declared.default
+        for name, declared in module.variables.items()
+        if declared.default is not _NO_DEFAULT
+    }
+    environment = os.environ if options.environment is None else options.environment
+    for key in sorted(environment):
+        if key.startswith("TF_VAR_") and key[7:] in module.variables:
+            name = key[7:]
+            values[name] = _given_value(module.variables[name], environment[key], key)
     sources: list[Path] = []
     if module.folder is not None:
         for name in ("terraform.tfvars", "terraform.tfvars.json"):
@@ -890,73 +1478,339 @@ def _variables(module: _Module, options: LoadOptions) -> Evaluator:
                 f"(it declares: {', '.join(sorted(module.variables)) or 'none'})",
                 Origin(path=f"--var {name}"),
             )
-        spec = specs.get(name)
-        if spec is not None and spec.kind not in ("string", "number", "bool", "any"):
-            file = _parse_file(f"--var {name}", f"v = {text}\n")
-            try:
-                values[name] = literal.evaluate(attributes(_body_of(file))["v"][0], {}, file)
-            except (EvalError, NeedsPlan, KeyError) as exc:
-                raise ConfigError(
-                    f"--var {name}={text!r}: variable {name!r} is a {spec.kind}: expected an HCL "
-                    f"value ({exc})",
-                    Origin(path=f"--var {name}"),
-                ) from None
-        else:
-            values[name] = text
-    for name, spec in specs.items():
+        values[name] = _given_value(module.variables[name], text, f"--var {name}")
+    evaluator = Evaluator({}, frozenset(), {})
+    for name, declared in module.variables.items():
         if name in values:
-            block, file = module.variables[name]
             try:
-                values[name] = convert(values[name], spec, evaluator, file)
-            except (EvalError, NeedsPlan) as exc:
-                text = exc.message if isinstance(exc, EvalError) else exc.reason
+                values[name] = _convert(declared, values[name], evaluator, "")
+            except EvalError as exc:
                 raise ConfigError(
-                    f"variable {name!r}: the value {values[name]!r:.60} does not fit its type: {text}",
-                    Origin(file=file.name, line=block.line),
+                    exc.message, Origin(file=declared.file.name, line=declared.line)
                 ) from None
-    return evaluator
+    return values
 
 
-def _instances(
-    resource: _Resource, evaluator: Evaluator, options: LoadOptions
-) -> list[tuple[str, Scope]]:
-    """The addresses and iterator scopes of a resource's instances (count and for_each)."""
+class _Inputs(Mapping[str, Any]):
+    """A child module's input variables: the module block's arguments, evaluated in the
+    caller's scope when first read, else the variables' defaults."""
+
+    def __init__(self, instance: _Instance, call: _Call, parent: _Instance, scope: Scope) -> None:
+        self.instance = instance
+        self.call = call
+        self.parent = parent
+        self.scope = scope
+        self._cache: dict[str, Any] = {}
+        self.names = [
+            name
+            for name, declared in instance.module.variables.items()
+            if name in call.arguments or declared.default is not _NO_DEFAULT
+        ]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._cache:
+            return self._cache[name]
+        declared = self.instance.module.variables[name]
+        value = None if declared.default is _NO_DEFAULT else declared.default
+        if name in self.call.arguments:
+            expression, line = self.call.arguments[name]
+            where = f"{self.call.file.name}:{line}"
+            try:
+                given = self.parent.evaluator.evaluate(expression, self.scope, self.call.file)
+            except NeedsPlan as exc:
+                raise NeedsPlan(
+                    f"var.{name}",
+                    f"the argument {name} of {self.instance.address} ({where}) is "
+                    f"{exc.expression}: {exc.reason}",
+                    hint=exc.hint,
+                ) from None
+            except EvalError as exc:
+                raise EvalError(
+                    f"var.{name}: the argument {name} of {self.instance.address} "
+                    f"({self.call.file.name}:{exc.line or line}): {exc.message}"
+                ) from None
+            if given is not None or declared.nullable:
+                value = given
+        converted = _convert(
+            declared, value, self.instance.evaluator, f" of {self.instance.address}"
+        )
+        self._cache[name] = converted
+        return converted
+
+
+@dataclass
+class _Tree:
+    """The configuration's modules: each call's folder, found once."""
+
+    root: _Module
+    base: Path
+    options: LoadOptions
+    manifest: dict[str, str] | None = None
+    loaded: dict[Path, _Module] = field(default_factory=dict)
+    unresolved: list[tuple[str, _Call, str]] = field(default_factory=list)
+
+    def folder(self, key: str, call: _Call, caller: Path) -> Path | str:
+        """The folder of a module call, or why it cannot be read."""
+        source = call.source
+        if source.startswith(("./", "../", ".\\", "..\\")) or source in (".", ".."):
+            return Path(os.path.normpath(caller / source))
+        if self.manifest is None:
+            self.manifest = _manifest(self.base)
+        directory = self.manifest.get(key)
+        if directory is not None:
+            return Path(os.path.normpath(self.base / directory))
+        return (
+            f"its source {source!r} is not a local path, and acl does not download modules: "
+            "run `terraform init` in the root module (acl then reads "
+            ".terraform/modules/modules.json), or load the module's folder and give its "
+            "inputs with --var"
+        )
+
+    def child(self, key: str, call: _Call, caller: Path, chain: tuple[Path, ...]) -> _Module | str:
+        found = self.folder(key, call, caller)
+        if isinstance(found, str):
+            return found
+        where = Origin(file=call.file.name, line=call.line, path=f"module.{call.name}")
+        resolved = found.resolve()
+        if resolved in chain:
+            raise ConfigError(
+                f'module "{call.name}": source {call.source!r} leads back to {found}, which '
+                "calls it (a module cycle)",
+                where,
+            )
+        if len(chain) > 32:
+            raise ConfigError(f'module "{call.name}": modules are nested too deeply', where)
+        cached = self.loaded.get(resolved)
+        if cached is not None:
+            return cached
+        if not found.is_dir():
+            raise ConfigError(
+                f'module "{call.name}": source {call.source!r} is not a folder ({found})', where
+            )
+        files = _folder_files(found)
+        if not files:
+            raise ConfigError(f'module "{call.name}": {found} has no .tf or .tf.json files', where)
+        module = _module(files, f"{found}/", found)
+        self.loaded[resolved] = module
+        return module
+
+    def candidates(self) -> list[tuple[str, tuple[tuple[_Call, ...], _Resource]]]:
+        """Every web app, by its address without instance keys, with the calls to it."""
+        found: list[tuple[str, tuple[tuple[_Call, ...], _Resource]]] = []
+
+        def walk(
+            module: _Module,
+            prefix: str,
+            calls: tuple[_Call, ...],
+            folder: Path,
+            chain: tuple[Path, ...],
+        ) -> None:
+            for resource in module.resources:
+                if resource.type in WEB_APP_TYPES:
+                    found.append((prefix + resource.address, (calls, resource)))
+            for call in module.calls.values():
+                key = ".".join([*(c.name for c in calls), call.name])
+                child = self.child(key, call, folder, chain)
+                if isinstance(child, str):
+                    self.unresolved.append((prefix + f"module.{call.name}", call, child))
+                    continue
+                assert child.folder is not None
+                walk(
+                    child,
+                    f"{prefix}module.{call.name}.",
+                    (*calls, call),
+                    child.folder,
+                    (*chain, child.folder.resolve()),
+                )
+
+        walk(self.root, "", (), self.base, (self.base.resolve(),))
+        return found
+
+
+def _manifest(base: Path) -> dict[str, str]:
+    """``.terraform/modules/modules.json``, as ``terraform init`` writes it: key to folder."""
+    path = base / ".terraform" / "modules" / "modules.json"
+    if not path.is_file():
+        return {}
     try:
-        found = attributes(resource.body)
-    except EvalError as exc:
-        raise ConfigError(exc.message, Origin(file=resource.file.name, line=exc.line)) from None
-    for meta in ("count", "for_each"):
-        if meta not in found:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"invalid JSON: {exc.msg}", Origin(file=str(path), line=exc.lineno, column=exc.colno)
+        ) from None
+    entries = data.get("Modules") if isinstance(data, Mapping) else None
+    if not isinstance(entries, list):
+        raise ConfigError('expected {"Modules": [...]}', Origin(file=str(path)))
+    return {
+        str(entry["Key"]): str(entry["Dir"])
+        for entry in entries
+        if isinstance(entry, Mapping) and entry.get("Key") and isinstance(entry.get("Dir"), str)
+    }
+
+
+class _Instance:
+    """One instance of a module: its address, its evaluator, its module calls' instances."""
+
+    def __init__(
+        self, tree: _Tree, module: _Module, address: str, folder: Path, chain: tuple[_Call, ...]
+    ) -> None:
+        self.tree = tree
+        self.module = module
+        self.address = address
+        self.folder = folder
+        self.chain = chain
+        self.evaluator = Evaluator({}, frozenset(), {})
+        self._children: dict[str, list[tuple[str, Any, _Instance]]] = {}
+
+    def bind(self, variables: Mapping[str, Any]) -> None:
+        self.evaluator = Evaluator(
+            variables,
+            frozenset(self.module.variables),
+            self.module.locals,
+            frozenset(r.type for r in self.module.resources),
+            modules=self.module_value,
+        )
+
+    def prefix(self) -> str:
+        return f"{self.address}." if self.address else ""
+
+    def instances(self, name: str) -> list[tuple[str, Any, _Instance]]:
+        """The instances of a module call: (address, key or None, instance)."""
+        if name in self._children:
+            return self._children[name]
+        call = self.module.calls[name]
+        key = ".".join([*(c.name for c in self.chain), call.name])
+        child = self.tree.child(key, call, self.folder, ())
+        base = f"{self.prefix()}module.{call.name}"
+        if isinstance(child, str):
+            raise NeedsPlan(
+                base,
+                f'module "{call.name}" ({call.file.name}:{call.line}) is not read: {child}',
+            )
+        found: list[tuple[str, Any, _Instance]] = []
+        for suffix, key_value, scope in _expand(
+            call.meta, self.evaluator, call.file, base, "module"
+        ):
+            assert child.folder is not None
+            instance = _Instance(self.tree, child, base + suffix, child.folder, (*self.chain, call))
+            inputs = _Inputs(instance, call, self, scope)
+            missing = [
+                n
+                for n, d in child.variables.items()
+                if d.default is _NO_DEFAULT and n not in call.arguments
+            ]
+            where = Origin(file=call.file.name, line=call.line, path=base)
+            if missing:
+                declared = child.variables[missing[0]]
+                raise ConfigError(
+                    f'module "{call.name}": variable {missing[0]!r} of {child.label} '
+                    f"({declared.file.name}:{declared.line}) has no default, and the module "
+                    f"block does not set it",
+                    where,
+                )
+            unknown = sorted(set(call.arguments) - set(child.variables))
+            if unknown:
+                raise ConfigError(
+                    f'module "{call.name}": {child.label} declares no variable {unknown[0]!r} '
+                    f"(it declares: {', '.join(sorted(child.variables)) or 'none'})",
+                    replace(where, line=call.arguments[unknown[0]][1]),
+                )
+            instance.bind(inputs)
+            found.append((base + suffix, key_value, instance))
+        self._children[name] = found
+        return found
+
+    def module_value(self, name: str) -> Any:
+        """``module.NAME``: an object of outputs, or a list or map of them."""
+        if name not in self.module.calls:
+            raise EvalError(
+                f"module {name!r} is not declared in {self.module.label}"
+                + (
+                    f" (it calls: {', '.join(sorted(self.module.calls))})"
+                    if self.module.calls
+                    else ""
+                )
+            )
+        call = self.module.calls[name]
+        instances = self.instances(name)
+        objects = [(key, instance.outputs()) for _, key, instance in instances]
+        if "count" in call.meta:
+            return [obj for _, obj in objects]
+        if "for_each" in call.meta:
+            return {str(key): obj for key, obj in objects}
+        return objects[0][1]
+
+    def outputs(self) -> ModuleOutputs:
+        def read(name: str) -> Any:
+            expression, file, line = self.module.outputs[name]
+            try:
+                return self.evaluator.evaluate(expression, {}, file)
+            except NeedsPlan as exc:
+                raise NeedsPlan(
+                    f"{self.address}.{name}",
+                    f"the output {name} of {self.address} is {exc.expression} "
+                    f"({file.name}:{exc.line or line}): {exc.reason}",
+                    hint=exc.hint,
+                ) from None
+            except EvalError as exc:
+                raise EvalError(
+                    f"the output {name} of {self.address} ({file.name}:{exc.line or line}): "
+                    f"{exc.message}"
+                ) from None
+
+        return ModuleOutputs(self.address, frozenset(self.module.outputs), read)
+
+
+def _expand(
+    meta: Mapping[str, tuple[_EXPRESSION, int | None]],
+    evaluator: Evaluator,
+    file: HclFile,
+    address: str,
+    what: str,
+) -> list[tuple[str, Any, Scope]]:
+    """The instance keys of a resource or module call: (address suffix, key, scope)."""
+    for name in ("count", "for_each"):
+        if name not in meta:
             continue
-        expression, line = found[meta]
-        origin = Origin(file=resource.file.name, line=line, path=f"{resource.address}.{meta}")
+        expression, line = meta[name]
+        origin = Origin(file=file.name, line=line, path=f"{address}.{name}")
         try:
-            value = evaluator.evaluate(expression, {}, resource.file)
+            value = evaluator.evaluate(expression, {}, file)
         except NeedsPlan as exc:
             raise ConfigError(
-                f"{meta} of {resource.address}: {exc.expression} cannot be known offline: "
+                f"{name} of {address}: {exc.expression} cannot be known offline: "
                 f"{exc.reason}; read `terraform show -json` of a plan instead",
                 origin,
             ) from None
         except EvalError as exc:
             raise ConfigError(exc.message, origin) from None
-        if meta == "count":
+        if name == "count":
             try:
                 count = int(to_number(value))
             except EvalError as exc:
                 raise ConfigError(f"count: {exc.message}", origin) from None
-            return [(f"{resource.address}[{i}]", {"count": {"index": i}}) for i in range(count)]
+            return [(f"[{i}]", i, {"count": {"index": i}}) for i in range(count)]
         if isinstance(value, list):
             pairs = [(to_string(v), v) for v in value]
         elif isinstance(value, dict):
             pairs = [(k, value[k]) for k in sorted(value)]
         else:
-            raise ConfigError(f"for_each is a {type_name(value)}: expected a map or a set", origin)
+            raise ConfigError(
+                f"for_each of the {what} is a {type_name(value)}: expected a map or a set", origin
+            )
         return [
-            (f"{resource.address}[{json.dumps(key)}]", {"each": {"key": key, "value": v}})
-            for key, v in pairs
+            (f"[{json.dumps(key)}]", key, {"each": {"key": key, "value": v}}) for key, v in pairs
         ]
-    return [(resource.address, {})]
+    return [("", None, {})]
 
 
 def _choose(
@@ -995,67 +1849,109 @@ def _choose(
 
 
 def _base(address: str) -> str:
-    """An address without its instance key and module path."""
-    address = address.split("[", 1)[0]
-    parts = address.split(".")
+    """An address without its instance keys and module path."""
+    parts = _unkeyed(address).split(".")
     return ".".join(parts[-2:])
 
 
-def _hcl_sources(document: Any, options: LoadOptions) -> tuple[list[HclFile], str, Path | None]:
-    """The files of the configuration: one text, one file, or a folder's ``*.tf`` files."""
+def _unkeyed(address: str) -> str:
+    """An address without its instance keys: ``module.a["x"].t.n[0]`` is ``module.a.t.n``."""
+    return re.sub(r'\[(?:"(?:[^"\\]|\\.)*"|[^\]]*)\]', "", address)
+
+
+def _folder_files(folder: Path) -> list[_File]:
+    """A module folder's configuration files: ``*.tf`` and ``*.tf.json``, by name."""
+    paths = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and (p.suffix == ".tf" or p.name.endswith(".tf.json"))
+    )
+    return [_load_file(p) for p in paths]
+
+
+def _hcl_sources(document: Any, options: LoadOptions) -> tuple[list[_File], str, Path | None, Path]:
+    """The files of the root module (one text, one file, or a folder's ``.tf`` and
+    ``.tf.json`` files), its label, its folder and the folder module sources start from."""
     if isinstance(document, str):
         name = options.source or "<string>"
-        return [_parse_file(name, document)], name, None
+        base = Path(name).parent if options.source else Path.cwd()
+        if name.endswith(".json") or document.lstrip().startswith("{"):
+            data = _json_document(document, name)
+            if not isinstance(data, Mapping):
+                raise ConfigError("a Terraform JSON file holds one object", Origin(file=name))
+            return [_File(HclFile(name, document, Tree("start", [])), data)], name, None, base
+        return [_File(_parse_file(name, document))], name, None, base
     path = Path(os.fspath(document))
     if path.is_dir():
-        paths = sorted(p for p in path.iterdir() if p.is_file() and p.suffix == ".tf")
-        ignored = sorted(p.name for p in path.iterdir() if p.name.endswith(".tf.json"))
-        if ignored:
-            options.warn(
-                f"{path}: Terraform JSON configuration files are not read: {', '.join(ignored)}"
-            )
-        if not paths:
-            raise ConfigError("the folder has no .tf files", Origin(file=str(path)))
-        return [_parse_file(str(p), _read_text(p)) for p in paths], f"{path}/", path
-    return [_parse_file(str(path), _read_text(path))], str(path), None
+        files = _folder_files(path)
+        if not files:
+            raise ConfigError("the folder has no .tf or .tf.json files", Origin(file=str(path)))
+        return files, f"{path}/", path, path
+    return [_load_file(path)], str(path), None, path.parent
 
 
 def load_terraform(document: Any, options: LoadOptions) -> Site:
-    """The site of a web app in Terraform HCL: ``document`` is the text of one ``.tf`` file,
-    or a path to a ``.tf`` file or a folder."""
-    files, label, folder = _hcl_sources(document, options)
+    """The site of a web app in Terraform: ``document`` is the text of one ``.tf`` (or
+    ``.tf.json``) file, or a path to such a file or to a folder (a root module, whose local
+    child modules are read too)."""
+    files, label, folder, base = _hcl_sources(document, options)
     module = _module(files, label, folder)
-    apps = [r for r in module.resources if r.type in WEB_APP_TYPES]
+    tree = _Tree(module, base, options)
+    candidates = tree.candidates()
     origin = Origin(file=label.rstrip("/") if folder else label)
-    if not apps:
+    wanted = _unkeyed(options.site.strip()) if options.site is not None else None
+    for address, call, reason in tree.unresolved:
+        where = Origin(file=call.file.name, line=call.line, path=address)
+        if wanted is not None and wanted.lower().startswith(address.lower() + "."):
+            raise ConfigError(f'module "{call.name}" is not read: {reason}', where)
+        if not candidates:
+            raise ConfigError(
+                f"no web app or function app resource in {label}, and module "
+                f'"{call.name}" is not read: {reason}',
+                where,
+            )
+    if not candidates:
         kinds = ", ".join(sorted(_CURRENT))
         raise ConfigError(
             f"no web app or function app resource in {label} (looked for {kinds}, their _slot "
-            "variants and the legacy azurerm_app_service/azurerm_function_app)",
+            "variants, azurerm_logic_app_standard and the legacy "
+            "azurerm_app_service/azurerm_function_app)",
             origin,
         )
-    evaluator = _variables(module, options)
-    # expand count/for_each of the chosen resource only, so that others cannot get in the way
-    candidates = [(r.address, r) for r in apps]
-    wanted = options.site.split("[", 1)[0] if options.site is not None else None
-    resource: _Resource = _choose(candidates, replace(options, site=wanted), label, origin)[1]
-    instances = _instances(resource, evaluator, options)
+    for address, call, reason in tree.unresolved:
+        options.warn(
+            f"{call.file.name}:{call.line}: {address} is not read, so its web apps are not "
+            f"among those to choose from: {reason}"
+        )
+    root = _Instance(tree, module, "", base, ())
+    root.bind(_root_values(module, options))
+    # expand the chosen resource (and the modules around it) only, so that others cannot
+    # get in the way
+    calls, resource = _choose(candidates, replace(options, site=wanted), label, origin)[1]
+    holders = [root]
+    for call in calls:
+        holders = [child for holder in holders for _, _, child in holder.instances(call.name)]
+    instances: list[tuple[str, tuple[_Instance, Scope]]] = []
+    for holder in holders:
+        address = holder.prefix() + resource.address
+        for suffix, _, scope in _expand(
+            resource.meta(), holder.evaluator, resource.file, address, "resource"
+        ):
+            instances.append((address + suffix, (holder, scope)))
+    where = Origin(file=resource.file.name, line=resource.line)
     if not instances:
         raise ConfigError(
-            f"{resource.address} has no instances (its count or for_each is empty)",
-            Origin(file=resource.file.name, line=resource.line),
+            f"{candidates[0][0] if len(candidates) == 1 else resource.address} has no instances "
+            "(its count or for_each, or its module's, is empty)",
+            where,
         )
     if len(instances) == 1:
-        address, scope = instances[0]
+        address, (holder, scope) = instances[0]
     else:
         keyed = options.site if options.site is not None and "[" in options.site else None
-        address, scope = _choose(
-            instances,
-            replace(options, site=keyed),
-            resource.address,
-            Origin(file=resource.file.name, line=resource.line),
-        )
-    node = _HclNode(resource.body, scope, resource.file, evaluator, resource.line, address)
+        label_ = _unkeyed(instances[0][0])
+        address, (holder, scope) = _choose(instances, replace(options, site=keyed), label_, where)
+    node = resource.node(scope, holder.evaluator, address)
     reader = _Reader(address, resource.type, options)
     return reader.site(node, resource.file.name, resource.file.name)
 

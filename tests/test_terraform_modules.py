@@ -1,0 +1,669 @@
+"""Terraform: child modules, ``.tf.json`` files, ``TF_VAR_*`` and Logic App Standard."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import acl
+from acl.formats import ConfigWarning, LoadOptions
+from acl.formats.terraform import load_terraform
+
+FDID = "0d1c7c2e-6a4b-4b0e-9d6a-2f4f3c1a9b10"
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return root
+
+
+def decide(site: acl.Site, ip: str, **kw: Any) -> tuple[str, str | None]:
+    decision = acl.evaluate(site, acl.Request(ip, **kw))
+    return decision.action.value, decision.rule.name if decision.rule else None
+
+
+WEBAPP_MODULE = {
+    "modules/webapp/variables.tf": """
+        variable "name" {
+          type = string
+        }
+
+        variable "allowed_cidrs" {
+          type    = list(string)
+          default = []
+        }
+
+        variable "front_door_id" {
+          type    = string
+          default = null
+        }
+
+        variable "scm_cidr" {
+          type = string
+        }
+        """,
+    "modules/webapp/main.tf": """
+        locals {
+          base_priority = 100
+        }
+
+        resource "azurerm_linux_web_app" "this" {
+          name                = var.name
+          resource_group_name = "rg"
+          location            = "westeurope"
+          service_plan_id     = "plan"
+
+          site_config {
+            ip_restriction_default_action = "Deny"
+
+            dynamic "ip_restriction" {
+              for_each = var.allowed_cidrs
+              content {
+                name       = "cidr-${ip_restriction.key}"
+                priority   = local.base_priority + ip_restriction.key
+                ip_address = ip_restriction.value
+              }
+            }
+
+            dynamic "ip_restriction" {
+              for_each = var.front_door_id == null ? [] : [var.front_door_id]
+              content {
+                name        = "front-door"
+                priority    = 50
+                service_tag = "AzureFrontDoor.Backend"
+                headers {
+                  x_azure_fdid = [ip_restriction.value]
+                }
+              }
+            }
+
+            scm_ip_restriction {
+              name       = "deploy"
+              priority   = 10
+              ip_address = var.scm_cidr
+            }
+          }
+        }
+        """,
+    "modules/webapp/outputs.tf": """
+        output "name" {
+          value = azurerm_linux_web_app.this.name
+        }
+
+        output "scm_cidr" {
+          value = var.scm_cidr
+        }
+        """,
+    "modules/network/main.tf": """
+        variable "office_cidr" {
+          type = string
+        }
+
+        output "office_cidr" {
+          value = var.office_cidr
+        }
+
+        output "agents_cidr" {
+          value = cidrsubnet("10.20.0.0/16", 8, 3)
+        }
+
+        resource "azurerm_subnet" "jobs" {
+          name                 = "jobs"
+          resource_group_name  = "net"
+          virtual_network_name = "vnet"
+          address_prefixes     = ["10.20.9.0/24"]
+        }
+
+        output "jobs_subnet_id" {
+          value = azurerm_subnet.jobs.id
+        }
+        """,
+}
+
+ROOT = {
+    "main.tf": """
+        variable "office_cidr" {
+          type    = string
+          default = "198.51.100.0/24"
+        }
+
+        variable "regions" {
+          type    = set(string)
+          default = ["eu", "us"]
+        }
+
+        module "network" {
+          source      = "./modules/network"
+          office_cidr = var.office_cidr
+        }
+
+        module "api" {
+          source        = "./modules/webapp"
+          name          = "contoso-api"
+          allowed_cidrs = [module.network.office_cidr, "203.0.113.0/24"]
+          front_door_id = "0d1c7c2e-6a4b-4b0e-9d6a-2f4f3c1a9b10"
+          scm_cidr      = module.network.agents_cidr
+        }
+
+        module "regional" {
+          source   = "./modules/webapp"
+          for_each = var.regions
+          name     = "contoso-${each.key}"
+          scm_cidr = "192.0.2.0/28"
+          allowed_cidrs = each.key == "eu" ? ["10.1.0.0/16"] : ["10.2.0.0/16"]
+        }
+
+        module "jobs" {
+          source   = "./modules/webapp"
+          count    = 2
+          name     = "jobs-${count.index}"
+          scm_cidr = module.network.jobs_subnet_id
+        }
+        """,
+}
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    return write(tmp_path, {**WEBAPP_MODULE, **ROOT})
+
+
+# ---------------------------------------------------------------------------- modules
+
+
+def test_a_child_module_is_loaded_with_its_inputs(config: Path) -> None:
+    site = acl.load(config, site="module.api.azurerm_linux_web_app.this")
+    assert site.name == "module.api.azurerm_linux_web_app.this"
+    assert [(r.name, r.priority, r.ip_address) for r in site.main_rules] == [
+        ("cidr-0", 100, "198.51.100.0/24"),  # module.network.office_cidr, from var.office_cidr
+        ("cidr-1", 101, "203.0.113.0/24"),
+        ("front-door", 50, "AzureFrontDoor.Backend"),
+    ]
+    assert site.scm_rules[0].ip_address == "10.20.3.0/24"  # module.network.agents_cidr
+    assert site.main_default is acl.Action.DENY
+    assert decide(site, "203.0.113.9") == ("Allow", "cidr-1")
+    origin = site.main_rules[0].origin
+    assert origin is not None and origin.file == str(config / "modules/webapp/main.tf")
+    assert origin.line == 16
+
+
+def test_the_root_variables_flow_into_modules(config: Path) -> None:
+    site = acl.load(
+        config,
+        site="module.api.azurerm_linux_web_app.this",
+        variables={"office_cidr": "192.0.2.0/24"},
+    )
+    assert site.main_rules[0].ip_address == "192.0.2.0/24"
+
+
+def test_module_for_each_and_count_instances(config: Path) -> None:
+    eu = acl.load(config, site='module.regional["eu"].azurerm_linux_web_app.this')
+    assert eu.name == 'module.regional["eu"].azurerm_linux_web_app.this'
+    assert eu.main_rules[0].ip_address == "10.1.0.0/16"
+    with pytest.raises(acl.ConfigError) as caught:
+        acl.load(config, site="module.regional.azurerm_linux_web_app.this")
+    assert 'module.regional["eu"].azurerm_linux_web_app.this, module.regional["us"]' in str(
+        caught.value
+    )
+
+
+def test_addresses_are_those_of_terraform_show(config: Path) -> None:
+    with pytest.raises(acl.ConfigError) as caught:
+        acl.load(config)
+    message = str(caught.value)
+    assert "has 3 web apps: choose one with --site ADDRESS" in message
+    assert (
+        "module.api.azurerm_linux_web_app.this, module.regional.azurerm_linux_web_app.this"
+        in message
+    )
+    with pytest.raises(acl.ConfigError, match=r"--site 'this' matches 3 web apps"):
+        acl.load(config, site="this")
+
+
+def test_an_output_only_a_plan_knows_names_the_module_line(config: Path) -> None:
+    with pytest.raises(acl.ConfigError) as caught:
+        acl.load(config, site="module.jobs[1].azurerm_linux_web_app.this")
+    error = caught.value
+    assert error.origin is not None
+    assert (error.origin.file, error.origin.line) == (str(config / "modules/webapp/main.tf"), 38)
+    assert error.message.startswith(
+        "var.scm_cidr cannot be known offline: the argument scm_cidr of module.jobs[1] "
+        f"({config}/main.tf:36) is module.network.jobs_subnet_id: the output jobs_subnet_id of "
+        f"module.network is azurerm_subnet.jobs.id ({config}/modules/network/main.tf:21): a "
+        "resource attribute"
+    )
+    said: list[str] = []
+    site = acl.load(
+        config,
+        site="module.jobs[1].azurerm_linux_web_app.this",
+        unresolved="skip-rule",
+        on_warning=said.append,
+    )
+    assert site.scm_rules == () and "rule skipped" in said[0]
+
+
+def test_required_variables_and_unknown_arguments(tmp_path: Path) -> None:
+    write(tmp_path, WEBAPP_MODULE)
+    write(tmp_path, {"main.tf": 'module "api" {\n  source = "./modules/webapp"\n  name = "x"\n}\n'})
+    with pytest.raises(acl.ConfigError) as caught:
+        acl.load(tmp_path)
+    assert str(caught.value).startswith(
+        f"{tmp_path}/main.tf:1: module.api: module \"api\": variable 'scm_cidr' of "
+    )
+    assert "has no default, and the module block does not set it" in str(caught.value)
+    write(
+        tmp_path,
+        {
+            "main.tf": 'module "api" {\n  source = "./modules/webapp"\n  name = "x"\n  scm_cidr = "192.0.2.0/28"\n  colour = "red"\n}\n'
+        },
+    )
+    with pytest.raises(acl.ConfigError, match=r"main\.tf:5: .*declares no variable 'colour'"):
+        acl.load(tmp_path)
+
+
+def test_nested_modules_and_cycles(tmp_path: Path) -> None:
+    write(tmp_path, WEBAPP_MODULE)
+    write(
+        tmp_path,
+        {
+            "main.tf": 'module "platform" {\n  source = "./platform"\n}\n',
+            "platform/main.tf": """
+                module "web" {
+                  source   = "../modules/webapp"
+                  name     = "inner"
+                  scm_cidr = "192.0.2.0/28"
+                }
+                """,
+        },
+    )
+    site = acl.load(tmp_path)
+    assert site.name == "module.platform.module.web.azurerm_linux_web_app.this"
+    write(tmp_path, {"platform/loop.tf": 'module "again" {\n  source = "../platform"\n}\n'})
+    with pytest.raises(
+        acl.ConfigError, match=r"platform/loop\.tf:1: .*leads back to .*a module cycle"
+    ):
+        acl.load(tmp_path)
+
+
+REGISTRY_ROOT = {
+    "main.tf": """
+        module "naming" {
+          source  = "Azure/naming/azurerm"
+          version = "0.4.0"
+        }
+
+        resource "azurerm_linux_web_app" "app" {
+          site_config {
+            ip_restriction {
+              name       = module.naming.app_service.name
+              ip_address = "192.0.2.0/24"
+            }
+          }
+        }
+        """
+}
+
+
+def test_registry_modules_need_terraform_init(tmp_path: Path) -> None:
+    write(tmp_path, REGISTRY_ROOT)
+    said: list[str] = []
+    with pytest.raises(acl.ConfigError) as caught:
+        acl.load(tmp_path, on_warning=said.append)
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path}/main.tf:9: ")
+    assert 'module "naming" (' in message and "main.tf:1) is not read" in message
+    assert "'Azure/naming/azurerm' is not a local path" in message
+    assert ".terraform/modules/modules.json" in message and "--var" in message
+    assert said and "module.naming is not read" in said[0]
+    with pytest.raises(
+        acl.ConfigError, match=r"main\.tf:1: module\.naming: module \"naming\" is not read"
+    ):
+        acl.load(tmp_path, site="module.naming.azurerm_linux_web_app.x", on_warning=said.append)
+
+
+def test_registry_modules_through_modules_json(tmp_path: Path) -> None:
+    write(tmp_path, REGISTRY_ROOT)
+    write(
+        tmp_path,
+        {
+            ".terraform/modules/naming/main.tf": """
+                output "app_service" {
+                  value = { name = "app-contoso" }
+                }
+                """,
+        },
+    )
+    manifest = {
+        "Modules": [
+            {"Key": "", "Source": "", "Dir": "."},
+            {
+                "Key": "naming",
+                "Source": "registry.terraform.io/Azure/naming/azurerm",
+                "Version": "0.4.0",
+                "Dir": ".terraform/modules/naming",
+            },
+        ]
+    }
+    (tmp_path / ".terraform/modules/modules.json").write_text(json.dumps(manifest))
+    site = acl.load(tmp_path)
+    assert site.main_rules[0].name == "app-contoso"
+
+
+# ---------------------------------------------------------------------------- .tf.json
+
+
+TF_JSON = {
+    "variable": {
+        "office_cidrs": {"type": "list(string)", "default": ["198.51.100.0/24", "203.0.113.0/24"]},
+        "front_door_id": {"type": "string"},
+    },
+    "locals": {"//": "priorities", "base": 200},
+    "resource": {
+        "azurerm_windows_web_app": {
+            "shop": {
+                "name": "contoso-shop",
+                "public_network_access_enabled": True,
+                "site_config": {
+                    "ip_restriction_default_action": "Deny",
+                    "ip_restriction": [
+                        {
+                            "name": "front-door",
+                            "priority": 100,
+                            "service_tag": "AzureFrontDoor.Backend",
+                            "headers": {"x_azure_fdid": ["${var.front_door_id}"]},
+                        }
+                    ],
+                    "dynamic": {
+                        "scm_ip_restriction": {
+                            "for_each": "${var.office_cidrs}",
+                            "iterator": "office",
+                            "content": {
+                                "name": "office-${office.key}",
+                                "priority": "${local.base + office.key}",
+                                "ip_address": "${office.value}",
+                            },
+                        }
+                    },
+                },
+            }
+        }
+    },
+    "output": {"id": {"value": "${azurerm_windows_web_app.shop.id}"}},
+}
+
+
+def test_tf_json_files_are_read_with_tf_files(tmp_path: Path) -> None:
+    (tmp_path / "main.tf.json").write_text(json.dumps(TF_JSON, indent=2))
+    (tmp_path / "terraform.tfvars.json").write_text(json.dumps({"front_door_id": FDID}))
+    (tmp_path / "extra.tf").write_text('locals {\n  unused = "x"\n}\n')
+    site = acl.load(tmp_path)
+    assert site.name == "azurerm_windows_web_app.shop"
+    assert site.main_rules[0].headers[0].values == (FDID,)
+    assert [(r.name, r.priority, r.ip_address) for r in site.scm_rules] == [
+        ("office-0", 200, "198.51.100.0/24"),
+        ("office-1", 201, "203.0.113.0/24"),
+    ]
+    assert site.public_network_access == "Enabled" and site.main_default is acl.Action.DENY
+    one = acl.load(tmp_path / "main.tf.json", variables={"front_door_id": FDID})
+    assert one.name == site.name
+
+
+def test_tf_json_errors_name_the_line(tmp_path: Path) -> None:
+    data = json.loads(json.dumps(TF_JSON))
+    data["variable"]["front_door_id"]["default"] = FDID
+    data["resource"]["azurerm_windows_web_app"]["shop"]["site_config"]["ip_restriction"][0][
+        "priority"
+    ] = "${var.nope}"
+    path = tmp_path / "main.tf.json"
+    path.write_text(json.dumps(data, indent=2))
+    text = path.read_text().splitlines()
+    line = next(i for i, t in enumerate(text, 1) if "var.nope" in t)
+    with pytest.raises(acl.ConfigError) as caught:
+        acl.load(path)
+    assert str(caught.value).startswith(
+        f"{path}:{line}: azurerm_windows_web_app.shop.site_config.ip_restriction[0].priority: "
+    )
+    assert "variable 'nope' is not declared" in str(caught.value)
+    path.write_text('{\n  "resource": {\n    "x": 1,\n  }\n}\n')
+    with pytest.raises(
+        acl.ConfigError, match=r"main\.tf\.json:4:3: invalid JSON: expected a property name"
+    ):
+        acl.load(path)
+
+
+def test_tf_json_text_and_block_arrays() -> None:
+    text = json.dumps(
+        {
+            "resource": [
+                {
+                    "azurerm_linux_web_app": {
+                        "api": [
+                            {
+                                "site_config": [
+                                    {
+                                        "ip_restriction": '${[for c in ["192.0.2.0/24"] : {ip_address = c, name = "c"}]}',
+                                    }
+                                ]
+                            }
+                        ]
+                    }
+                }
+            ]
+        }
+    )
+    site = load_terraform(text, LoadOptions(source="main.tf.json"))
+    assert site.main_rules[0].ip_address == "192.0.2.0/24"
+
+
+# ---------------------------------------------------------------------------- TF_VAR_*
+
+
+PRECEDENCE = {
+    "main.tf": """
+        variable "cidr" {
+          type    = string
+          default = "10.0.0.1/32"
+        }
+
+        variable "extra" {
+          type    = list(string)
+          default = []
+        }
+
+        resource "azurerm_linux_web_app" "app" {
+          site_config {
+            ip_restriction {
+              name       = "c"
+              ip_address = join(",", concat([var.cidr], var.extra))
+            }
+          }
+        }
+        """
+}
+
+
+def test_tf_var_environment_precedence(tmp_path: Path) -> None:
+    write(tmp_path, PRECEDENCE)
+
+    def cidr(**kw: Any) -> str | None:
+        return acl.load(tmp_path, **kw).main_rules[0].ip_address
+
+    env = {"TF_VAR_cidr": "10.0.0.2/32", "TF_VAR_undeclared": "x", "tf_var_cidr": "no"}
+    assert cidr(environment={}) == "10.0.0.1/32"  # the default
+    assert cidr(environment=env) == "10.0.0.2/32"  # environment over the default
+    env["TF_VAR_extra"] = '["10.9.0.0/16"]'  # an HCL value for a list
+    assert cidr(environment=env) == "10.0.0.2/32,10.9.0.0/16"
+    (tmp_path / "terraform.tfvars").write_text('cidr = "10.0.0.3/32"\n')
+    assert cidr(environment=env).startswith("10.0.0.3/32")  # terraform.tfvars over it
+    (tmp_path / "terraform.tfvars.json").write_text('{"cidr": "10.0.0.4/32"}')
+    assert cidr(environment=env).startswith("10.0.0.4/32")
+    (tmp_path / "b.auto.tfvars").write_text('cidr = "10.0.0.6/32"\n')
+    (tmp_path / "a.auto.tfvars.json").write_text('{"cidr": "10.0.0.5/32"}')
+    assert cidr(environment=env).startswith("10.0.0.6/32")  # auto files in name order
+    (tmp_path / "cli.tfvars").write_text('cidr = "10.0.0.7/32"\n')
+    assert cidr(environment=env, var_files=[tmp_path / "cli.tfvars"]).startswith("10.0.0.7/32")
+    assert cidr(
+        environment=env, var_files=[tmp_path / "cli.tfvars"], variables={"cidr": "10.0.0.8/32"}
+    ).startswith("10.0.0.8/32")
+
+
+def test_tf_var_errors_and_os_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, PRECEDENCE)
+    with pytest.raises(acl.ConfigError, match=r"TF_VAR_extra='\[oops': variable 'extra' is a list"):
+        acl.load(tmp_path, environment={"TF_VAR_extra": "[oops"})
+    monkeypatch.setenv("TF_VAR_cidr", "10.0.0.9/32")
+    assert acl.load(tmp_path).main_rules[0].ip_address == "10.0.0.9/32"
+
+
+def test_tf_var_is_for_the_root_module_only(config: Path) -> None:
+    site = acl.load(
+        config,
+        site="module.api.azurerm_linux_web_app.this",
+        environment={"TF_VAR_scm_cidr": "10.99.0.0/16"},
+    )
+    assert site.scm_rules[0].ip_address == "10.20.3.0/24"
+
+
+# ---------------------------------------------------------------------------- Logic App Standard
+
+
+LOGIC_APP = """
+resource "azurerm_logic_app_standard" "flows" {
+  name                       = "contoso-flows"
+  location                   = "westeurope"
+  resource_group_name        = "rg"
+  app_service_plan_id        = "plan"
+  storage_account_name       = "contosoflows"
+  storage_account_access_key = "key"
+  %(public)s
+
+  site_config {
+    scm_use_main_ip_restriction = true
+    %(site)s
+    ip_restriction {
+      name       = "office"
+      priority   = 100
+      ip_address = "198.51.100.0/24"
+    }
+    ip_restriction {
+      name        = "front-door"
+      service_tag = "AzureFrontDoor.Backend"
+      headers {
+        x_azure_fdid = ["0d1c7c2e-6a4b-4b0e-9d6a-2f4f3c1a9b10"]
+      }
+    }
+  }
+}
+"""
+
+
+def logic_app(public: str = "", site: str = "", **kw: Any) -> acl.Site:
+    return acl.loads(
+        LOGIC_APP % {"public": public, "site": site}, format="terraform", source="main.tf", **kw
+    )
+
+
+def test_logic_app_standard() -> None:
+    site = logic_app()
+    assert site.name == "azurerm_logic_app_standard.flows"
+    assert [(r.name, r.priority, r.action.value) for r in site.main_rules] == [
+        ("office", 100, "Allow"),
+        ("front-door", 65000, "Allow"),
+    ]
+    # no default action is sent: the implicit Deny applies, on scm too (it uses the main rules)
+    assert site.main_default is None and site.scm_default is None and site.scm_use_main
+    assert decide(site, "192.0.2.1") == ("Deny", None)
+    assert decide(site, "192.0.2.1", host="contoso-flows.scm.azurewebsites.net") == ("Deny", None)
+    assert decide(site, "198.51.100.7") == ("Allow", "office")
+    assert site.public_network_access is None
+
+
+def test_logic_app_public_network_access() -> None:
+    assert logic_app('public_network_access = "Disabled"').public_network_access == "Disabled"
+    old = logic_app(site="public_network_access_enabled = false")
+    assert old.public_network_access == "Disabled"
+    with pytest.raises(
+        acl.ConfigError, match=r"main\.tf:9: .*public_network_access 'disabled' is not valid"
+    ):
+        logic_app('public_network_access = "disabled"')
+    with pytest.raises(acl.ConfigError, match="give one of them"):
+        logic_app('public_network_access = "Enabled"', site="public_network_access_enabled = false")
+
+
+def test_logic_app_has_no_default_action() -> None:
+    with pytest.raises(
+        acl.ConfigError,
+        match=r"main\.tf:13: .*ip_restriction_default_action is not an argument of azurerm_logic_app_standard",
+    ):
+        logic_app(site='ip_restriction_default_action = "Deny"')
+
+
+def test_logic_app_in_a_state() -> None:
+    state = {
+        "format_version": "1.0",
+        "terraform_version": "1.9.5",
+        "values": {
+            "root_module": {
+                "resources": [
+                    {
+                        "address": "azurerm_logic_app_standard.flows",
+                        "mode": "managed",
+                        "type": "azurerm_logic_app_standard",
+                        "name": "flows",
+                        "values": {
+                            "public_network_access": "Disabled",
+                            "site_config": [
+                                {
+                                    "public_network_access_enabled": False,
+                                    "scm_use_main_ip_restriction": False,
+                                    "ip_restriction": [
+                                        {
+                                            "action": "Deny",
+                                            "headers": [],
+                                            "ip_address": "192.0.2.0/24",
+                                            "name": "blocked",
+                                            "priority": 10,
+                                            "service_tag": "",
+                                            "virtual_network_subnet_id": "",
+                                        }
+                                    ],
+                                    "scm_ip_restriction": [],
+                                }
+                            ],
+                        },
+                    }
+                ]
+            }
+        },
+    }
+    site = acl.loads(json.dumps(state))
+    assert site.name == "azurerm_logic_app_standard.flows"
+    assert site.public_network_access == "Disabled"
+    assert [(r.name, r.action.value) for r in site.main_rules] == [("blocked", "Deny")]
+    assert site.main_default is None
+
+
+def test_without_web_apps_an_unread_module_is_the_error(tmp_path: Path) -> None:
+    write(tmp_path, {"main.tf": 'module "x" {\n  source = "git::https://example.com/x.git"\n}\n'})
+    with pytest.raises(
+        acl.ConfigError,
+        match=r"main\.tf:1: module\.x: no web app or function app resource .*module \"x\" is not read",
+    ):
+        acl.load(tmp_path)
+
+
+def test_an_unread_module_beside_a_web_app_is_a_warning(tmp_path: Path) -> None:
+    write(tmp_path, REGISTRY_ROOT)
+    (tmp_path / "main.tf").write_text(
+        (tmp_path / "main.tf").read_text().replace("module.naming.app_service.name", '"office"')
+    )
+    with pytest.warns(ConfigWarning, match=r"main\.tf:1: module\.naming is not read"):
+        site = acl.load(tmp_path)
+    assert site.main_rules[0].name == "office"
