@@ -12,7 +12,7 @@ format                    what it reads
 ``site``                  a ``Microsoft.Web/sites`` resource (ARM nested or az flattened)
 ``config-web``            a ``Microsoft.Web/sites/config`` resource (``GET .../config/web``)
 ``arm-template``          an ARM deployment template
-``terraform``             Terraform HCL (azurerm): a ``.tf`` file or a folder
+``terraform``             Terraform (azurerm): a ``.tf`` or ``.tf.json`` file, or a folder
 ``terraform-show``        ``terraform show -json`` of a plan or a state, or a ``.tfstate``
 ``azcli``                 a shell script of ``az webapp config access-restriction`` commands
 ``powershell``            a PowerShell script of ``*-AzWebAppAccessRestriction*`` cmdlets

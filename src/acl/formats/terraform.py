@@ -2,15 +2,17 @@
 
 Two formats:
 
-* ``terraform``: HCL configuration, one ``.tf`` file or a folder (a root module). The web
-  and function apps (``azurerm_linux_web_app``, ``azurerm_windows_web_app``,
-  ``azurerm_linux_function_app``, ``azurerm_windows_function_app``, their ``_slot``
-  variants, and the legacy ``azurerm_app_service``, ``azurerm_function_app`` and their
-  slots) are read with the provider's defaults: priority 65000, action ``Allow``, and
-  (azurerm 3.95 and later) ``ip_restriction_default_action = "Allow"``. Variables come from
-  their defaults, ``terraform.tfvars``, ``*.auto.tfvars``, ``var_files`` and ``variables``;
-  locals, ``dynamic`` blocks and ``count``/``for_each`` are expanded when their values can be
-  known offline. A value only a plan can know is an error naming the file, line, block and
+* ``terraform``: the configuration, one ``.tf`` or ``.tf.json`` file or a folder (a root
+  module, with the child modules it calls from local paths or through
+  ``.terraform/modules/modules.json``). The web and function apps
+  (``azurerm_linux_web_app``, ``azurerm_windows_web_app``, ``azurerm_linux_function_app``,
+  ``azurerm_windows_function_app``, their ``_slot`` variants, ``azurerm_logic_app_standard``,
+  and the legacy ``azurerm_app_service``, ``azurerm_function_app`` and their slots) are read
+  with the provider's defaults: priority 65000, action ``Allow``, and (azurerm 3.95 and later,
+  not the legacy resources nor the logic app) ``ip_restriction_default_action = "Allow"``.
+  Variables come from their defaults, ``TF_VAR_*``, ``terraform.tfvars``, ``*.auto.tfvars``,
+  ``var_files`` and ``variables``; locals, templates, ``dynamic`` blocks, module outputs and
+  ``count``/``for_each`` are expanded when their values can be known offline. A value only a plan can know is an error naming the file, line, block and
   expression, or (``unresolved="skip-rule"``) leaves that rule out with a warning.
 * ``terraform-show``: the JSON of ``terraform show -json`` for a plan or a state (and a raw
   ``terraform.tfstate``): the values the provider will send, or sent.
