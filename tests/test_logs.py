@@ -10,8 +10,11 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import acl
 from acl.errors import LogError
@@ -643,3 +646,113 @@ def test_numbered_lines_blocks() -> None:
         (7, 2, "a\nb\n"),
         (9, 1, "c\n"),
     ]
+
+
+# ------------------------------------------------- the kernel's audit scanner = the general path
+
+AUDIT_FIELDS = ("CIp", "CsHost", "XForwardedFor", "XForwardedHost", "XAzureFDID",
+                "XFDHealthProbe", "ServiceEndpoint", "Result", "Details")  # fmt: skip
+ODD_VALUES = st.sampled_from(
+    [
+        "",
+        'a"b',
+        "tab\t",
+        "é",
+        None,
+        1,
+        1.5,
+        True,
+        [1, {"a": None}],
+        {"k": []},
+        "198.51.100.7:443",
+        "[2001:db8::1]:443",
+        "2001:db8::1",
+        "[2001:db8::1",
+        "192.0.2.1",
+        "True",
+        "False",
+        "true",
+    ]
+)
+
+
+@st.composite
+def audit_texts(draw: Any) -> str:
+    """A line in or near the usual audit-record shape, or something else entirely."""
+    kind = draw(st.integers(0, 9))
+    if kind == 0:
+        return draw(st.sampled_from(["", "  ", "{oops", "[]", "{}", '{"records": []}', "1e999",
+                                     '{"a": 01}', '{"a": 1e5}', '{"a": -0.5, "b": [true, null]}']))  # fmt: skip
+    props: dict[str, Any] = {
+        "CIp": draw(st.sampled_from(["198.51.100.7:443", "[2001:db8::1]:443", "10.0.0.1:1"])),
+        "CsHost": draw(st.sampled_from(["app.azurewebsites.net", "app.scm.azurewebsites.net", ""])),
+        "XForwardedFor": draw(st.sampled_from(["", "203.0.113.9", "203.0.113.9, 10.0.0.1"])),
+        "XForwardedHost": draw(st.sampled_from(["", "shop.example"])),
+        "XAzureFDID": draw(st.sampled_from(["", "0d1c7c2e-6a4b-4b0e-9d6a-2f4f3c1a9b10"])),
+        "XFDHealthProbe": draw(st.sampled_from(["", "1"])),
+        "ServiceEndpoint": draw(st.sampled_from(["False", "True"])),
+        "Result": draw(st.sampled_from(["Allowed", "Denied", ""])),
+        "Details": draw(st.sampled_from(["Denied by 0.0.0.0/0 rule.", "d"])),
+    }
+    record: dict[str, Any] = {"time": "2024-05-01T10:00:00Z", "Category": "AppServiceIPSecAuditLogs",
+                              "Properties": props}  # fmt: skip
+    for _ in range(draw(st.integers(0, 3)) if kind > 3 else 0):  # a few odd changes
+        change = draw(st.integers(0, 5))
+        if change == 0:
+            props[draw(st.sampled_from(AUDIT_FIELDS))] = draw(ODD_VALUES)
+        elif change == 1 and props:
+            del props[draw(st.sampled_from(sorted(props)))]
+        elif change == 2:
+            key = draw(st.sampled_from(["time", "TimeGenerated", "Category", "category", "Type",
+                                        "ResourceId", "properties"]))  # fmt: skip
+            record[key] = draw(st.one_of(ODD_VALUES, st.just("AppServiceIPSecAuditLogs")))
+        elif change == 3:
+            record.pop(draw(st.sampled_from(["time", "Category", "Properties"])), None)
+        elif change == 4:
+            record["extra"] = draw(ODD_VALUES)
+        else:
+            record = {k.lower() if k != "time" else k: v for k, v in record.items()}
+    text = json.dumps(record, ensure_ascii=draw(st.booleans()),
+                      separators=draw(st.sampled_from([(",", ":"), (", ", ": "), (" ,", " : ")])))  # fmt: skip
+    if draw(st.booleans()) and kind == 9:  # a duplicate key, or cut short
+        text = draw(
+            st.sampled_from([text[:-1], text[:-1] + ', "Category": "x"}', " " + text + "\t"])
+        )
+    return text
+
+
+@given(
+    st.lists(audit_texts(), min_size=1, max_size=40),
+    st.integers(1, 7),
+    st.sampled_from([1, 400, 1 << 16]),
+)
+def test_audit_scanner_matches_the_general_path(texts: list[str], size: int, block: int) -> None:
+    """Blocks of one line, a few lines or all: the scanned ones and the others mix."""
+    from acl import _fast  # also when ACL_NO_EXTENSIONS selects the pure-Python kernel
+    from acl.logs import azure
+
+    numbered = list(enumerate(texts, 1))
+    with (
+        mock.patch.object(azure, "JSON_BLOCK", block),
+        mock.patch.object(azure, "scan_audit", _fast.scan_audit),
+    ):
+        fast = list(azure._audit_blocks(numbered, "a.json", ReadOptions(batch_size=size)))
+    slow = list(azure._audit_json(json_items(numbered), "a.json", ReadOptions(batch_size=size)))
+    for name in ("lines", "ip", "host", "time", "service_endpoint", "recorded", "details"):
+        assert column(fast, name) == column(slow, name), name
+    for name in ("X-Forwarded-For", "X-Forwarded-Host", "X-Azure-FDID", "X-FD-HealthProbe"):
+        assert header(fast, name) == header(slow, name), name
+    assert rejects(fast) == rejects(slow)
+    assert accounted(fast) == accounted(slow) == len(texts)
+    assert all(len(b) <= size for b in fast)
+
+
+def test_audit_scanner_takes_the_usual_records() -> None:
+    from acl._fast import scan_audit
+
+    line = audit_line(1).replace('"category"', '"Category"')
+    columns = scan_audit(f"{line}\n{line}\n")
+    assert columns is not None and columns[1] == ["192.0.2.1", "192.0.2.1"]
+    assert columns[2][0] is columns[2][1]  # a repeated value is one object
+    assert scan_audit(f"{line}\n\n") is None  # a blank line: the general path
+    assert scan_audit(line.replace('"Denied"', '"Deni\\u0065d"') + "\n") is None

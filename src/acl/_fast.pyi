@@ -15,6 +15,7 @@ def split_columns(
     wanted: tuple[int | tuple[int, int], ...],
     flags: tuple[int, ...] | None = None,
 ) -> list[list[str | None]] | None: ...
+def scan_audit(text: str) -> tuple[list[Any], ...] | None: ...
 
 class Kernel:
     def __init__(

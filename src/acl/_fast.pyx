@@ -430,6 +430,335 @@ def split_columns(str text, int count, tuple wanted, tuple flags=None):
     return outs
 
 
+# ------------------------------------------------------------------- audit log records
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object o)
+
+cdef enum:
+    JSON_MAX_DEPTH = 64
+    # Top-level fields of an AppServiceIPSecAuditLogs record, then those of its properties.
+    F_TIME = 0
+    F_TIME_GENERATED = 1
+    F_CATEGORY = 2
+    F_CATEGORY_LOWER = 3
+    F_PROPERTIES = 4
+    P_CIP = 5
+    P_HOST = 6
+    P_XFF = 7
+    P_XFH = 8
+    P_FDID = 9
+    P_PROBE = 10
+    P_ENDPOINT = 11
+    P_RESULT = 12
+    P_DETAILS = 13
+    N_FIELDS = 14
+
+
+cdef struct Span:
+    Py_ssize_t start    # the text between the quotes of a string value
+    Py_ssize_t length
+    int seen            # 0 absent, 1 a plain string (no escape), 2 any other value
+
+
+cdef inline Py_ssize_t _json_ws(const char* s, Py_ssize_t i, Py_ssize_t end) noexcept nogil:
+    while i < end and (s[i] == c' ' or s[i] == c'\t' or s[i] == c'\r'):
+        i += 1
+    return i
+
+
+cdef Py_ssize_t _json_string(const char* s, Py_ssize_t i, Py_ssize_t end, int* escaped) noexcept nogil:
+    """End (after the closing quote) of the string starting at ``s[i] == '"'``, or -1 when
+    it is not valid JSON or not plainly ASCII (a ``\\u`` escape included: the general path
+    judges those). Sets ``escaped`` when it holds a backslash escape."""
+    cdef Py_ssize_t j = i + 1
+    cdef char c
+    escaped[0] = 0
+    while j < end:
+        c = s[j]
+        if c == c'"':
+            return j + 1
+        if c == c'\\':
+            if j + 1 >= end:
+                return -1
+            c = s[j + 1]
+            if c == c'"' or c == c'\\' or c == c'/' or c == c'b' or c == c'f' or c == c'n' or c == c'r' or c == c't':
+                escaped[0] = 1
+                j += 2
+                continue
+            return -1
+        if <unsigned char>c < 0x20 or <unsigned char>c >= 0x80:
+            return -1
+        j += 1
+    return -1
+
+
+cdef Py_ssize_t _json_number(const char* s, Py_ssize_t i, Py_ssize_t end) noexcept nogil:
+    """End of a JSON number at ``i``, or -1 (also for one with an exponent or longer than
+    15 characters, whose value the general path decides)."""
+    cdef Py_ssize_t j = i
+    if j < end and s[j] == c'-':
+        j += 1
+    if j >= end or not (c'0' <= s[j] <= c'9'):
+        return -1
+    if s[j] == c'0':
+        j += 1
+    else:
+        while j < end and c'0' <= s[j] <= c'9':
+            j += 1
+    if j < end and s[j] == c'.':
+        j += 1
+        if j >= end or not (c'0' <= s[j] <= c'9'):
+            return -1
+        while j < end and c'0' <= s[j] <= c'9':
+            j += 1
+    if j < end and (s[j] == c'e' or s[j] == c'E'):
+        return -1  # an exponent may overflow: the general path decides
+    if j - i > 15:
+        return -1
+    return j
+
+
+cdef Py_ssize_t _json_value(const char* s, Py_ssize_t i, Py_ssize_t end, int depth) noexcept nogil:
+    """End of the JSON value at ``i`` (skipped, but checked), or -1."""
+    cdef int escaped
+    cdef char c
+    if i >= end or depth > JSON_MAX_DEPTH:
+        return -1
+    c = s[i]
+    if c == c'"':
+        return _json_string(s, i, end, &escaped)
+    if c == c'{' or c == c'[':
+        i = _json_ws(s, i + 1, end)
+        if i < end and s[i] == (c'}' if c == c'{' else c']'):
+            return i + 1
+        while True:
+            if c == c'{':
+                if i >= end or s[i] != c'"':
+                    return -1
+                i = _json_string(s, i, end, &escaped)
+                if i < 0:
+                    return -1
+                i = _json_ws(s, i, end)
+                if i >= end or s[i] != c':':
+                    return -1
+                i = _json_ws(s, i + 1, end)
+            i = _json_value(s, i, end, depth + 1)
+            if i < 0:
+                return -1
+            i = _json_ws(s, i, end)
+            if i >= end:
+                return -1
+            if s[i] == c',':
+                i = _json_ws(s, i + 1, end)
+                continue
+            if s[i] == (c'}' if c == c'{' else c']'):
+                return i + 1
+            return -1
+    if c == c't':
+        return i + 4 if end - i >= 4 and memcmp(s + i, b"true", 4) == 0 else -1
+    if c == c'f':
+        return i + 5 if end - i >= 5 and memcmp(s + i, b"false", 5) == 0 else -1
+    if c == c'n':
+        return i + 4 if end - i >= 4 and memcmp(s + i, b"null", 4) == 0 else -1
+    return _json_number(s, i, end)
+
+
+cdef inline int _key_is(const char* s, Py_ssize_t start, Py_ssize_t length, const char* name, Py_ssize_t n) noexcept nogil:
+    return length == n and memcmp(s + start, name, n) == 0
+
+
+cdef int _audit_field(const char* s, Py_ssize_t start, Py_ssize_t length, int props) noexcept nogil:
+    """The field number of a key (top level or in properties), or -1 for any other key."""
+    if not props:
+        if _key_is(s, start, length, b"time", 4):
+            return F_TIME
+        if _key_is(s, start, length, b"TimeGenerated", 13):
+            return F_TIME_GENERATED
+        if _key_is(s, start, length, b"Category", 8):
+            return F_CATEGORY
+        if _key_is(s, start, length, b"category", 8):
+            return F_CATEGORY_LOWER
+        if _key_is(s, start, length, b"Properties", 10) or _key_is(s, start, length, b"properties", 10):
+            return F_PROPERTIES
+        return -1
+    if _key_is(s, start, length, b"CIp", 3):
+        return P_CIP
+    if _key_is(s, start, length, b"CsHost", 6):
+        return P_HOST
+    if _key_is(s, start, length, b"XForwardedFor", 13):
+        return P_XFF
+    if _key_is(s, start, length, b"XForwardedHost", 14):
+        return P_XFH
+    if _key_is(s, start, length, b"XAzureFDID", 10):
+        return P_FDID
+    if _key_is(s, start, length, b"XFDHealthProbe", 14):
+        return P_PROBE
+    if _key_is(s, start, length, b"ServiceEndpoint", 15):
+        return P_ENDPOINT
+    if _key_is(s, start, length, b"Result", 6):
+        return P_RESULT
+    if _key_is(s, start, length, b"Details", 7):
+        return P_DETAILS
+    return -1
+
+
+cdef Py_ssize_t _audit_object(const char* s, Py_ssize_t i, Py_ssize_t end, int props, Span* f) noexcept nogil:
+    """Parse the object at ``i`` (the record, or with ``props`` its properties), noting the
+    audit fields in ``f``; end of the object, or -1 when the general path must judge it (not
+    valid JSON, a field seen twice, an escaped key)."""
+    cdef int escaped, k
+    cdef Py_ssize_t key, value
+    if i >= end or s[i] != c'{':
+        return -1
+    i = _json_ws(s, i + 1, end)
+    if i < end and s[i] == c'}':
+        return i + 1
+    while True:
+        if i >= end or s[i] != c'"':
+            return -1
+        key = i + 1
+        i = _json_string(s, i, end, &escaped)
+        if i < 0 or escaped:
+            return -1
+        k = _audit_field(s, key, i - 1 - key, props)
+        i = _json_ws(s, i, end)
+        if i >= end or s[i] != c':':
+            return -1
+        value = _json_ws(s, i + 1, end)
+        if k == F_PROPERTIES:
+            if f[k].seen:
+                return -1
+            i = _audit_object(s, value, end, 1, f)
+            if i < 0:
+                return -1
+            f[k].seen = 1
+        elif k >= 0:
+            if f[k].seen:
+                return -1
+            if value < end and s[value] == c'"':
+                i = _json_string(s, value, end, &escaped)
+                if i < 0 or escaped:
+                    return -1
+                f[k].seen = 1
+                f[k].start = value + 1
+                f[k].length = i - value - 2
+            else:
+                i = _json_value(s, value, end, 1)
+                f[k].seen = 2
+        else:
+            i = _json_value(s, value, end, 1)
+        if i < 0:
+            return -1
+        i = _json_ws(s, i, end)
+        if i >= end:
+            return -1
+        if s[i] == c',':
+            i = _json_ws(s, i + 1, end)
+            continue
+        if s[i] == c'}':
+            return i + 1
+        return -1
+
+
+cdef inline object _audit_text(const char* s, Span* f, int k, list prev, Span* last):
+    """The field's text, the previous row's object when equal."""
+    if last[k].seen and last[k].length == f[k].length and memcmp(s + last[k].start, s + f[k].start, f[k].length) == 0:
+        return prev[k]
+    value = PyUnicode_DecodeUTF8(s + f[k].start, f[k].length, NULL)
+    prev[k] = value
+    last[k] = f[k]
+    return value
+
+
+def scan_audit(str text):
+    """The columns of a block of ``AppServiceIPSecAuditLogs`` resource-log lines, or None.
+
+    ``text`` holds whole lines, each ending with a newline. Every line must be one JSON object
+    in the usual shape: ``Category`` (or, without it, ``category``) exactly
+    ``AppServiceIPSecAuditLogs``, ``time`` (or
+    ``TimeGenerated``) a string or absent, and ``Properties`` (or ``properties``) an object
+    whose nine audit fields are all plain strings, ``ServiceEndpoint`` ``True`` or
+    ``False``, ``CIp`` not empty. Each line is parsed as JSON whole (every other value
+    is checked, not kept). When a line is anything else (a blank line, a reject, another
+    shape, an escape in a kept field, non-ASCII text) the block is left to the general path:
+    None.
+
+    Returns ``(time, ip, host, x_forwarded_for, x_forwarded_host, x_azure_fdid,
+    x_fd_health_probe, service_endpoint, result, details)`` lists, with the values the
+    general reader gives: the address without port and brackets, empty host and header
+    fields as None, ``ServiceEndpoint`` as a bool.
+    """
+    cdef Py_ssize_t n, i, line, eol, following, a, b, colons, colon = 0
+    cdef const char* s
+    cdef Span f[N_FIELDS]
+    cdef Span last[N_FIELDS]
+    cdef int k
+    cdef const char* nl
+    if not PyUnicode_IS_ASCII(text):
+        return None
+    s = PyUnicode_AsUTF8AndSize(text, &n)
+    if n == 0 or s[n - 1] != c'\n':
+        return None
+    cdef list prev = [None] * N_FIELDS
+    cdef list times = [], ips = [], hosts = [], xff = [], xfh = [], fdid = [], probe = []
+    cdef list endpoint = [], result = [], details = []
+    cdef list header_out = [xff, xfh, fdid, probe]
+    for k in range(N_FIELDS):
+        last[k].seen = 0
+    line = 0
+    while line < n:
+        eol = <const char*>memchr(s + line, c'\n', n - line) - s
+        following = eol + 1
+        for k in range(N_FIELDS):
+            f[k].seen = 0
+        i = _audit_object(s, _json_ws(s, line, eol), eol, 0, f)
+        if i < 0 or _json_ws(s, i, eol) != eol:
+            return None
+        k = F_CATEGORY if f[F_CATEGORY].seen else F_CATEGORY_LOWER
+        if f[k].seen != 1 or not _key_is(s, f[k].start, f[k].length, b"AppServiceIPSecAuditLogs", 24):
+            return None
+        if f[F_PROPERTIES].seen != 1 or f[F_TIME].seen == 2 or (f[F_TIME].seen == 0 and f[F_TIME_GENERATED].seen == 2):
+            return None
+        for k in range(P_CIP, N_FIELDS):
+            if f[k].seen != 1:
+                return None
+        if f[P_CIP].length == 0:
+            return None
+        if _key_is(s, f[P_ENDPOINT].start, f[P_ENDPOINT].length, b"True", 4):
+            endpoint.append(True)
+        elif _key_is(s, f[P_ENDPOINT].start, f[P_ENDPOINT].length, b"False", 5):
+            endpoint.append(False)
+        else:
+            return None
+        # The address: "[v6]:port" -> v6, "a.b.c.d:port" -> a.b.c.d, a bare IPv6 as it is.
+        a = f[P_CIP].start
+        b = a + f[P_CIP].length
+        if s[a] == c'[':
+            nl = <const char*>memchr(s + a, c']', b - a)
+            if nl != NULL:
+                b = nl - s
+                a += 1
+        else:
+            colons = 0
+            for i in range(a, b):
+                if s[i] == c':':
+                    colons += 1
+                    colon = i
+            if colons == 1:
+                b = colon
+        ips.append(PyUnicode_DecodeUTF8(s + a, b - a, NULL))
+        k = F_TIME if f[F_TIME].seen else F_TIME_GENERATED
+        times.append(PyUnicode_DecodeUTF8(s + f[k].start, f[k].length, NULL) if f[k].seen else None)
+        hosts.append(_audit_text(s, f, P_HOST, prev, last) if f[P_HOST].length else None)
+        for k in range(P_XFF, P_PROBE + 1):
+            (<list>header_out[k - P_XFF]).append(_audit_text(s, f, k, prev, last) if f[k].length else None)
+        result.append(_audit_text(s, f, P_RESULT, prev, last))
+        details.append(_audit_text(s, f, P_DETAILS, prev, last))
+        line = following
+    return times, ips, hosts, xff, xfh, fdid, probe, endpoint, result, details
+
+
 # ------------------------------------------------------------------------------- tables
 
 cdef struct Family:

@@ -20,15 +20,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from itertools import chain
 from operator import itemgetter
 from typing import Any
 
 from ..addresses import split_host_port
+from ..engine import scan_audit
 from ..errors import LogError, Origin
 from ..headers import HEADER_NAMES
-from . import Batch, BatchBuilder, Lines, ReadOptions, Reject
-from .columns import CsvRows, Item, first_record, is_true, json_items, opens_document, peek
+from . import Batch, BatchBuilder, Lines, ReadOptions, Reject, text_blocks
+from .columns import (
+    JSON_BLOCK,
+    CsvRows,
+    Item,
+    block_items,
+    first_record,
+    is_true,
+    json_items,
+    opens_document,
+    peek,
+)
 
 __all__ = ["READERS", "SNIFFERS", "read_audit", "read_azure", "read_http"]
 
@@ -95,8 +107,95 @@ def read_audit(lines: Lines, source: str, options: ReadOptions) -> Iterator[Batc
     """
     first, again = peek(lines)
     if _is_json(first):
-        return _audit_json(json_items(again), source, options)
+        if scan_audit is None:
+            return _audit_json(json_items(again), source, options)
+        return _audit_blocks(again, source, options)
     return _audit_csv(CsvRows(again, source), source, options)
+
+
+def _audit_blocks(lines: Lines, source: str, options: ReadOptions) -> Iterator[Batch]:
+    """Resource-log JSON lines, a block at a time: a block whose every line is a record in
+    the usual shape is parsed and checked by the kernel's ``scan_audit`` in one call, with
+    no Python code per line; any other block goes through :func:`block_items` and
+    :func:`_audit_json` (the same records, the same rejects). Batches stay full either way."""
+    assert scan_audit is not None
+    size = options.batch_size
+    whole = replace(options, batch_size=1 << 62)
+    pending = _AuditColumns(source)
+    blocks = text_blocks(lines, JSON_BLOCK)
+    for block in blocks:
+        first, count, text = block
+        scanned = scan_audit(text.replace("\r\n", "\n") if "\r" in text else text)
+        if scanned is None:
+            for batch in _audit_json(block_items(block, blocks), source, whole):
+                pending.add_batch(batch)
+        else:
+            pending.add(range(first, first + count), scanned)
+        if pending.rows >= size:
+            yield from pending.batches(size, keep_rest=True)
+    if pending.rows or pending.rejects or pending.metadata:
+        yield from pending.batches(size)
+
+
+class _AuditColumns:
+    """Rows waiting for a batch: line numbers, then ``scan_audit``'s ten columns; with the
+    rejects and metadata lines met since the last batch."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._reset()
+
+    def _reset(self) -> None:
+        self.columns: list[list[Any]] = [[] for _ in range(11)]
+        self.rows = 0
+        self.rejects: list[Reject] = []
+        self.metadata = 0
+
+    def add(self, numbers: Iterable[int], scanned: tuple[list[Any], ...]) -> None:
+        self.columns[0].extend(numbers)
+        for column, values in zip(self.columns[1:], scanned, strict=True):
+            column.extend(values)
+        self.rows = len(self.columns[0])
+
+    def add_batch(self, batch: Batch) -> None:
+        """The rows, rejects and metadata of a batch of :func:`_audit_json`."""
+        time, endpoint, recorded, details = (
+            batch.time, batch.service_endpoint, batch.recorded, batch.details
+        )  # fmt: skip
+        assert time is not None and endpoint is not None  # _audit_json fills every column
+        assert recorded is not None and details is not None
+        headers = [batch.headers[name] for name in HEADER_NAMES]
+        self.add(batch.lines, (time, batch.ip, batch.host, *headers, endpoint, recorded, details))
+        self.rejects.extend(batch.rejects)
+        self.metadata += batch.metadata
+
+    def batches(self, size: int, *, keep_rest: bool = False) -> Iterator[Batch]:
+        """Batches of ``size`` rows; the last may be smaller, or with ``keep_rest`` is kept
+        to start the next batch."""
+        columns, rejects, metadata = self.columns, self.rejects, self.metadata
+        self._reset()
+        end = len(columns[0])
+        if keep_rest and end % size:
+            end -= end % size
+            self.add(columns[0][end:], tuple(column[end:] for column in columns[1:]))
+        for at in range(0, max(end, 1), size):
+            (numbers, times, ips, hosts, xff, xfh, fdid, probe, endpoint, recorded, details) = (
+                column[at : at + size] if len(column) > size else column for column in columns
+            )
+            yield Batch(
+                self.source,
+                AUDIT,
+                numbers,
+                ips,
+                hosts,
+                dict(zip(HEADER_NAMES, (xff, xfh, fdid, probe), strict=True)),
+                service_endpoint=endpoint,
+                time=times,
+                recorded=recorded,
+                details=details,
+                rejects=rejects if at == 0 else [],
+                metadata=metadata if at == 0 else 0,
+            )
 
 
 _PICK = itemgetter(

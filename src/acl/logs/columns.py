@@ -39,6 +39,7 @@ __all__ = [
     "SNIFFERS",
     "CsvRows",
     "Item",
+    "block_items",
     "csv_delimiter",
     "first_record",
     "is_true",
@@ -132,60 +133,69 @@ def json_items(lines: Lines) -> Iterator[Item]:
     of JSON values; each record is numbered by the line where it starts, and the other
     lines count as metadata.
     """
+    blocks = text_blocks(lines, JSON_BLOCK)
+    for block in blocks:
+        yield from block_items(block, blocks)
+
+
+def block_items(
+    block: tuple[int, int, str], blocks: Iterator[tuple[int, int, str]]
+) -> Iterator[Item]:
+    """The records of one block of :func:`json_items`; a document that opens in it is read
+    on from ``blocks`` (the blocks that follow), to the end of the source."""
     scan = _scan
     fast = _orjson_loads
-    blocks = text_blocks(lines, JSON_BLOCK)
-    for first, count, block in blocks:
-        if "\r" in block:
-            block = block.replace("\r\n", "\n")
-        texts = block.split("\n")
-        texts.pop()  # the block ends with "\n"
-        if '"records"' not in block:
-            # The usual block, one object per line: each line decoded by one C-level map,
-            # and kept only when every line is exactly one JSON object.
-            try:
-                if fast is not None:
-                    values = list(map(fast, texts))
-                    exact = len(values) == count
-                else:
-                    scanned = list(map(scan, texts, repeat(0)))  # StopIteration: cut short
-                    exact = len(scanned) == count and list(map(_SECOND, scanned)) == list(
-                        map(len, texts)
-                    )
-                    values = list(map(_FIRST, scanned))
-            except (json.JSONDecodeError, _OrjsonError):
-                exact = False
-            if exact and set(map(type, values)) == _OBJECTS:
-                yield from zip(range(first, first + count), values, texts, strict=True)
-                continue
-        for number, text in enumerate(texts, first):
-            try:
-                if fast is not None:
-                    value = fast(text)
-                else:
-                    value, end = scan(text, 0)
-                    if end != len(text) and not text[end:].isspace():
-                        raise json.JSONDecodeError("Extra data", text, end)
-            except (StopIteration, json.JSONDecodeError, _OrjsonError):
-                stripped = text.strip()
-                if not stripped:
-                    yield number, 1, text
-                    continue
-                try:
-                    value = json.loads(stripped)
-                except json.JSONDecodeError as exc:
-                    if exc.pos == len(stripped) and opens_document(stripped):
-                        rest = texts[number - first :]
-                        for _, _, more in blocks:
-                            rest.extend(more.replace("\r\n", "\n").split("\n")[:-1])
-                        yield from _document(number, rest)
-                        return
-                    yield number, _malformed(exc), text
-                    continue
-            if value.__class__ is dict and (len(value) != 1 or "records" not in value):
-                yield number, value, text
+    first, count, text_block = block
+    if "\r" in text_block:
+        text_block = text_block.replace("\r\n", "\n")
+    texts = text_block.split("\n")
+    texts.pop()  # the block ends with "\n"
+    if '"records"' not in text_block:
+        # The usual block, one object per line: each line decoded by one C-level map,
+        # and kept only when every line is exactly one JSON object.
+        try:
+            if fast is not None:
+                values = list(map(fast, texts))
+                exact = len(values) == count
             else:
-                yield from _values(number, value, text)
+                scanned = list(map(scan, texts, repeat(0)))  # StopIteration: cut short
+                exact = len(scanned) == count and list(map(_SECOND, scanned)) == list(
+                    map(len, texts)
+                )
+                values = list(map(_FIRST, scanned))
+        except (json.JSONDecodeError, _OrjsonError):
+            exact = False
+        if exact and set(map(type, values)) == _OBJECTS:
+            yield from zip(range(first, first + count), values, texts, strict=True)
+            return
+    for number, text in enumerate(texts, first):
+        try:
+            if fast is not None:
+                value = fast(text)
+            else:
+                value, end = scan(text, 0)
+                if end != len(text) and not text[end:].isspace():
+                    raise json.JSONDecodeError("Extra data", text, end)
+        except (StopIteration, json.JSONDecodeError, _OrjsonError):
+            stripped = text.strip()
+            if not stripped:
+                yield number, 1, text
+                continue
+            try:
+                value = json.loads(stripped)
+            except json.JSONDecodeError as exc:
+                if exc.pos == len(stripped) and opens_document(stripped):
+                    rest = texts[number - first :]
+                    for _, _, more in blocks:
+                        rest.extend(more.replace("\r\n", "\n").split("\n")[:-1])
+                    yield from _document(number, rest)
+                    return
+                yield number, _malformed(exc), text
+                continue
+        if value.__class__ is dict and (len(value) != 1 or "records" not in value):
+            yield number, value, text
+        else:
+            yield from _values(number, value, text)
 
 
 def _values(number: int, value: Any, text: str) -> Iterator[Item]:
