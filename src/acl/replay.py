@@ -107,7 +107,7 @@ class AddressCounter:
     Addresses are counted as numbers, so two spellings of one address (``2001:db8::1`` and
     ``2001:DB8:0::1``, or ``::ffff:192.0.2.1`` and ``192.0.2.1``) are one source, shown in
     its canonical form. Keys of a batch are buffered and folded in with one sort per
-    ``1 << 20`` keys. Memory stays bounded: beyond ``capacity`` distinct addresses the
+    ``1 << 18`` keys. Memory stays bounded: beyond ``capacity`` distinct addresses the
     rarest half is dropped and :attr:`approximate` says so.
 
     >>> counter = AddressCounter()
@@ -117,7 +117,7 @@ class AddressCounter:
     [('192.0.2.1', 2), ('192.0.2.2', 1), ('2001:db8::1', 1)]
     """
 
-    FOLD = 1 << 20
+    FOLD = 1 << 18
 
     def __init__(self, capacity: int = 200_000) -> None:
         self.capacity = capacity
