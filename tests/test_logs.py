@@ -684,7 +684,21 @@ def audit_texts(draw: Any) -> str:
         return draw(st.sampled_from(["", "  ", "{oops", "[]", "{}", '{"records": []}', "1e999",
                                      '{"a": 01}', '{"a": 1e5}', '{"a": -0.5, "b": [true, null]}']))  # fmt: skip
     props: dict[str, Any] = {
-        "CIp": draw(st.sampled_from(["198.51.100.7:443", "[2001:db8::1]:443", "10.0.0.1:1"])),
+        "CIp": draw(
+            st.sampled_from(
+                [
+                    "198.51.100.7:443",
+                    "[2001:db8::1]:443",
+                    "10.0.0.1:1",
+                    "[192.0.2.1]:80",
+                    "[192.0.2.1]",
+                    "2001:db8::2",
+                    "[2001:db8::3",
+                    ":443",
+                    "192.0.2.9",
+                ]
+            )
+        ),
         "CsHost": draw(st.sampled_from(["app.azurewebsites.net", "app.scm.azurewebsites.net", ""])),
         "XForwardedFor": draw(st.sampled_from(["", "203.0.113.9", "203.0.113.9, 10.0.0.1"])),
         "XForwardedHost": draw(st.sampled_from(["", "shop.example"])),

@@ -731,22 +731,22 @@ def scan_audit(str text):
             endpoint.append(False)
         else:
             return None
-        # The address: "[v6]:port" -> v6, "a.b.c.d:port" -> a.b.c.d, a bare IPv6 as it is.
+        # The address as the general reader cuts it: one colon -> the text before it,
+        # "[v6]:port" or "[v6]" -> v6, a bare IPv6 (or anything else) as it is.
         a = f[P_CIP].start
         b = a + f[P_CIP].length
-        if s[a] == c'[':
+        colons = 0
+        for i in range(a, b):
+            if s[i] == c':':
+                colons += 1
+                colon = i
+        if colons == 1:
+            b = colon
+        elif s[a] == c'[':
             nl = <const char*>memchr(s + a, c']', b - a)
             if nl != NULL:
                 b = nl - s
                 a += 1
-        else:
-            colons = 0
-            for i in range(a, b):
-                if s[i] == c':':
-                    colons += 1
-                    colon = i
-            if colons == 1:
-                b = colon
         ips.append(PyUnicode_DecodeUTF8(s + a, b - a, NULL))
         k = F_TIME if f[F_TIME].seen else F_TIME_GENERATED
         times.append(PyUnicode_DecodeUTF8(s + f[k].start, f[k].length, NULL) if f[k].seen else None)
