@@ -140,6 +140,16 @@ class _Node:
     line: int | None
     path: str
 
+    def _place(
+        self, scope: Scope, file: HclFile, evaluator: Evaluator, line: int | None, path: str
+    ) -> None:
+        self.scope = scope
+        self.hcl = file
+        self.file = file.name
+        self.evaluator = evaluator
+        self.line = line
+        self.path = path
+
     def value(self, name: str) -> Any:
         raise NotImplementedError
 
@@ -176,12 +186,7 @@ class _HclNode(_Node):
         path: str,
     ) -> None:
         self.body = body
-        self.scope = scope
-        self.hcl = file
-        self.file = file.name
-        self.evaluator = evaluator
-        self.line = line
-        self.path = path
+        self._place(scope, file, evaluator, line, path)
         try:
             self._attributes = attributes(body)
         except EvalError as exc:
@@ -893,12 +898,7 @@ class _JsonNode(_Node):
         path: str,
     ) -> None:
         self.data = data
-        self.scope = scope
-        self.hcl = file
-        self.file = file.name
-        self.evaluator = evaluator
-        self.line = line
-        self.path = path
+        self._place(scope, file, evaluator, line, path)
 
     def attribute_line(self, name: str) -> int | None:
         return _json_line(self.data, name, self.line)
