@@ -98,6 +98,33 @@ def test_older_azurerm_sends_no_default_action() -> None:
         hcl(app('    ip_restriction_default_action = "Deny"'), azurerm_version="3.90")
 
 
+def test_var_and_var_file_apply_in_command_line_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As with Terraform, a later -var or -var-file wins over an earlier one."""
+    from acl.cli import main
+
+    for item in SHOP.iterdir():
+        (tmp_path / item.name).write_text(item.read_text())
+    (tmp_path / "prod.tfvars").write_text('office_ranges = ["192.0.2.0/24"]\n')
+    ranges = 'office_ranges=["203.0.113.0/24"]'
+    base = ["eval", "--rules", str(tmp_path), "--ip", "192.0.2.7", "--json"]
+    prod = ["--var-file", str(tmp_path / "prod.tfvars")]
+
+    def office_rule(*args: str) -> bool:
+        """Whether a rule (the office range) decides 192.0.2.7, not the default action."""
+        assert main([*base, *args]) == 0
+        return json.loads(capsys.readouterr().out)["rule"] is not None
+
+    assert office_rule(*prod)
+    assert office_rule("--var", ranges, *prod)  # the file came last: it wins
+    assert not office_rule(*prod, "--var", ranges)  # the --var came last: it wins
+    site = acl.load(
+        tmp_path, var_order=[("var", ranges), ("var-file", str(tmp_path / "prod.tfvars"))]
+    )
+    assert site.main_rules[2].ip_address == "192.0.2.0/24"
+
+
 def test_azurerm_version_parsing() -> None:
     assert parse_azurerm_version("3.95") == (3, 95)
     assert parse_azurerm_version("= 4.1.0") == (4, 1)

@@ -239,6 +239,7 @@ def test_an_output_only_a_plan_knows_names_the_module_line(config: Path) -> None
         f"module.network is azurerm_subnet.jobs.id ({config}/modules/network/main.tf:21): a "
         "resource attribute"
     )
+    assert "; give the value through the module block's arguments (root variables" in str(error)
     said: list[str] = []
     site = acl.load(
         config,

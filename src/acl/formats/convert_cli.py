@@ -20,24 +20,41 @@ from .terraform import WEB_APP_TYPES
 __all__ = ["add_iac_options", "iac_load_options", "register"]
 
 
+class _InOrder(argparse._AppendAction):
+    """``append``, and also note ``(option, value)`` in ``var_order``: Terraform applies
+    ``-var`` and ``-var-file`` in command-line order."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        order = list(getattr(namespace, "var_order", None) or [])
+        order.append(("var" if self.dest == "var" else "var-file", values))
+        namespace.var_order = order
+
+
 def add_iac_options(group: argparse._ActionsContainer) -> None:
     """``--var``, ``--var-file``, ``--azurerm-version``, ``--unresolved``,
     ``--subnet-id-template`` and ``--base-site``."""
     group.add_argument(
         "--var",
-        action="append",
+        action=_InOrder,
         default=[],
         metavar="NAME=VALUE",
         help="a Terraform variable or script variable value (repeatable); wins over tfvars "
-        "files and assignments in scripts",
+        "files read before it and assignments in scripts",
     )
     group.add_argument(
         "--var-file",
-        action="append",
+        action=_InOrder,
         default=[],
         metavar="FILE",
         help="a Terraform .tfvars or .tfvars.json file, read after terraform.tfvars and "
-        "*.auto.tfvars (repeatable)",
+        "*.auto.tfvars, in command-line order with --var (repeatable)",
     )
     group.add_argument(
         "--azurerm-version",
@@ -83,6 +100,7 @@ def iac_load_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {
         "variables": variables,
         "var_files": list(getattr(args, "var_file", None) or []),
+        "var_order": list(getattr(args, "var_order", None) or []),
         "azurerm_version": getattr(args, "azurerm_version", None),
         "unresolved": getattr(args, "unresolved", None) or "error",
         "subnet_id_template": getattr(args, "subnet_id_template", None),

@@ -45,6 +45,10 @@ class LoadOptions:
             (``--var NAME=VALUE``); they win over every other source.
         var_files: Terraform ``.tfvars`` (or ``.tfvars.json``) files read after
             ``terraform.tfvars`` and ``*.auto.tfvars`` (``--var-file FILE``).
+        var_order: the command line's ``--var NAME=VALUE`` and ``--var-file FILE`` as
+            ``("var", "NAME=VALUE")`` and ``("var-file", "FILE")`` pairs, in their order.
+            When given, Terraform's loader applies them in that order, a later one winning,
+            as Terraform does, in place of ``var_files`` then ``variables``.
         environment: the environment whose ``TF_VAR_name`` variables give values to the
             root module's Terraform variables; None means ``os.environ`` when loading.
         azurerm_version: the azurerm provider version the Terraform configuration is
@@ -70,6 +74,7 @@ class LoadOptions:
     parameters_file: str | os.PathLike[str] | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
     var_files: Sequence[str | os.PathLike[str]] = ()
+    var_order: Sequence[tuple[Literal["var", "var-file"], str]] = ()
     environment: Mapping[str, str] | None = None
     azurerm_version: str | None = None
     unresolved: Unresolved = "error"

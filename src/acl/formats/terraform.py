@@ -385,6 +385,13 @@ class _Reader:
                 f"{exc.expression}: {exc.reason}; {exc.hint}, or use --unresolved=skip-rule to "
                 "leave this rule out"
             )
+        elif self.address.startswith("module."):  # --var sets root variables only
+            message = (
+                f"{exc.expression} cannot be known offline: {exc.reason}; give the value "
+                "through the module block's arguments (root variables take --var or a .tfvars "
+                "file), read `terraform show -json` of a plan instead, or use "
+                "--unresolved=skip-rule to leave this rule out"
+            )
         else:
             message = (
                 f"{exc.expression} cannot be known offline: {exc.reason}; give the value with "
@@ -1462,18 +1469,27 @@ def _root_values(module: _Module, options: LoadOptions) -> dict[str, Any]:
                 and (p.name.endswith(".auto.tfvars") or p.name.endswith(".auto.tfvars.json"))
             )
         )
-    sources.extend(Path(p) for p in options.var_files)
-    for path in sources:
-        _, given = _tfvars(path)
-        for name, value in given.items():
-            if name not in module.variables:
-                options.warn(
-                    f"{path}: value for undeclared variable {name!r} is ignored "
-                    f"(the configuration in {module.label} does not declare it)"
-                )
-                continue
-            values[name] = value
-    for name, text in options.variables.items():
+    steps: list[tuple[str, str]] = [("var-file", str(p)) for p in sources]
+    if options.var_order:  # the command line, in its order
+        steps.extend(options.var_order)
+    else:
+        steps.extend(("var-file", str(p)) for p in options.var_files)
+        steps.extend(("var", f"{name}={text}") for name, text in options.variables.items())
+    for kind, item in steps:
+        if kind == "var-file":
+            path = Path(item)
+            _, given = _tfvars(path)
+            for name, value in given.items():
+                if name not in module.variables:
+                    options.warn(
+                        f"{path}: value for undeclared variable {name!r} is ignored "
+                        f"(the configuration in {module.label} does not declare it)"
+                    )
+                    continue
+                values[name] = value
+            continue
+        name, _, text = item.partition("=")
+        name = name.strip()
         if name not in module.variables:
             raise ConfigError(
                 f"--var {name}: variable {name!r} is not declared in {module.label} "
