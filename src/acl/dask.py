@@ -117,7 +117,9 @@ def _batch_from_frame(frame: Any, columns: Mapping[str, str], source: str) -> Ba
         headers=headers,
         subnet=column("subnet"),
         service_endpoint=[bool(v) for v in endpoint] if endpoint is not None else None,
-        time=[None if v is None else str(v) for v in times] if (times := column("time")) is not None else None,
+        time=[None if v is None else str(v) for v in times]
+        if (times := column("time")) is not None
+        else None,
         recorded=column("result"),
     )
 
