@@ -80,6 +80,17 @@ def test_compiled_engine_equals_reference(config: dict[str, object], data: st.Da
             same(engine.decide(request), want)
             plain = acl.Request(request.ip, host=request.host)
             same(engine.decide(request.ip, host=request.host), evaluate(site, plain))
+            if not (request.subnet or request.service_endpoint or request.private_endpoint):
+                # Headers as a gateway passes them: a dict, names in any case, one string
+                # for a single copy (decided without building a Request).
+                given: dict[str, Any] = {}
+                for name, value in request.headers:
+                    key = name.upper() if name.endswith(("id", "probe")) else name
+                    given.setdefault(key, []).append(value)
+                given = {k: v[0] if len(v) == 1 else v for k, v in given.items()}
+                decided = engine.decide(request.ip, host=request.host, headers=given)
+                same(decided, want)
+                assert decided.explain() == want.explain()
         check_bulk(engine, reqs, expected)
 
 
@@ -318,6 +329,38 @@ def test_single_call_errors(example_engine: acl.Engine) -> None:
         example_engine.decide(acl.Request("1.2.3.4"), host="x")
     with pytest.raises(acl.RequestError, match="neither a Request"):
         example_engine.decide(12)  # type: ignore[arg-type]
+
+
+def test_headers_as_a_dict(example_engine: acl.Engine) -> None:
+    """A gateway's dict of headers is decided without a Request, exactly as with one."""
+    front_door = "147.243.1.2"
+    cases: list[dict[str, Any]] = [
+        {"X-Azure-FDID": FDID},
+        {"x-azure-fdid ": FDID, "Accept": "*/*"},  # any case, spaces, other headers ignored
+        {"X-Azure-FDID": [FDID, FDID]},  # two copies never match
+        {"X-Azure-FDID": FDID, "x-azure-fdid": FDID},  # nor do two spellings
+        {"X-Azure-FDID": "0d1c7c2e-6a4b-4b0e-9d6a-000000000000"},
+        {},
+    ]
+    pairs: list[Any] = [
+        [("X-Azure-FDID", FDID)],  # the middleware's (name, value) pairs
+        [("X-Azure-FDID", FDID), ("X-Azure-FDID", FDID)],
+        [("X-Forwarded-For", "203.0.113.9"), ("x-azure-fdid", FDID)],
+    ]
+    for headers in [*cases, *pairs]:
+        for host in (None, "contoso-shop.scm.azurewebsites.net"):
+            want = evaluate(
+                example_engine.site, acl.Request(front_door, host=host, headers=headers)
+            )
+            got = example_engine.decide(front_door, host=host, headers=headers)
+            same(got, want)
+            assert got.explain() == want.explain()
+    assert example_engine.decide(front_door, headers={"X-Azure-FDID": FDID}).allowed
+    assert not example_engine.decide(front_door, headers={"X-Azure-FDID": [FDID, FDID]}).allowed
+    with pytest.raises(acl.RequestError, match="neither a string nor a list of strings"):
+        example_engine.decide(front_door, headers={"X-Azure-FDID": 7})
+    with pytest.raises(acl.RequestError, match=r"'1\.2\.3'"):
+        example_engine.decide("1.2.3", headers={"X-Azure-FDID": FDID})
 
 
 def test_fast_path_decisions_explain_on_demand(example_engine: acl.Engine) -> None:

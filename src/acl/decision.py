@@ -40,7 +40,8 @@ class Decision:
         ip: the request's source address as given.
         trace: the explanation trace, when it was kept.
         site: the site, so that :meth:`explain` can compute the trace later.
-        request: the :class:`Request` (or only its Host header) for the same purpose.
+        request: the :class:`Request` (or only its Host header, or ``(host, headers)``) for
+            the same purpose.
     """
 
     if not cython.compiled:
@@ -52,7 +53,7 @@ class Decision:
         ip: str,
         trace: tuple[TraceStep, ...] | None = None,
         site: Site | None = None,
-        request: Request | str | None = None,
+        request: Request | str | tuple[str | None, Any] | None = None,
     ) -> None:
         if cython.compiled:
             self.outcome = outcome
@@ -144,7 +145,9 @@ class Decision:
         from .reference import evaluate
 
         request = self._request
-        if not isinstance(request, Request):
+        if isinstance(request, tuple):
+            request = Request(self.ip, host=request[0], headers=request[1])
+        elif not isinstance(request, Request):
             request = Request(self.ip, host=request)
         return evaluate(self._site, request)
 

@@ -70,6 +70,7 @@ block back, ``+`` as a space."""
 KERNELS = ("cython", "python")
 
 _MASK64 = (1 << 64) - 1
+_CANONICAL_HEADERS = {name.lower(): name for name in HEADER_NAMES}
 
 
 def _kernel_class(name: str | None) -> Any:
@@ -242,7 +243,7 @@ class Engine:
     403
     """
 
-    __slots__ = ("_kernel", "_kernel_name", "_site", "_tables", "decide")
+    __slots__ = ("_kernel", "_kernel_name", "_satisfied", "_site", "_tables", "decide")
 
     def __init__(
         self, site: Site, tables: Tables | None = None, *, kernel: str | None = None
@@ -250,6 +251,7 @@ class Engine:
         self._site = site
         self._tables = tables if tables is not None else build_tables(site)
         self._kernel_name = kernel or KERNEL
+        self._satisfied: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {}
         self._kernel = _kernel_class(kernel)(self._tables, site, Decision, self._slow, is_scm_host)
         self.decide = self._kernel.decide
         """Decide one request: ``decide(request_or_ip, *, host=None, headers=None,
@@ -307,6 +309,17 @@ class Engine:
         private_endpoint: bool,
         explain: bool,
     ) -> Decision:
+        if (
+            type(headers) in (dict, list)
+            and type(request) is str
+            and subnet is None
+            and not service_endpoint
+            and not private_endpoint
+            and not explain
+        ):
+            decided = self._with_headers(request, host, headers)
+            if decided is not None:
+                return decided
         if isinstance(request, Request):
             if (
                 host is not None
@@ -347,6 +360,54 @@ class Engine:
             sat,
         )
         return Decision(tables.outcome(coll, code), request.ip, None, self._site, request)
+
+    def _with_headers(self, ip: str, host: str | None, headers: Any) -> Decision | None:
+        """A request given as an address and header strings (a dict, or a list of
+        ``(name, value)`` pairs: what a gateway passes), decided without building a
+        :class:`Request`: the filters a header's value satisfies are remembered (up to
+        4,096 values). None when anything is unusual (a value that is neither a string nor
+        a list of strings, an invalid address): the general path then decides, or says what
+        is wrong."""
+        if host is not None and type(host) is not str:
+            return None
+        copies: dict[str, list[str]] = {}
+        for item in headers.items() if type(headers) is dict else headers:
+            if type(item) is not tuple or len(item) != 2 or type(item[0]) is not str:
+                return None
+            name, value = item
+            if type(value) is str:
+                values = [value]
+            elif type(value) in (list, tuple) and all(type(v) is str for v in value):
+                values = list(value)
+            else:
+                return None
+            canonical = _CANONICAL_HEADERS.get(name.strip().lower())
+            if canonical is not None:
+                copies.setdefault(canonical, []).extend(values)
+        version, value = _kernel_module.parse_address(ip)
+        if not version:
+            return None
+        tables = self._tables
+        memo = self._satisfied
+        sat: list[tuple[int, ...]] = []
+        for name in HEADER_NAMES:
+            given = copies.get(name)
+            if not given:
+                sat.append(())
+                continue
+            key = (name, tuple(given))
+            found = memo.get(key)
+            if found is None:
+                found = tables.headers.satisfied(name, given)
+                if len(memo) >= 4096:
+                    memo.clear()
+                memo[key] = found
+            sat.append(found)
+        coll = 1 if host is not None and is_scm_host(host) else 0
+        hi, lo = (value >> 64, value & _MASK64) if version == 6 else (0, value)
+        code = self._kernel.code_one(version, hi, lo, coll, False, False, 0, sat)
+        kept = dict(headers) if type(headers) is dict else list(headers)
+        return Decision(tables.outcome(coll, code), ip, None, self._site, (host, kept))
 
     # ------------------------------------------------------------------ columns
 
