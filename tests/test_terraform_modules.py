@@ -668,3 +668,371 @@ def test_an_unread_module_beside_a_web_app_is_a_warning(tmp_path: Path) -> None:
     with pytest.warns(ConfigWarning, match=r"main\.tf:1: module\.naming is not read"):
         site = acl.load(tmp_path)
     assert site.main_rules[0].name == "office"
+
+
+# ---------------------------------------------------------------------------- override files
+
+OVERRIDDEN = {
+    "main.tf": """
+        variable "office_cidr" {
+          type    = string
+          default = "198.51.100.0/24"
+        }
+
+        resource "azurerm_linux_web_app" "shop" {
+          name                          = "contoso-shop"
+          public_network_access_enabled = true
+
+          site_config {
+            ip_restriction_default_action = "Allow"
+
+            ip_restriction {
+              name       = "office"
+              priority   = 100
+              ip_address = var.office_cidr
+            }
+
+            scm_ip_restriction {
+              name       = "deploy"
+              priority   = 10
+              ip_address = "192.0.2.0/28"
+            }
+          }
+        }
+        """,
+}
+
+
+def test_an_override_file_replaces_the_whole_site_config(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            **OVERRIDDEN,
+            "override.tf": """
+                # the production lock-down, kept apart from main.tf
+                resource "azurerm_linux_web_app" "shop" {
+                  site_config {
+                    ip_restriction_default_action = "Deny"
+
+                    ip_restriction {
+                      name       = "vpn"
+                      priority   = 200
+                      ip_address = "203.0.113.0/24"
+                    }
+                  }
+                }
+                """,
+        },
+    )
+    site = acl.load(tmp_path)
+    assert site.main_default is acl.Action.DENY
+    # nested blocks are not merged: the original's rules, scm rules included, are gone
+    assert [r.name for r in site.main_rules] == ["vpn"]
+    assert site.scm_rules == ()
+    assert site.public_network_access == "Enabled"  # an attribute the override leaves alone
+    origin = site.main_rules[0].origin
+    assert origin is not None and origin.file == str(tmp_path / "override.tf")
+    assert origin.line == 6
+    assert decide(site, "198.51.100.7") == ("Deny", None)
+    assert decide(site, "203.0.113.9") == ("Allow", "vpn")
+
+
+def test_an_override_attribute_leaves_the_original_blocks(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            **OVERRIDDEN,
+            "override.tf": """
+                resource "azurerm_linux_web_app" "shop" {
+                  public_network_access_enabled = false
+                }
+                """,
+        },
+    )
+    site = acl.load(tmp_path)
+    assert site.public_network_access == "Disabled"
+    assert [r.name for r in site.main_rules] == ["office"]
+    assert [r.name for r in site.scm_rules] == ["deploy"]
+    assert site.main_default is acl.Action.ALLOW
+
+
+def test_override_files_apply_in_name_order_tf_json_too(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            **OVERRIDDEN,
+            "a_override.tf": """
+                resource "azurerm_linux_web_app" "shop" {
+                  public_network_access_enabled = false
+                  site_config {
+                    ip_restriction_default_action = "Deny"
+                  }
+                }
+                """,
+            # read after a_override.tf: its site_config wins, the attribute stays
+            "web_override.tf.json": """
+                {
+                  "resource": {
+                    "azurerm_linux_web_app": {
+                      "shop": {
+                        "site_config": {
+                          "ip_restriction_default_action": "Deny",
+                          "ip_restriction": [
+                            {"name": "office", "priority": 100, "ip_address": "${var.office_cidr}"},
+                            {"name": "partner", "priority": 150, "ip_address": "192.0.2.99"}
+                          ]
+                        }
+                      }
+                    }
+                  }
+                }
+                """,
+        },
+    )
+    site = acl.load(tmp_path)
+    assert site.public_network_access == "Disabled"
+    assert site.main_default is acl.Action.DENY
+    assert [(r.name, r.ip_address) for r in site.main_rules] == [
+        ("office", "198.51.100.0/24"),
+        ("partner", "192.0.2.99"),
+    ]
+    origin = site.main_rules[1].origin
+    assert origin is not None and origin.file == str(tmp_path / "web_override.tf.json")
+    assert origin.line == 9
+    # an error in the JSON override names its file and line
+    json_file = tmp_path / "web_override.tf.json"
+    json_file.write_text(json_file.read_text().replace('"192.0.2.99"', '"${var.partner}"'))
+    with pytest.raises(
+        acl.ConfigError,
+        match=r"web_override\.tf\.json:9: azurerm_linux_web_app\.shop\.site_config\."
+        r"ip_restriction\[1\]\.ip_address: variable 'partner' is not declared",
+    ):
+        acl.load(tmp_path)
+
+
+def test_a_dynamic_block_in_an_override_replaces_blocks_of_its_type(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            **OVERRIDDEN,
+            "override.tf": """
+                resource "azurerm_linux_web_app" "shop" {
+                  dynamic "site_config" {
+                    for_each = ["only"]
+                    content {
+                      ip_restriction_default_action = "Deny"
+                    }
+                  }
+                }
+                """,
+        },
+    )
+    site = acl.load(tmp_path)
+    assert site.main_rules == () and site.scm_rules == ()
+    assert site.main_default is acl.Action.DENY
+
+
+def test_an_override_changes_a_variable_default(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            **OVERRIDDEN,
+            "override.tf": """
+                variable "office_cidr" {
+                  default = "203.0.113.0/24"
+                }
+                """,
+        },
+    )
+    site = acl.load(tmp_path)
+    assert site.main_rules[0].ip_address == "203.0.113.0/24"
+    # a .tfvars value still wins over the overridden default
+    (tmp_path / "terraform.tfvars").write_text('office_cidr = "192.0.2.128/25"\n')
+    assert acl.load(tmp_path).main_rules[0].ip_address == "192.0.2.128/25"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            'variable "office_cidr" {\n  type = number\n}\n',
+            r"override\.tf:1: variable 'office_cidr': overriding its type constraint has made "
+            r"its default value invalid: string '198\.51\.100\.0/24' is not a number",
+        ),
+        (
+            'variable "office_cidr" {\n  default = ["192.0.2.0/24"]\n}\n',
+            r"override\.tf:1: variable 'office_cidr': the overridden default value is not "
+            r"compatible with the variable's type constraint",
+        ),
+        (
+            'variable "office_cidr" {\n  nullable = false\n  default  = null\n}\n',
+            r"override\.tf:1: variable 'office_cidr': a null default value is not valid when "
+            r"nullable=false",
+        ),
+    ],
+)
+def test_an_overridden_variable_default_must_fit_its_type(
+    tmp_path: Path, override: str, message: str
+) -> None:
+    write(tmp_path, {**OVERRIDDEN, "override.tf": override})
+    with pytest.raises(acl.ConfigError, match=message):
+        acl.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            '# a typo\n\nresource "azurerm_linux_web_app" "shopp" {\n  name = "typo"\n}\n',
+            r"_override\.tf:3: there is no azurerm_linux_web_app resource named \"shopp\" to "
+            r"override: an override file can only override a resource block defined in a "
+            r"primary configuration file",
+        ),
+        (
+            'variable "regions" {\n  default = []\n}\n',
+            r"_override\.tf:1: there is no variable named \"regions\" to override: an override "
+            r"file can only override a variable that was already declared in a primary",
+        ),
+        (
+            'locals {\n  prefix = "x"\n}\n',
+            r"_override\.tf:2: there is no local value named \"prefix\" to override",
+        ),
+        (
+            'output "name" {\n  value = "x"\n}\n',
+            r"_override\.tf:1: there is no output named \"name\" to override",
+        ),
+        (
+            'module "api" {\n  source = "./api"\n}\n',
+            r"_override\.tf:1: there is no module call named \"api\" to override",
+        ),
+        (
+            'data "azurerm_subnet" "jobs" {\n  name = "jobs"\n}\n',
+            r"_override\.tf:1: there is no azurerm_subnet data resource named \"jobs\" to "
+            r"override",
+        ),
+        (
+            'resource "azurerm_linux_web_app" "shop" {\n  depends_on = [azurerm_subnet.x]\n}\n',
+            r"_override\.tf:2: the depends_on argument may not be overridden",
+        ),
+        (
+            "moved {\n  from = azurerm_linux_web_app.old\n  to   = azurerm_linux_web_app.shop\n}\n",
+            r"_override\.tf:1: cannot override 'moved' blocks",
+        ),
+    ],
+)
+def test_an_override_block_without_an_original_is_an_error(
+    tmp_path: Path, override: str, message: str
+) -> None:
+    write(tmp_path, {**OVERRIDDEN, "prod_override.tf": override})
+    with pytest.raises(acl.ConfigError, match=message):
+        acl.load(tmp_path)
+
+
+def test_errors_in_overridden_values_name_the_override_file(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            **OVERRIDDEN,
+            "override.tf": """
+                resource "azurerm_linux_web_app" "shop" {
+                  count                         = 2
+                  public_network_access_enabled = azurerm_subnet.jobs.id == ""
+
+                  site_config {
+                    ip_restriction {
+                      name       = "bad"
+                      ip_address = "300.1.1.1"
+                    }
+                  }
+                }
+                """,
+        },
+    )
+    with pytest.raises(
+        acl.ConfigError,
+        match=r"override\.tf:3: azurerm_linux_web_app\.shop\[1\]\.public_network_access_enabled: "
+        r"azurerm_subnet\.jobs\.id cannot be known offline",
+    ):
+        acl.load(tmp_path, site="azurerm_linux_web_app.shop[1]")
+    text = (tmp_path / "override.tf").read_text().replace('azurerm_subnet.jobs.id == ""', "true")
+    (tmp_path / "override.tf").write_text(text)
+    with pytest.raises(
+        acl.ConfigError,
+        match=r"override\.tf:6: azurerm_linux_web_app\.shop\[0\]\.site_config\.ip_restriction\[0\]"
+        r": rule 'bad' .*ipAddress element '300\.1\.1\.1' is not valid",
+    ):
+        acl.load(tmp_path, site="azurerm_linux_web_app.shop[0]")
+    (tmp_path / "override.tf").write_text(text.replace("= 2", "= var.copies"))
+    with pytest.raises(
+        acl.ConfigError,
+        match=r"override\.tf:2: azurerm_linux_web_app\.shop\.count: variable 'copies' is not "
+        r"declared",
+    ):
+        acl.load(tmp_path)
+
+
+def test_a_child_module_and_a_module_call_take_overrides(config: Path) -> None:
+    write(
+        config,
+        {
+            # in the child module: a local and the scm rules' source
+            "modules/webapp/override.tf": """
+                locals {
+                  base_priority = 300
+                }
+                """,
+            # in the root module: the call's arguments, merged one by one
+            "override.tf": """
+                module "api" {
+                  allowed_cidrs = ["192.0.2.0/24"]
+                }
+                """,
+        },
+    )
+    site = acl.load(config, site="module.api.azurerm_linux_web_app.this")
+    assert [(r.name, r.priority, r.ip_address) for r in site.main_rules] == [
+        ("cidr-0", 300, "192.0.2.0/24"),
+        ("front-door", 50, "AzureFrontDoor.Backend"),  # front_door_id stays from main.tf
+    ]
+    regional = acl.load(config, site='module.regional["eu"].azurerm_linux_web_app.this')
+    assert regional.main_rules[0].priority == 300
+    # an argument from the override that the module does not declare: the override's line
+    (config / "override.tf").write_text('module "api" {\n  allowed_cidrs = []\n  office = "x"\n}\n')
+    with pytest.raises(
+        acl.ConfigError,
+        match=r"override\.tf:3: module\.api: module \"api\": .* declares no variable 'office'",
+    ):
+        acl.load(config, site="module.api.azurerm_linux_web_app.this")
+
+
+def test_a_module_source_can_be_overridden(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "main.tf": 'module "web" {\n  source = "./v1"\n}\n',
+            "override.tf": 'module "web" {\n  source = "./v2"\n}\n',
+            "v1/main.tf": 'resource "azurerm_linux_web_app" "old" {\n}\n',
+            "v2/main.tf": 'resource "azurerm_linux_web_app" "new" {\n}\n',
+        },
+    )
+    assert acl.load(tmp_path).name == "module.web.azurerm_linux_web_app.new"
+
+
+def test_an_override_file_alone_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, {**OVERRIDDEN, "override.tf": OVERRIDDEN["main.tf"]})
+    with pytest.raises(
+        acl.ConfigError, match=r"override\.tf: an override file cannot be read alone"
+    ):
+        acl.load(tmp_path / "override.tf")
+    # main.tf alone is read without the override files of its folder
+    assert acl.load(tmp_path / "main.tf").main_default is acl.Action.ALLOW
+
+
+def test_only_override_names_are_override_files(tmp_path: Path) -> None:
+    # "overrides.tf" and "override_x.tf" are ordinary files: declaring the resource again
+    # there is the usual error
+    for name in ("overrides.tf", "override_x.tf", "my-override.tf"):
+        write(tmp_path, {**OVERRIDDEN, name: OVERRIDDEN["main.tf"]})
+        with pytest.raises(acl.ConfigError, match="is declared twice"):
+            acl.load(tmp_path)
+        (tmp_path / name).unlink()

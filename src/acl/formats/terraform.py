@@ -159,6 +159,14 @@ class _Node:
     def attribute_line(self, name: str) -> int | None:
         return self.line
 
+    def attribute_file(self, name: str) -> str | None:
+        """The file an attribute's value is written in (an override file's, when merged)."""
+        return self.file
+
+    def defines(self, name: str) -> bool:
+        """Whether the block sets ``name``, as an attribute or as blocks (``dynamic`` too)."""
+        raise NotImplementedError
+
     def origin(self, name: str | None = None) -> Origin:
         return Origin(
             file=self.file, line=self.line, path=f"{self.path}.{name}" if name else self.path
@@ -197,6 +205,12 @@ class _HclNode(_Node):
     def attribute_line(self, name: str) -> int | None:
         found = self._attributes.get(name)
         return found[1] if found else self.line
+
+    def defines(self, name: str) -> bool:
+        return name in self._attributes or any(
+            block.type == name or (block.type == "dynamic" and block.labels[:1] == (name,))
+            for block in blocks(self.body)
+        )
 
     def value(self, name: str) -> Any:
         found = self._attributes.get(name)
@@ -311,6 +325,9 @@ class _DictNode(_Node):
     def _unknown(self, name: str) -> Any:
         return self.unknown.get(name) if isinstance(self.unknown, Mapping) else None
 
+    def defines(self, name: str) -> bool:
+        return name in self.data
+
     def value(self, name: str) -> Any:
         if self._unknown(name) is True:
             exc = NeedsPlan(
@@ -420,7 +437,7 @@ class _Reader:
         try:
             return node.value(name)
         except NeedsPlan as exc:
-            raise self.plan_error(exc, node.file, node.line) from None
+            raise self.plan_error(exc, node.attribute_file(name), node.line) from None
 
     def site_config(self, resource: _Node) -> tuple[dict[str, Any], dict[str, str], Any, str]:
         """The ARM siteConfig, the key paths and the public network access value and path."""
@@ -595,7 +612,11 @@ class _Reader:
         return text or None
 
     def _where(self, node: _Node, name: str) -> Origin:
-        return Origin(file=node.file, line=node.attribute_line(name), path=f"{node.path}.{name}")
+        return Origin(
+            file=node.attribute_file(name),
+            line=node.attribute_line(name),
+            path=f"{node.path}.{name}",
+        )
 
     def rule(self, node: _Node) -> dict[str, Any]:
         ip_address = self._text(node, "ip_address")
@@ -910,6 +931,12 @@ class _JsonNode(_Node):
     def attribute_line(self, name: str) -> int | None:
         return _json_line(self.data, name, self.line)
 
+    def defines(self, name: str) -> bool:
+        dynamic = self.data.get("dynamic")
+        return (name in self.data and name != "//") or (
+            isinstance(dynamic, Mapping) and name in dynamic
+        )
+
     def value(self, name: str) -> Any:
         if name not in self.data:
             return None
@@ -1008,6 +1035,39 @@ class _JsonNode(_Node):
         ]
 
 
+class _MergedNode(_Node):
+    """A top-level block with an override file's block merged in, as Terraform merges them
+    (``MergeBodies``): an attribute of the override replaces the original's, and a nested
+    block type in the override (``dynamic`` blocks included) replaces all of the original's
+    blocks of that type, with no merging inside nested blocks. Each value keeps the file and
+    line it is written at."""
+
+    def __init__(self, base: _Node, override: _Node) -> None:
+        self.base = base
+        self.override = override
+        self.file = base.file
+        self.line = base.line
+        self.path = base.path
+
+    def _from(self, name: str) -> _Node:
+        return self.override if self.override.defines(name) else self.base
+
+    def defines(self, name: str) -> bool:
+        return self.override.defines(name) or self.base.defines(name)
+
+    def value(self, name: str) -> Any:
+        return self._from(name).value(name)
+
+    def children(self, name: str) -> list[_Node | _Skipped]:
+        return self._from(name).children(name)
+
+    def attribute_line(self, name: str) -> int | None:
+        return self._from(name).attribute_line(name)
+
+    def attribute_file(self, name: str) -> str | None:
+        return self._from(name).attribute_file(name)
+
+
 # ---------------------------------------------------------------------------- modules
 
 _EXPRESSION = Tree[Any] | JsonValue
@@ -1016,36 +1076,67 @@ _META_ARGUMENTS = frozenset(
 )
 
 
+def _is_override(name: str) -> bool:
+    """Whether Terraform reads a file as an override file: ``override.tf``,
+    ``override.tf.json``, or a name ending ``_override.tf`` or ``_override.tf.json``."""
+    for extension in (".tf", ".tf.json"):
+        if name.endswith(extension):
+            stem = name[: -len(extension)]
+            return stem == "override" or stem.endswith("_override")
+    return False
+
+
 @dataclass
 class _File:
-    """A configuration file: HCL (``tree``) or Terraform JSON (``data``)."""
+    """A configuration file: HCL (``tree``) or Terraform JSON (``data``); ``override`` for
+    an override file, merged into the blocks of the others."""
 
     hcl: HclFile
     data: Mapping[str, Any] | None = None
+    override: bool = False
 
 
 @dataclass
 class _Resource:
+    """A resource block, with the blocks of override files merged into it, in order."""
+
     type: str
     name: str
     file: HclFile
     line: int | None
     body: Tree[Any] | None = None
     data: Mapping[str, Any] | None = None
+    overrides: list[_Resource] = field(default_factory=list)
 
     @property
     def address(self) -> str:
         return f"{self.type}.{self.name}"
 
-    def meta(self) -> dict[str, tuple[_EXPRESSION, int | None]]:
-        """The resource's count and for_each, as expressions."""
+    def _own_meta(self) -> dict[str, tuple[_EXPRESSION, int | None]]:
         return _meta(self.body, self.data, self.file, self.line)
 
-    def node(self, scope: Scope, evaluator: Evaluator, address: str) -> _Node:
+    def meta(self) -> dict[str, tuple[_EXPRESSION, int | None]]:
+        """The resource's count and for_each, as expressions."""
+        found = self._own_meta()
+        for override in self.overrides:
+            found.update(override._own_meta())
+        return found
+
+    def meta_files(self) -> dict[str, HclFile]:
+        """The override file each of :meth:`meta`'s expressions comes from, if not ``file``."""
+        return {name: o.file for o in self.overrides for name in o._own_meta()}
+
+    def _own_node(self, scope: Scope, evaluator: Evaluator, address: str) -> _Node:
         if self.data is not None:
             return _JsonNode(self.data, scope, self.file, evaluator, self.line, address)
         assert self.body is not None
         return _HclNode(self.body, scope, self.file, evaluator, self.line, address)
+
+    def node(self, scope: Scope, evaluator: Evaluator, address: str) -> _Node:
+        node = self._own_node(scope, evaluator, address)
+        for override in self.overrides:
+            node = _MergedNode(node, override._own_node(scope, evaluator, address))
+        return node
 
 
 def _meta(
@@ -1071,7 +1162,8 @@ def _meta(
 
 @dataclass
 class _Declared:
-    """A variable block: its type constraint and default (``_NO_DEFAULT`` when none)."""
+    """A variable block: its type constraint and default (``_NO_DEFAULT`` when none);
+    ``type_file`` is the override file the type comes from, if not ``file``."""
 
     name: str
     file: HclFile
@@ -1079,6 +1171,8 @@ class _Declared:
     spec: TypeSpec | None
     default: Any
     nullable: bool = True
+    nullable_set: bool = False
+    type_file: HclFile | None = None
 
 
 _NO_DEFAULT = object()
@@ -1086,7 +1180,8 @@ _NO_DEFAULT = object()
 
 @dataclass
 class _Call:
-    """A ``module`` block: its source, arguments and count/for_each."""
+    """A ``module`` block: its source, arguments and count/for_each; ``files`` holds the
+    override file of each argument (and count/for_each) that one sets."""
 
     name: str
     source: str
@@ -1094,6 +1189,11 @@ class _Call:
     line: int | None
     arguments: dict[str, tuple[_EXPRESSION, int | None]]
     meta: dict[str, tuple[_EXPRESSION, int | None]]
+    source_set: bool = True
+    files: dict[str, HclFile] = field(default_factory=dict)
+
+    def file_of(self, name: str) -> HclFile:
+        return self.files.get(name, self.file)
 
 
 @dataclass
@@ -1106,6 +1206,8 @@ class _Module:
     resources: list[_Resource] = field(default_factory=list)
     outputs: dict[str, tuple[_EXPRESSION, HclFile, int | None]] = field(default_factory=dict)
     calls: dict[str, _Call] = field(default_factory=dict)
+    output_names: set[str] = field(default_factory=set)
+    data_sources: set[str] = field(default_factory=set)
 
 
 def _parse_file(name: str, text: str) -> HclFile:
@@ -1121,12 +1223,13 @@ def _parse_file(name: str, text: str) -> HclFile:
 def _load_file(path: Path, name: str | None = None) -> _File:
     label = name or str(path)
     text = _read_text(path)
+    override = _is_override(path.name)
     if path.name.endswith(".json"):
         data = _json_document(text, label)
         if not isinstance(data, Mapping):
             raise ConfigError("a Terraform JSON file holds one object", Origin(file=label, line=1))
-        return _File(HclFile(label, text, Tree("start", [])), data)
-    return _File(_parse_file(label, text))
+        return _File(HclFile(label, text, Tree("start", [])), data, override)
+    return _File(_parse_file(label, text), override=override)
 
 
 def _read_text(path: Path) -> str:
@@ -1165,80 +1268,243 @@ def _type_from_text(text: Any, file: HclFile, line: int | None, name: str) -> Ty
         ) from None
 
 
-def _module(files: list[_File], label: str, folder: Path | None) -> _Module:
-    module = _Module(label, folder, files)
-    seen: dict[str, _Resource] = {}
+def _missing(what: str, kind: str, file: HclFile, line: int | None) -> ConfigError:
+    """Terraform's error for a block of an override file that overrides nothing."""
+    return ConfigError(
+        f"there is no {what} to override: an override file can only override {kind} in a "
+        "primary configuration file",
+        Origin(file=file.name, line=line),
+    )
 
-    def add_resource(resource: _Resource) -> None:
-        if resource.address in seen:
+
+def _not_overridable(file: HclFile, line: int | None) -> ConfigError:
+    return ConfigError(
+        "the depends_on argument may not be overridden", Origin(file=file.name, line=line)
+    )
+
+
+class _Blocks:
+    """Puts the blocks of a module's files into it: those of the primary files are added
+    (each declared once), those of override files (``override`` set) are merged into the
+    blocks they override, as Terraform does."""
+
+    def __init__(self, module: _Module) -> None:
+        self.module = module
+        self.override = False
+        self.seen: dict[str, _Resource] = {}
+
+    def resource(self, resource: _Resource, depends_on: int | None) -> None:
+        found = self.seen.get(resource.address)
+        if self.override:
+            if found is None:
+                raise _missing(
+                    f'{resource.type} resource named "{resource.name}"',
+                    "a resource block defined",
+                    resource.file,
+                    resource.line,
+                )
+            if depends_on is not None:
+                raise _not_overridable(resource.file, depends_on)
+            found.overrides.append(resource)
+            return
+        if found is not None:
             raise ConfigError(
                 f"resource {resource.address} is declared twice",
                 Origin(file=resource.file.name, line=resource.line),
             )
-        seen[resource.address] = resource
-        module.resources.append(resource)
+        self.seen[resource.address] = resource
+        self.module.resources.append(resource)
 
-    def add_variable(declared: _Declared) -> None:
-        if declared.name in module.variables:
-            raise ConfigError(
-                f"variable {declared.name!r} is declared twice",
-                Origin(file=declared.file.name, line=declared.line),
+    def data(
+        self, kind: str, name: str, file: HclFile, line: int | None, depends_on: int | None
+    ) -> None:
+        """A data block: only whether there is one matters (its values need a plan)."""
+        if not self.override:
+            self.module.data_sources.add(f"{kind}.{name}")
+        elif f"{kind}.{name}" not in self.module.data_sources:
+            raise _missing(
+                f'{kind} data resource named "{name}"', "a data block defined", file, line
             )
-        module.variables[declared.name] = declared
+        elif depends_on is not None:
+            raise _not_overridable(file, depends_on)
 
-    def add_local(name: str, expression: _EXPRESSION, file: HclFile, line: int | None) -> None:
-        if name in module.locals:
+    def variable(self, declared: _Declared) -> None:
+        found = self.module.variables.get(declared.name)
+        if not self.override:
+            if found is not None:
+                raise ConfigError(
+                    f"variable {declared.name!r} is declared twice",
+                    Origin(file=declared.file.name, line=declared.line),
+                )
+            self.module.variables[declared.name] = declared
+            return
+        if found is None:
+            raise _missing(
+                f'variable named "{declared.name}"',
+                "a variable that was already declared",
+                declared.file,
+                declared.line,
+            )
+        _merge_variable(found, declared)
+
+    def local(self, name: str, expression: _EXPRESSION, file: HclFile, line: int | None) -> None:
+        if self.override:
+            if name not in self.module.locals:
+                raise _missing(
+                    f'local value named "{name}"',
+                    "a local value that was already defined",
+                    file,
+                    line,
+                )
+        elif name in self.module.locals:
             raise ConfigError(
                 f"local value {name!r} is defined twice", Origin(file=file.name, line=line)
             )
-        module.locals[name] = (expression, file)
+        self.module.locals[name] = (expression, file)
 
-    def add_call(call: _Call) -> None:
-        if call.name in module.calls:
-            raise ConfigError(
-                f'module "{call.name}" is declared twice',
-                Origin(file=call.file.name, line=call.line),
-            )
-        module.calls[call.name] = call
-
-    for source in files:
-        if source.data is not None:
-            _json_module(
-                source.hcl, source.data, add_resource, add_variable, add_local, add_call, module
-            )
-            continue
-        file = source.hcl
-        for block in blocks(_body_of(file)):
-            where = Origin(file=file.name, line=block.line)
-            if block.type == "variable":
-                if len(block.labels) != 1:
-                    raise ConfigError("a variable block takes one label, its name", where)
-                add_variable(_hcl_variable(block.labels[0], block.body, file, block.line))
-            elif block.type == "locals":
-                try:
-                    found = attributes(block.body)
-                except EvalError as exc:
-                    raise ConfigError(exc.message, replace(where, line=exc.line)) from None
-                for name, (expression, line) in found.items():
-                    add_local(name, expression, file, line)
-            elif block.type == "resource" and len(block.labels) == 2:
-                add_resource(
-                    _Resource(block.labels[0], block.labels[1], file, block.line, body=block.body)
+    def output(
+        self,
+        name: str,
+        value: tuple[_EXPRESSION, int | None] | None,
+        file: HclFile,
+        line: int | None,
+        depends_on: int | None,
+    ) -> None:
+        if self.override:
+            if name not in self.module.output_names:
+                raise _missing(
+                    f'output named "{name}"', "an output that was already defined", file, line
                 )
-            elif block.type == "output" and len(block.labels) == 1:
-                try:
-                    found = attributes(block.body)
-                except EvalError as exc:
-                    raise ConfigError(exc.message, replace(where, line=exc.line)) from None
-                if "value" in found:
-                    module.outputs[block.labels[0]] = (found["value"][0], file, found["value"][1])
-            elif block.type == "module" and len(block.labels) == 1:
-                try:
-                    found = attributes(block.body)
-                except EvalError as exc:
-                    raise ConfigError(exc.message, replace(where, line=exc.line)) from None
-                add_call(_hcl_call(block.labels[0], found, file, block.line))
+            if depends_on is not None:
+                raise _not_overridable(file, depends_on)
+        self.module.output_names.add(name)
+        if value is not None:
+            self.module.outputs[name] = (value[0], file, value[1])
+
+    def call(self, call: _Call) -> None:
+        found = self.module.calls.get(call.name)
+        if not self.override:
+            if found is not None:
+                raise ConfigError(
+                    f'module "{call.name}" is declared twice',
+                    Origin(file=call.file.name, line=call.line),
+                )
+            self.module.calls[call.name] = call
+            return
+        if found is None:
+            raise _missing(
+                f'module call named "{call.name}"',
+                "a module call that was defined",
+                call.file,
+                call.line,
+            )
+        if call.source_set:
+            found.source = call.source
+        for mine, theirs in ((found.arguments, call.arguments), (found.meta, call.meta)):
+            mine.update(theirs)
+            found.files.update(dict.fromkeys(theirs, call.file))
+
+    def refuse(self, kind: str, file: HclFile, line: int | None) -> None:
+        """``moved`` and ``import`` blocks, which override files may not hold."""
+        if self.override:
+            detail = "records of moved objects" if kind == "moved" else f"{kind} blocks"
+            raise ConfigError(
+                f"cannot override '{kind}' blocks: {detail} can appear only in normal files, "
+                "not in override files",
+                Origin(file=file.name, line=line),
+            )
+
+
+def _merge_variable(variable: _Declared, override: _Declared) -> None:
+    """An override file's variable block merged into the declaration: its default, type
+    and nullable replace the original's, and the default must fit the type that results."""
+    if override.default is not _NO_DEFAULT:
+        variable.default = override.default
+    if override.spec is not None:
+        variable.spec = override.spec
+        variable.type_file = override.file
+    if override.nullable_set:
+        variable.nullable = override.nullable
+        variable.nullable_set = True
+    if variable.default is _NO_DEFAULT or (
+        override.spec is None and override.default is _NO_DEFAULT and not override.nullable_set
+    ):
+        return
+    where = Origin(file=override.file.name, line=override.line)
+    name = variable.name
+    if variable.spec is not None:
+        try:
+            variable.default = convert(
+                variable.default,
+                variable.spec,
+                Evaluator({}, frozenset(), {}),
+                variable.type_file or variable.file,
+            )
+        except (EvalError, NeedsPlan) as exc:
+            text = exc.message if isinstance(exc, EvalError) else exc.reason
+            if override.spec is not None and override.default is _NO_DEFAULT:
+                problem = "overriding its type constraint has made its default value invalid"
+            elif override.spec is None and override.default is not _NO_DEFAULT:
+                problem = (
+                    "the overridden default value is not compatible with the variable's type "
+                    "constraint"
+                )
+            else:
+                problem = "its default value is not compatible with its type constraint"
+            raise ConfigError(f"variable {name!r}: {problem}: {text}", where) from None
+    if not variable.nullable and variable.default is None:
+        raise ConfigError(
+            f"variable {name!r}: a null default value is not valid when nullable=false", where
+        )
+
+
+def _module(files: list[_File], label: str, folder: Path | None) -> _Module:
+    """A module from its files: the primary files' blocks, then the override files'
+    merged into them, in name order and then in the order written, as Terraform does."""
+    module = _Module(label, folder, files)
+    sink = _Blocks(module)
+    for source in [f for f in files if not f.override] + [f for f in files if f.override]:
+        sink.override = source.override
+        if source.data is not None:
+            _json_module(source.hcl, source.data, sink)
+        else:
+            _hcl_module(source.hcl, sink)
     return module
+
+
+def _hcl_module(file: HclFile, sink: _Blocks) -> None:
+    """The blocks of a ``.tf`` file."""
+    for block in blocks(_body_of(file)):
+        where = Origin(file=file.name, line=block.line)
+        if block.type == "variable":
+            if len(block.labels) != 1:
+                raise ConfigError("a variable block takes one label, its name", where)
+            sink.variable(_hcl_variable(block.labels[0], block.body, file, block.line))
+            continue
+        if block.type in ("moved", "import"):
+            sink.refuse(block.type, file, block.line)
+            continue
+        if block.type not in ("locals", "resource", "data", "output", "module"):
+            continue
+        try:
+            found = attributes(block.body)
+        except EvalError as exc:
+            raise ConfigError(exc.message, replace(where, line=exc.line)) from None
+        depends_on = found["depends_on"][1] if "depends_on" in found else None
+        if block.type == "locals":
+            for name, (expression, line) in found.items():
+                sink.local(name, expression, file, line)
+        elif block.type == "resource" and len(block.labels) == 2:
+            sink.resource(
+                _Resource(block.labels[0], block.labels[1], file, block.line, body=block.body),
+                depends_on,
+            )
+        elif block.type == "data" and len(block.labels) == 2:
+            sink.data(block.labels[0], block.labels[1], file, block.line, depends_on)
+        elif block.type == "output" and len(block.labels) == 1:
+            sink.output(block.labels[0], found.get("value"), file, block.line, depends_on)
+        elif block.type == "module" and len(block.labels) == 1:
+            sink.call(_hcl_call(block.labels[0], found, file, block.line, sink.override))
 
 
 def _hcl_variable(name: str, body: Tree[Any], file: HclFile, line: int | None) -> _Declared:
@@ -1273,14 +1539,27 @@ def _hcl_variable(name: str, body: Tree[Any], file: HclFile, line: int | None) -
             default = value
         else:
             nullable = value is not False
-    return _Declared(name, file, line, spec, default, nullable)
+    return _Declared(name, file, line, spec, default, nullable, "nullable" in found)
 
 
 def _hcl_call(
-    name: str, found: dict[str, tuple[Tree[Any], int | None]], file: HclFile, line: int | None
+    name: str,
+    found: dict[str, tuple[Tree[Any], int | None]],
+    file: HclFile,
+    line: int | None,
+    override: bool = False,
 ) -> _Call:
+    """A module block; in an override file, ``source`` may be left out."""
     where = Origin(file=file.name, line=line, path=f"module.{name}")
+    arguments: dict[str, tuple[_EXPRESSION, int | None]] = {
+        k: v for k, v in found.items() if k not in _META_ARGUMENTS
+    }
+    meta: dict[str, tuple[_EXPRESSION, int | None]] = {
+        k: v for k, v in found.items() if k in ("count", "for_each")
+    }
     if "source" not in found:
+        if override:
+            return _Call(name, "", file, line, arguments, meta, source_set=False)
         raise ConfigError(f'module "{name}" has no source', where)
     expression, source_line = found["source"]
     try:
@@ -1292,24 +1571,10 @@ def _hcl_call(
             f'module "{name}": source must be a literal string, not {file.source(expression)}',
             replace(where, line=source_line),
         )
-    arguments: dict[str, tuple[_EXPRESSION, int | None]] = {
-        k: v for k, v in found.items() if k not in _META_ARGUMENTS
-    }
-    meta: dict[str, tuple[_EXPRESSION, int | None]] = {
-        k: v for k, v in found.items() if k in ("count", "for_each")
-    }
     return _Call(name, source, file, line, arguments, meta)
 
 
-def _json_module(
-    file: HclFile,
-    data: Mapping[str, Any],
-    add_resource: Any,
-    add_variable: Any,
-    add_local: Any,
-    add_call: Any,
-    module: _Module,
-) -> None:
+def _json_module(file: HclFile, data: Mapping[str, Any], sink: _Blocks) -> None:
     """The blocks of a ``.tf.json`` file."""
     name = file.name
 
@@ -1331,6 +1596,29 @@ def _json_module(
                         _json_line(raw, index, line) if isinstance(raw, list) else line,
                     )
 
+    def typed(kind: str) -> Iterator[tuple[str, str, Mapping[str, Any], int | None]]:
+        """``{"resource": {"type": {"name": {...}}}}`` (and ``data``), as :func:`labelled`."""
+        if kind not in data:
+            return
+        top_line = _json_line(data, kind, 1)
+        for group in _json_objects(data[kind], name, top_line, kind):
+            for type_, raw in group.items():
+                if type_ == "//":
+                    continue
+                type_line = _json_line(group, type_, top_line)
+                for by_name in _json_objects(raw, name, type_line, f'{kind} "{type_}"'):
+                    for label, body_raw in by_name.items():
+                        if label == "//":
+                            continue
+                        line = _json_line(by_name, label, type_line)
+                        for body in _json_objects(
+                            body_raw, name, line, f'{kind} "{type_}" "{label}"'
+                        ):
+                            yield type_, label, body, getattr(body, "line", line)
+
+    def depends_on(body: Mapping[str, Any], line: int | None) -> int | None:
+        return _json_line(body, "depends_on", line) if "depends_on" in body else None
+
     for label, body, line in labelled("variable"):
         spec = (
             _type_from_text(body["type"], file, _json_line(body, "type", line), label)
@@ -1338,39 +1626,37 @@ def _json_module(
             else None
         )
         default = body.get("default", _NO_DEFAULT)
-        add_variable(_Declared(label, file, line, spec, default, body.get("nullable") is not False))
+        sink.variable(
+            _Declared(
+                label,
+                file,
+                line,
+                spec,
+                default,
+                body.get("nullable") is not False,
+                "nullable" in body,
+            )
+        )
     if "locals" in data:
         top_line = _json_line(data, "locals", 1)
         for group in _json_objects(data["locals"], name, top_line, "locals"):
             for key, value in group.items():
                 if key != "//":
                     line = _json_line(group, key, top_line)
-                    add_local(key, JsonValue(value, line), file, line)
-    if "resource" in data:
-        top_line = _json_line(data, "resource", 1)
-        for group in _json_objects(data["resource"], name, top_line, "resource"):
-            for kind, raw in group.items():
-                if kind == "//":
-                    continue
-                kind_line = _json_line(group, kind, top_line)
-                for by_name in _json_objects(raw, name, kind_line, f'resource "{kind}"'):
-                    for label, body_raw in by_name.items():
-                        if label == "//":
-                            continue
-                        line = _json_line(by_name, label, kind_line)
-                        for body in _json_objects(
-                            body_raw, name, line, f'resource "{kind}" "{label}"'
-                        ):
-                            add_resource(
-                                _Resource(kind, label, file, getattr(body, "line", line), data=body)
-                            )
+                    sink.local(key, JsonValue(value, line), file, line)
+    for type_, label, body, line in typed("resource"):
+        sink.resource(_Resource(type_, label, file, line, data=body), depends_on(body, line))
+    for type_, label, body, line in typed("data"):
+        sink.data(type_, label, file, line, depends_on(body, line))
     for label, body, line in labelled("output"):
+        output: tuple[_EXPRESSION, int | None] | None = None
         if "value" in body:
             where = _json_line(body, "value", line)
-            module.outputs[label] = (JsonValue(body["value"], where), file, where)
+            output = (JsonValue(body["value"], where), where)
+        sink.output(label, output, file, line, depends_on(body, line))
     for label, body, line in labelled("module"):
         source = body.get("source")
-        if not isinstance(source, str):
+        if not isinstance(source, str) and not (sink.override and "source" not in body):
             raise ConfigError(
                 f'module "{label}": source must be a string', Origin(file=name, line=line)
             )
@@ -1379,7 +1665,22 @@ def _json_module(
             for k, v in body.items()
             if k not in _META_ARGUMENTS and k != "//"
         }
-        add_call(_Call(label, source, file, line, arguments, _meta(None, body, file, line)))
+        sink.call(
+            _Call(
+                label,
+                source if isinstance(source, str) else "",
+                file,
+                line,
+                arguments,
+                _meta(None, body, file, line),
+                source_set=isinstance(source, str),
+            )
+        )
+    for kind in ("moved", "import"):
+        if kind in data:
+            top_line = _json_line(data, kind, 1)
+            for _ in _json_objects(data[kind], name, top_line, kind):
+                sink.refuse(kind, file, top_line)
 
 
 def _tfvars(path: Path) -> tuple[HclFile | None, dict[str, Any]]:
@@ -1436,7 +1737,7 @@ def _convert(declared: _Declared, value: Any, evaluator: Evaluator, where: str) 
     if declared.spec is None:
         return value
     try:
-        return convert(value, declared.spec, evaluator, declared.file)
+        return convert(value, declared.spec, evaluator, declared.type_file or declared.file)
     except (EvalError, NeedsPlan) as exc:
         text = exc.message if isinstance(exc, EvalError) else exc.reason
         raise EvalError(
@@ -1541,9 +1842,10 @@ class _Inputs(Mapping[str, Any]):
         value = None if declared.default is _NO_DEFAULT else declared.default
         if name in self.call.arguments:
             expression, line = self.call.arguments[name]
-            where = f"{self.call.file.name}:{line}"
+            file = self.call.file_of(name)
+            where = f"{file.name}:{line}"
             try:
-                given = self.parent.evaluator.evaluate(expression, self.scope, self.call.file)
+                given = self.parent.evaluator.evaluate(expression, self.scope, file)
             except NeedsPlan as exc:
                 raise NeedsPlan(
                     f"var.{name}",
@@ -1554,7 +1856,7 @@ class _Inputs(Mapping[str, Any]):
             except EvalError as exc:
                 raise EvalError(
                     f"var.{name}: the argument {name} of {self.instance.address} "
-                    f"({self.call.file.name}:{exc.line or line}): {exc.message}"
+                    f"({file.name}:{exc.line or line}): {exc.message}"
                 ) from None
             if given is not None or declared.nullable:
                 value = given
@@ -1716,7 +2018,7 @@ class _Instance:
             )
         found: list[tuple[str, Any, _Instance]] = []
         for suffix, key_value, scope in _expand(
-            call.meta, self.evaluator, call.file, base, "module"
+            call.meta, self.evaluator, call.file, base, "module", call.files
         ):
             assert child.folder is not None
             instance = _Instance(self.tree, child, base + suffix, child.folder, (*self.chain, call))
@@ -1740,7 +2042,11 @@ class _Instance:
                 raise ConfigError(
                     f'module "{call.name}": {child.label} declares no variable {unknown[0]!r} '
                     f"(it declares: {', '.join(sorted(child.variables)) or 'none'})",
-                    replace(where, line=call.arguments[unknown[0]][1]),
+                    replace(
+                        where,
+                        file=call.file_of(unknown[0]).name,
+                        line=call.arguments[unknown[0]][1],
+                    ),
                 )
             instance.bind(inputs)
             found.append((base + suffix, key_value, instance))
@@ -1794,12 +2100,15 @@ def _expand(
     file: HclFile,
     address: str,
     what: str,
+    files: Mapping[str, HclFile] | None = None,
 ) -> list[tuple[str, Any, Scope]]:
-    """The instance keys of a resource or module call: (address suffix, key, scope)."""
+    """The instance keys of a resource or module call: (address suffix, key, scope);
+    ``files`` holds the override file of an expression that one sets."""
     for name in ("count", "for_each"):
         if name not in meta:
             continue
         expression, line = meta[name]
+        file = (files or {}).get(name, file)
         origin = Origin(file=file.name, line=line, path=f"{address}.{name}")
         try:
             value = evaluator.evaluate(expression, {}, file)
@@ -1905,6 +2214,14 @@ def _hcl_sources(document: Any, options: LoadOptions) -> tuple[list[_File], str,
         if not files:
             raise ConfigError("the folder has no .tf or .tf.json files", Origin(file=str(path)))
         return files, f"{path}/", path, path
+    if _is_override(path.name):
+        # Terraform reads a folder, merging its override files into the blocks of the
+        # others: an override file alone overrides nothing, which is an error
+        raise ConfigError(
+            "an override file cannot be read alone: Terraform merges it into the blocks of "
+            "the other .tf and .tf.json files of its folder; load the folder",
+            Origin(file=str(path)),
+        )
     return [_load_file(path)], str(path), None, path.parent
 
 
@@ -1953,7 +2270,12 @@ def load_terraform(document: Any, options: LoadOptions) -> Site:
     for holder in holders:
         address = holder.prefix() + resource.address
         for suffix, _, scope in _expand(
-            resource.meta(), holder.evaluator, resource.file, address, "resource"
+            resource.meta(),
+            holder.evaluator,
+            resource.file,
+            address,
+            "resource",
+            resource.meta_files(),
         ):
             instances.append((address + suffix, (holder, scope)))
     where = Origin(file=resource.file.name, line=resource.line)
