@@ -127,8 +127,9 @@ class AddressCounter:
         self._n4 = np.zeros(0, dtype=np.int64)
         self._v6 = np.zeros((0, 2), dtype=np.uint64)
         self._n6 = np.zeros(0, dtype=np.int64)
-        self._pending4: list[npt.NDArray[np.uint64]] = []
-        self._pending6: list[npt.NDArray[np.uint64]] = []
+        # Keys not folded in yet, with their counts (the v4 and the v6 ones apart).
+        self._pending4: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]] = []
+        self._pending6: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]] = []
         self._pending = 0
 
     def add(
@@ -139,25 +140,25 @@ class AddressCounter:
     ) -> None:
         """Count one address per row: ``version`` 4 (value in ``lo``) or 6; 0 is skipped."""
         v4 = version == 4
-        self._pending4.append(np.asarray(lo[v4], dtype=np.uint64))
+        keys = np.asarray(lo[v4], dtype=np.uint64)
+        self._pending4.append((keys, np.ones(len(keys), dtype=np.int64)))
         v6 = version == 6
         if v6.any():
-            self._pending6.append(np.stack([hi[v6], lo[v6]], axis=1).astype(np.uint64))
+            pairs = np.stack([hi[v6], lo[v6]], axis=1).astype(np.uint64)
+            self._pending6.append((pairs, np.ones(len(pairs), dtype=np.int64)))
         self._pending += len(version)
         if self._pending >= self.FOLD:
             self._fold()
 
     def _fold(self) -> None:
         if self._pending4:
-            keys = np.concatenate([self._v4, *self._pending4])
-            weights = np.concatenate([self._n4, np.ones(len(keys) - len(self._v4), dtype=np.int64)])
+            keys = np.concatenate([self._v4, *(k for k, _ in self._pending4)])
+            weights = np.concatenate([self._n4, *(n for _, n in self._pending4)])
             self._v4, inverse = np.unique(keys, return_inverse=True)
             self._n4 = np.bincount(inverse, weights=weights).astype(np.int64)
         if self._pending6:
-            pairs = np.concatenate([self._v6, *self._pending6])
-            weights = np.concatenate(
-                [self._n6, np.ones(len(pairs) - len(self._v6), dtype=np.int64)]
-            )
+            pairs = np.concatenate([self._v6, *(k for k, _ in self._pending6)])
+            weights = np.concatenate([self._n6, *(n for _, n in self._pending6)])
             self._v6, inverse = np.unique(pairs, axis=0, return_inverse=True)
             self._n6 = np.bincount(inverse.reshape(-1), weights=weights).astype(np.int64)
         self._pending4, self._pending6, self._pending = [], [], 0
@@ -180,11 +181,11 @@ class AddressCounter:
         return len(self._v4) + len(self._v6)
 
     def merge(self, other: AddressCounter) -> None:
+        """Add another counter's counts (from another partition or process)."""
         other._fold()
-        self._pending4.append(np.repeat(other._v4, other._n4))
+        self._pending4.append((other._v4, other._n4))
         if len(other._v6):
-            self._pending6.append(np.repeat(other._v6, other._n6, axis=0))
-        self._pending += int(other._n4.sum() + other._n6.sum())
+            self._pending6.append((other._v6, other._n6))
         self.approximate = self.approximate or other.approximate
         self._fold()
 
