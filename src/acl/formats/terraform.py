@@ -4,7 +4,8 @@ Two formats:
 
 * ``terraform``: the configuration, one ``.tf`` or ``.tf.json`` file or a folder (a root
   module, with the child modules it calls from local paths or through
-  ``.terraform/modules/modules.json``). The web and function apps
+  ``.terraform/modules/modules.json``; each folder's override files merged into its other
+  files as Terraform merges them). The web and function apps
   (``azurerm_linux_web_app``, ``azurerm_windows_web_app``, ``azurerm_linux_function_app``,
   ``azurerm_windows_function_app``, their ``_slot`` variants, ``azurerm_logic_app_standard``,
   and the legacy ``azurerm_app_service``, ``azurerm_function_app`` and their slots) are read
