@@ -132,6 +132,20 @@ def test_azurerm_version_parsing() -> None:
         parse_azurerm_version("~> 3.0")
 
 
+def test_hidden_and_backup_files_are_not_read(tmp_path: Path) -> None:
+    """As with Terraform: ``.x.tf``, ``main.tf~`` and ``#main.tf#`` are skipped."""
+    for item in SHOP.iterdir():
+        (tmp_path / item.name).write_text(item.read_text())
+    broken = 'resource "azurerm_linux_web_app" "other" {\n  site_config {\n'  # unparsable
+    for name in (".scratch.tf", "main.tf~", "#main.tf#", ".x.auto.tfvars"):
+        (tmp_path / name).write_text(broken)
+    site = acl.load(tmp_path)
+    assert site.main_rules[2].ip_address == acl.load(SHOP).main_rules[2].ip_address
+    (tmp_path / "extra.tf").write_text(broken)
+    with pytest.raises(acl.ConfigError, match=r"extra\.tf"):
+        acl.load(tmp_path)
+
+
 def test_variables_precedence(tmp_path: Path) -> None:
     for item in SHOP.iterdir():
         (tmp_path / item.name).write_text(item.read_text())

@@ -1768,6 +1768,7 @@ def _root_values(module: _Module, options: LoadOptions) -> dict[str, Any]:
                 p
                 for p in module.folder.iterdir()
                 if p.is_file()
+                and not _ignored(p.name)
                 and (p.name.endswith(".auto.tfvars") or p.name.endswith(".auto.tfvars.json"))
             )
         )
@@ -2187,12 +2188,23 @@ def _unkeyed(address: str) -> str:
     return re.sub(r'\[(?:"(?:[^"\\]|\\.)*"|[^\]]*)\]', "", address)
 
 
+def _ignored(name: str) -> bool:
+    """A file Terraform skips in a folder: hidden (``.x.tf``), or an editor's backup or
+    lock (``main.tf~``, ``#main.tf#``)."""
+    return (
+        name.startswith(".") or name.endswith("~") or (name.startswith("#") and name.endswith("#"))
+    )
+
+
 def _folder_files(folder: Path) -> list[_File]:
-    """A module folder's configuration files: ``*.tf`` and ``*.tf.json``, by name."""
+    """A module folder's configuration files: ``*.tf`` and ``*.tf.json``, by name (not the
+    files Terraform ignores: hidden ones, editor backups)."""
     paths = sorted(
         p
         for p in folder.iterdir()
-        if p.is_file() and (p.suffix == ".tf" or p.name.endswith(".tf.json"))
+        if p.is_file()
+        and not _ignored(p.name)
+        and (p.suffix == ".tf" or p.name.endswith(".tf.json"))
     )
     return [_load_file(p) for p in paths]
 
