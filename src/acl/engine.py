@@ -346,7 +346,7 @@ class Engine:
             return evaluate(self._site, request)
         tables = self._tables
         coll = 1 if request.collection == "scm" else 0
-        sat = [tables.headers.satisfied(name, request.header(name)) for name in HEADER_NAMES]
+        sat = self._satisfying({name: request.header(name) for name in HEADER_NAMES})
         value = request.value
         hi, lo = (value >> 64, value & _MASK64) if request.version == 6 else (0, value)
         code = self._kernel.code_one(
@@ -387,7 +387,16 @@ class Engine:
         version, value = _kernel_module.parse_address(ip)
         if not version:
             return None
-        tables = self._tables
+        sat = self._satisfying(copies)
+        coll = 1 if host is not None and is_scm_host(host) else 0
+        hi, lo = (value >> 64, value & _MASK64) if version == 6 else (0, value)
+        code = self._kernel.code_one(version, hi, lo, coll, False, False, 0, sat)
+        kept = dict(headers) if type(headers) is dict else list(headers)
+        return Decision(self._tables.outcome(coll, code), ip, None, self._site, (host, kept))
+
+    def _satisfying(self, copies: Mapping[str, list[str]]) -> list[tuple[int, ...]]:
+        """Per header of :data:`HEADER_NAMES`, the ids of the filters its copies satisfy;
+        each header's answer is remembered (up to 4,096 of them)."""
         memo = self._satisfied
         sat: list[tuple[int, ...]] = []
         for name in HEADER_NAMES:
@@ -398,16 +407,12 @@ class Engine:
             key = (name, tuple(given))
             found = memo.get(key)
             if found is None:
-                found = tables.headers.satisfied(name, given)
+                found = self._tables.headers.satisfied(name, given)
                 if len(memo) >= 4096:
                     memo.clear()
                 memo[key] = found
             sat.append(found)
-        coll = 1 if host is not None and is_scm_host(host) else 0
-        hi, lo = (value >> 64, value & _MASK64) if version == 6 else (0, value)
-        code = self._kernel.code_one(version, hi, lo, coll, False, False, 0, sat)
-        kept = dict(headers) if type(headers) is dict else list(headers)
-        return Decision(tables.outcome(coll, code), ip, None, self._site, (host, kept))
+        return sat
 
     # ------------------------------------------------------------------ columns
 
