@@ -18,6 +18,7 @@ from .headers import canonical_header
 
 __all__ = [
     "COLLECTIONS",
+    "HOSTINGS",
     "REASONS",
     "Action",
     "HeaderFilter",
@@ -33,6 +34,11 @@ __all__ = [
 
 Collection = Literal["main", "scm"]
 COLLECTIONS: tuple[Collection, ...] = ("main", "scm")
+
+Hosting = Literal["multi-tenant", "ase"]
+HOSTINGS: tuple[Hosting, ...] = ("multi-tenant", "ase")
+"""Where a site runs: the multi-tenant service (the default) or an App Service Environment,
+which changes how service-endpoint traffic and private ranges match."""
 
 REASONS = ("rule", "default", "private-endpoint", "public-access-disabled")
 """Why a decision was made: a rule matched, the unmatched-rule action, or the two checks
@@ -155,6 +161,12 @@ class Site:
     ``main_rules`` and ``scm_rules`` are in the order they were written; evaluation uses
     :meth:`rules` (priority order, stable). ``main_default`` and ``scm_default`` are the
     unmatched-rule actions as configured (None when absent).
+
+    Site state beyond the rules: ``has_private_endpoint`` (the site has an approved private
+    endpoint connection), ``hosting`` (``"multi-tenant"`` or ``"ase"``, an App Service
+    Environment), ``ip_based_ssl`` (an ``IpBasedEnabled`` SSL binding), ``ip_mode`` (read
+    and kept; it only changes DNS). ``ignored_rules`` are entries the loader read but Azure
+    ignores (a ``Deny all`` entry in a template), kept so the linter can point at them.
     """
 
     main_rules: tuple[Rule, ...] = ()
@@ -166,6 +178,11 @@ class Site:
     name: str | None = None
     source: str | None = None
     service_tags_change: int | None = None
+    has_private_endpoint: bool = False
+    hosting: Hosting = "multi-tenant"
+    ip_based_ssl: bool = False
+    ip_mode: str | None = None
+    ignored_rules: tuple[Rule, ...] = ()
     _ordered_main: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
     _ordered_scm: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
 

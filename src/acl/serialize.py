@@ -14,7 +14,7 @@ from typing import Any
 from .addresses import parse_prefix
 from .errors import AclError, ConfigError, Origin
 from .formats.restrictions import header_filter
-from .model import Action, Rule, Site, Source
+from .model import HOSTINGS, Action, Rule, Site, Source
 
 __all__ = ["SITE_FORMAT", "site_from_dict", "site_to_dict"]
 
@@ -59,6 +59,11 @@ def site_to_dict(site: Site) -> dict[str, Any]:
         "scm_default": site.scm_default.value if site.scm_default else None,
         "scm_use_main": site.scm_use_main,
         "public_network_access": site.public_network_access,
+        "has_private_endpoint": site.has_private_endpoint,
+        "hosting": site.hosting,
+        "ip_based_ssl": site.ip_based_ssl,
+        "ip_mode": site.ip_mode,
+        "ignored_rules": [_rule_to_dict(r) for r in site.ignored_rules],
         "main_rules": [_rule_to_dict(r) for r in site.main_rules],
         "scm_rules": [_rule_to_dict(r) for r in site.scm_rules],
     }
@@ -106,8 +111,12 @@ def site_from_dict(data: Any, *, source: str | None = None) -> Site:
                 _rule_from_dict(item, Origin(file=source, path=f"$.{key}[{i}]"))
                 for i, item in enumerate(data[key])
             )
-            for key in ("main_rules", "scm_rules")
+            for key in ("main_rules", "scm_rules", "ignored_rules")
+            if key in data or key != "ignored_rules"
         }
+        hosting = data.get("hosting", "multi-tenant")
+        if hosting not in HOSTINGS:
+            raise ValueError(f"hosting {hosting!r} is not one of {', '.join(HOSTINGS)}")
         return Site(
             main_rules=rules["main_rules"],
             scm_rules=rules["scm_rules"],
@@ -118,6 +127,11 @@ def site_from_dict(data: Any, *, source: str | None = None) -> Site:
             name=data.get("name"),
             source=data.get("source"),
             service_tags_change=data.get("service_tags_change"),
+            has_private_endpoint=bool(data.get("has_private_endpoint", False)),
+            hosting=hosting,
+            ip_based_ssl=bool(data.get("ip_based_ssl", False)),
+            ip_mode=data.get("ip_mode"),
+            ignored_rules=rules.get("ignored_rules", ()),
         )
     except AclError:
         raise

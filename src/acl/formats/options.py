@@ -11,11 +11,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..servicetags import ServiceTags, load_service_tags
 
 if TYPE_CHECKING:
-    from ..model import Site
+    from ..model import Hosting, Site
 
-__all__ = ["AZURERM_DEFAULT_ACTION_VERSION", "ConfigWarning", "LoadOptions", "Unresolved"]
+__all__ = ["AZURERM_DEFAULT_ACTION_VERSION", "ConfigWarning", "Document", "LoadOptions", "Unresolved"]
 
 Unresolved = Literal["error", "skip-rule"]
+Document = Literal["returned", "sent"]
+"""What a JSON document is: what Azure returns (a REST GET, ``az ... show``, an export) or
+what is sent to Azure (an ARM template, Bicep output, a PUT/PATCH body)."""
 
 AZURERM_DEFAULT_ACTION_VERSION = (3, 95)
 """The azurerm release whose web apps send ``ip_restriction_default_action`` (default
@@ -65,6 +68,15 @@ class LoadOptions:
             rules or settings).
         on_warning: called with each warning's text; None emits a :class:`ConfigWarning`
             through :mod:`warnings`.
+        private_endpoint: the site has a private endpoint (``--private-endpoint-site``), for
+            formats that cannot say it; None takes what the file says (no private endpoint
+            when it says nothing).
+        hosting: ``"multi-tenant"`` or ``"ase"`` (an App Service Environment,
+            ``--hosting``); None takes what the file says (multi-tenant when it says nothing).
+        ip_based_ssl: the site has an ``IpBasedEnabled`` SSL binding (``--ip-based-ssl``);
+            None takes what the file says.
+        document: what a JSON document is (``--document``): ``"returned"`` by Azure or
+            ``"sent"`` to it; None: templates are sent, every other JSON document returned.
     """
 
     source: str | None = None
@@ -81,6 +93,10 @@ class LoadOptions:
     subnet_id_template: str | None = None
     base_site: Site | None = None
     on_warning: Callable[[str], None] | None = None
+    private_endpoint: bool | None = None
+    hosting: Hosting | None = None
+    ip_based_ssl: bool | None = None
+    document: Document | None = None
 
     def tags(self) -> ServiceTags:
         if isinstance(self.service_tags, ServiceTags):
