@@ -27,14 +27,18 @@ service for gateways from the same pieces.
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import hashlib
 import io
 import json
 import logging
 import os
+import pickle
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -43,7 +47,8 @@ from typing import IO, Any, Union
 
 from .addresses import Prefix, format_address, parse_address, parse_prefix, split_host_port
 from .decision import Decision
-from .engine import Engine
+from .compile import tables_from_arrays
+from .engine import _ARRAY_FIELDS, _FAMILIES, Engine
 from .engine import compile as compile_site
 from .errors import AclError, AddressError, RequestError
 from .formats import load
@@ -133,8 +138,101 @@ def _bracketed(address: str | None) -> str | None:
 # ---------------------------------------------------------------------------- client address
 
 
+MAX_HEADER_BYTES = 8192
+"""The longest header value the middleware and the service read (``Host``, the forwarding
+header, each copy of a filtered header): a longer one refuses the request."""
+
+MAX_HEADERS_BYTES = 32768
+"""The most they read of one request's headers in all (the values above, every copy)."""
+
+_ADDRESS_CHARS = 64
+"""Longer than any address text (with brackets and a port): never cached, never an address."""
+
+
 class _Unresolved(Exception):
     """The client address cannot be told; the request is denied (fail closed)."""
+
+
+class _Rewritten(_Unresolved):
+    """The peer the server reports is one of the request's own X-Forwarded-For addresses: the
+    server rewrote the client from the header (uvicorn's proxy headers), so the real TCP
+    peer is unknown."""
+
+
+class _Refused(Exception):
+    """A request refused before any decision (fail closed): ``status`` for the middleware,
+    ``reason`` for the service's ``x-acl-rule`` and metrics, ``message`` for the body."""
+
+    status = 400
+    reason = "bad-request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class _BadHost(_Refused):
+    """More than one Host, or a Host that disagrees with the target's authority."""
+
+    status = 400
+    reason = "bad-host"
+
+
+class _TooLarge(_Refused):
+    """A header read for the decision is longer than the caps allow."""
+
+    status = 431
+    reason = "header-too-large"
+
+
+def _too_large(name: str, size: int) -> _TooLarge:
+    return _TooLarge(
+        f"the {name} header is {size} bytes; at most {MAX_HEADER_BYTES} per header and "
+        f"{MAX_HEADERS_BYTES} in all are read"
+    )
+
+
+def _authority_of(target: bytes) -> bytes | None:
+    """The authority of an absolute-form request target (``http://host:port/path``), else
+    None (origin form ``/path``, asterisk form ``*``)."""
+    if target[:1] == b"/" or b"://" not in target:
+        return None
+    scheme, _, rest = target.partition(b"://")
+    if not scheme or not scheme[:1].isalpha():
+        return None
+    end = len(rest)
+    for stop in (b"/", b"?", b"#"):
+        found = rest.find(stop)
+        if found != -1 and found < end:
+            end = found
+    return rest[:end].rpartition(b"@")[2]
+
+
+def _check_hosts(scope: Scope, hosts: list[bytes]) -> None:
+    """Refuse (fail closed) a request whose host is ambiguous: more than one ``Host`` (HTTP/1;
+    under HTTP/2 and 3 the server may add ``host`` from ``:authority``, so copies must agree),
+    or an absolute-form target or ``:authority`` that names another host than ``Host``. A
+    framework reads the first Host, the decision must read the same one."""
+    if len(hosts) > 1:
+        version = str(scope.get("http_version", "1.1"))
+        if version.startswith("1") or len({h.lower() for h in hosts}) > 1:
+            raise _BadHost("more than one Host header (or a Host and an :authority that disagree)")
+    raw = scope.get("raw_path")
+    target = raw if isinstance(raw, bytes) else str(scope.get("path", "")).encode("latin-1")
+    authority = _authority_of(target)
+    if authority is not None and (not hosts or authority.lower() != hosts[0].lower()):
+        raise _BadHost("the request target's authority and the Host header disagree")
+
+
+def _peer_in_chain(peer: str, chain: list[str]) -> bool:
+    """True when ``peer`` is one of the X-Forwarded-For addresses: what a server that rewrote
+    the client from the header (uvicorn's ``proxy_headers``) leaves behind."""
+    for value in chain:
+        for element in value.split(","):
+            element = element.strip()
+            if element and (split_host_port(element) if ":" in element else element) == peer:
+                return True
+    return False
 
 
 class ProxyTrust:
@@ -211,6 +309,8 @@ class ProxyTrust:
         cached = self._cache.get(address)
         if cached is not None:
             return cached
+        if len(address) > _ADDRESS_CHARS:
+            return False  # not an address, and never kept: the cache stays small in bytes
         try:
             version, value = parse_address(address)
         except AddressError:
@@ -262,6 +362,25 @@ class ProxyTrust:
         if steps == 0 and self.required:
             return None
         return address
+
+
+_warned_rewritten = False
+
+
+def _warn_rewritten() -> None:
+    """Say once, at error level, why requests are being denied: the server rewrote the peer."""
+    global _warned_rewritten
+    if _warned_rewritten:
+        logger.debug("denied: the server rewrote the client address from X-Forwarded-For")
+        return
+    _warned_rewritten = True
+    logger.error(
+        "denied: the server reports a client address taken from the request's own "
+        "X-Forwarded-For (uvicorn's proxy headers, werkzeug's ProxyFix outside the "
+        "middleware...): requests that carry the header are denied (fail closed). Run the "
+        "server with its proxy-header handling off (uvicorn --no-proxy-headers, "
+        "proxy_headers=False) and give the proxies to trusted_proxies instead"
+    )
 
 
 # ---------------------------------------------------------------------------- rules
@@ -366,8 +485,19 @@ class LiveRules:
         loader: Callable[[], Site] | None = None,
         reload_interval: float | None = None,
         kernel: str | None = None,
+        settle: float = 1.0,
+        isolate: bool | None = None,
         **load_options: Any,
     ) -> None:
+        if not settle >= 0:
+            raise ValueError(f"settle {settle!r} must be a number of seconds, 0 or more")
+        self.settle = settle
+        """Seconds the file must stay unchanged (size, mtime, inode) before the watcher
+        loads it: a file caught mid-write is not served."""
+        self.isolate = hasattr(os, "fork") if isolate is None else isolate
+        """Reloads load and compile in a child process (POSIX), so that the GIL-holding
+        stretches of parsing and compiling never stall the requests being decided."""
+        self._pending: tuple[tuple[int, int, int] | None, float] | None = None
         self._lock = threading.Lock()
         self._kernel = kernel
         self._stop = threading.Event()
@@ -441,7 +571,7 @@ class LiveRules:
             raise TypeError("nothing to reload: the rules were given as a Site or an Engine")
         with self._lock:
             try:
-                snapshot = self._load()
+                snapshot = self._load_isolated() if self.isolate else self._load()
             except Exception as exc:
                 self.failed_reloads += 1
                 self.last_error = str(exc) if isinstance(exc, AclError) else repr(exc)
@@ -463,15 +593,83 @@ class LiveRules:
         return self.path is not None and _file_signature(self.path) != self._signature
 
     def check(self) -> bool:
-        """Reload when the file changed; True when new rules were swapped in. A file that
-        fails to load is not tried again until it changes again."""
+        """Reload when the file changed and has then stayed unchanged for :attr:`settle`
+        seconds (a writer may be half-way through it); True when new rules were swapped in.
+        A file that fails to load is not tried again until it changes again."""
         if not self.changed():
+            self._pending = None
             return False
         signature = _file_signature(self.path) if self.path else None
+        now = time.monotonic()
+        pending = self._pending
+        if pending is None or pending[0] != signature:
+            self._pending = (signature, now)
+            if self.settle > 0:
+                return False
+        elif now - pending[1] < self.settle:
+            return False
+        self._pending = None
         ok = self.reload()
         if not ok:
             self._signature = signature
         return ok
+
+    def _load_isolated(self) -> RulesSnapshot:
+        """:meth:`_load` in a forked child; the engine comes back over a pipe in small
+        pickled pieces, each unpickled in a few milliseconds, so the requests decided
+        meanwhile on this process wait for the GIL for no longer than that."""
+        read_end, write_end = os.pipe()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
+            code = 0
+            try:
+                os.close(read_end)
+                try:
+                    frames = _snapshot_frames(self._load(), self._signature)
+                except BaseException as exc:
+                    message = str(exc) if isinstance(exc, AclError) else repr(exc)
+                    frames = [pickle.dumps(("error", message))]
+                with os.fdopen(write_end, "wb") as out:
+                    for frame in frames:
+                        out.write(len(frame).to_bytes(8, "little"))
+                        out.write(frame)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        collecting = gc.isenabled()
+        gc.disable()  # a collection amid the new objects would be one long GIL-held pause
+        try:
+            with os.fdopen(read_end, "rb") as pipe:
+                return self._receive(pipe)
+        finally:
+            if collecting:
+                gc.enable()
+            os.waitpid(pid, 0)
+
+    def _receive(self, pipe: IO[bytes]) -> RulesSnapshot:
+        def frame() -> Any:
+            size = int.from_bytes(_read_exactly(pipe, 8), "little")
+            return pickle.loads(_read_exactly(pipe, size))
+
+        head = frame()
+        if head[0] == "error":
+            raise _ChildError(head[1])
+        _, meta = head
+        fields: dict[str, tuple[Any, ...]] = {}
+        for name, count in meta["chunked"]:
+            items: list[Any] = []
+            for _ in range(count):
+                items.extend(frame())
+            fields[name] = tuple(items)
+        site = dataclasses.replace(meta["shell"], **fields)
+        tables = tables_from_arrays(site, meta["families"], meta["arrays"])
+        engine = Engine(site, tables, kernel=self._kernel)
+        self._signature = meta["signature"]
+        return self._snapshot(engine, meta["digest"], meta["source"])
 
     def watch(self, interval: float) -> None:
         """Check the file every ``interval`` seconds in a background thread."""
@@ -501,6 +699,55 @@ class LiveRules:
             watcher.join(timeout=5)
 
 
+class _ChildError(Exception):
+    """Loading the rules failed in the child process; the message is the child's."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+_CHUNK = 64
+"""Rules per pickled piece sent back by the reload child (a few milliseconds to unpickle)."""
+
+
+def _snapshot_frames(
+    snapshot: RulesSnapshot, signature: tuple[int, int, int] | None
+) -> list[bytes]:
+    """The pieces of a snapshot for the pipe: the site without its long rule tuples, the
+    engine's arrays and the file's signature first, then the rules ``_CHUNK`` at a time."""
+    site = snapshot.engine.site
+    tables = snapshot.engine.tables
+    chunked: list[tuple[str, int]] = []
+    pieces: list[bytes] = []
+    emptied: dict[str, tuple[Any, ...]] = {}
+    for item in dataclasses.fields(site):
+        value = getattr(site, item.name)
+        if item.init and isinstance(value, tuple) and len(value) > _CHUNK:
+            emptied[item.name] = ()
+            chunked.append((item.name, -(-len(value) // _CHUNK)))
+            pieces += [
+                pickle.dumps(value[i : i + _CHUNK], protocol=pickle.HIGHEST_PROTOCOL)
+                for i in range(0, len(value), _CHUNK)
+            ]
+    meta = {
+        "shell": dataclasses.replace(site, **emptied),
+        "chunked": chunked,
+        "families": {name: getattr(tables, name) for name in _FAMILIES},
+        "arrays": {name: getattr(tables, name) for name in _ARRAY_FIELDS},
+        "digest": snapshot.digest,
+        "source": snapshot.source,
+        "signature": signature,
+    }
+    return [pickle.dumps(("ok", meta), protocol=pickle.HIGHEST_PROTOCOL), *pieces]
+
+
+def _read_exactly(pipe: IO[bytes], size: int) -> bytes:
+    data = pipe.read(size)
+    if len(data) != size:
+        raise _ChildError("the process loading the rules ended before sending them")
+    return data
+
+
 # ---------------------------------------------------------------------------- decision log
 
 
@@ -516,11 +763,14 @@ class DecisionLog:
         self._owned: IO[str] | None = None
         self._call: Callable[[dict[str, Any]], None] | None = None
         self._file: IO[str] | None = None
+        self.path: str | None = None
+        """The file written to, when ``target`` was a path (:meth:`reopen` opens it again)."""
         if isinstance(target, (str, os.PathLike)):
             if os.fspath(target) == "-":
                 self._file = sys.stdout
             else:
-                self._owned = open(target, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+                self.path = os.fspath(target)
+                self._owned = self._open(self.path)
                 self._file = self._owned
         elif isinstance(target, io.IOBase) or hasattr(target, "write"):
             self._file = target  # type: ignore[assignment]
@@ -569,10 +819,34 @@ class DecisionLog:
         with self._lock:
             self._file.write(line)
 
+    @staticmethod
+    def _open(path: str) -> IO[str]:
+        try:
+            return open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        except OSError as exc:
+            raise OSError(
+                exc.errno, f"cannot open the decision log {path}: {exc.strerror or exc}"
+            ) from None
+
+    def reopen(self) -> None:
+        """Open the path again and write there from now on (after logrotate renamed the
+        file); the old file is closed. Nothing to do for stdout, a file or a callable.
+
+        Raises:
+            OSError: the path cannot be opened; the old file stays in use.
+        """
+        if self.path is None or self._owned is None:
+            return
+        new = self._open(self.path)
+        with self._lock:
+            old, self._owned, self._file = self._owned, new, new
+        old.close()
+
     def close(self) -> None:
-        if self._owned is not None:
-            self._owned.close()
-            self._owned = None
+        with self._lock:
+            owned, self._owned = self._owned, None
+        if owned is not None:
+            owned.close()
 
 
 def _decision_log(
@@ -687,10 +961,15 @@ class AclMiddleware(_Guard):
             return
         try:
             decision = self._decide(scope)
+        except _Refused as exc:
+            self._failed(scope, exc)
+            await self._refuse(scope, receive, send, exc)
+            return
         except Exception as exc:
             self._failed(scope, exc)
             client = scope.get("client")
-            await self._deny(scope, receive, send, _bracketed(client[0]) if client else None)
+            forbidden = None if isinstance(exc, _Rewritten) or not client else client[0]
+            await self._deny(scope, receive, send, _bracketed(forbidden))
             return
         if decision.allowed:
             await self.app(scope, receive, send)
@@ -700,9 +979,15 @@ class AclMiddleware(_Guard):
     def _failed(self, scope: Scope, exc: Exception) -> None:
         """Log a request denied without a decision: the client could not be told, or an
         error (logged with its traceback)."""
-        if isinstance(exc, _Unresolved):
+        if isinstance(exc, _Rewritten):
+            reason = "client address rewritten by the server"
+            _warn_rewritten()
+        elif isinstance(exc, _Unresolved):
             reason = "client address unknown"
             logger.debug("denied: the client address cannot be told (peer %r)", scope.get("client"))
+        elif isinstance(exc, _Refused):
+            reason = exc.message
+            logger.info("refused (%s): %s", exc.status, exc.message)
         else:
             reason = "internal error"
             logger.error("deciding a request failed; it is denied (fail closed)", exc_info=exc)
@@ -716,27 +1001,47 @@ class AclMiddleware(_Guard):
         snapshot = self.rules.current
         trust = self.trust
         log = self.log
-        host: str | None = None
         pairs: list[tuple[str, str]] | None = None
         chain: list[str] | None = None
+        forwarded: list[str] | None = None
+        hosts: list[bytes] = []
         key = trust.key if trust is not None else None
         keys = snapshot.header_keys if log is None else _FILTER_KEYS
+        total = 0
         for name, value in scope["headers"]:
-            if name == b"host":
-                host = value.decode("latin-1")
+            if name == b"host" or name == b":authority":
+                hosts.append(value)
+            elif name == b"x-forwarded-for" or name == key or (keys and name in keys):
+                pass
+            else:
                 continue
+            size = len(value)
+            total += size
+            if size > MAX_HEADER_BYTES or total > MAX_HEADERS_BYTES:
+                raise _too_large(name.decode("latin-1"), size)
+            if name == b"host" or name == b":authority":
+                continue
+            text = value.decode("latin-1")
+            if name == b"x-forwarded-for":
+                if forwarded is None:
+                    forwarded = []
+                forwarded.append(text)
             if keys:
                 spelled = keys.get(name)
                 if spelled is not None:
                     if pairs is None:
                         pairs = []
-                    pairs.append((spelled, value.decode("latin-1")))
+                    pairs.append((spelled, text))
             if name == key:
                 if chain is None:
                     chain = []
-                chain.append(value.decode("latin-1"))
+                chain.append(text)
+        _check_hosts(scope, hosts)
+        host = hosts[0].decode("latin-1") if hosts else None
         client = scope.get("client")
         peer = client[0] if client else None
+        if forwarded and peer and _peer_in_chain(peer, forwarded):
+            raise _Rewritten
         ip = trust.walk(peer, chain or ()) if trust is not None else peer
         if ip is None:
             raise _Unresolved
@@ -758,7 +1063,9 @@ class AclMiddleware(_Guard):
         host = None
         pairs: list[tuple[str, str]] = []
         for name, value in scope.get("headers", ()):
-            if name == b"host":
+            if len(value) > MAX_HEADER_BYTES:
+                continue  # not logged: an over-long value is what refused the request
+            if name == b"host" and host is None:
                 host = value.decode("latin-1")
             elif name in _FILTER_KEYS:
                 pairs.append((_FILTER_KEYS[name], value.decode("latin-1")))
@@ -773,6 +1080,27 @@ class AclMiddleware(_Guard):
                 reason=reason,
             )
         )
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, exc: _Refused) -> None:
+        body = (exc.message + "\n").encode("latin-1")
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode("ascii")),
+        ]
+        if scope["type"] == "websocket":
+            message = await receive()
+            if message.get("type") != "websocket.connect":  # pragma: no cover - per the spec
+                return
+            if "websocket.http.response" in scope.get("extensions", {}):
+                await send(
+                    {"type": "websocket.http.response.start", "status": exc.status, "headers": headers}
+                )
+                await send({"type": "websocket.http.response.body", "body": body})
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body})
 
     async def _deny(
         self, scope: Scope, receive: Receive, send: Send, forbidden_ip: str | None
@@ -835,13 +1163,24 @@ class AclWSGIMiddleware(_Guard):
             load_options=load_options,
         )
         self.app = app
+        self._read: tuple[RulesSnapshot | None, tuple[str, ...]] = (None, ())
+        """The environ keys read for the caps, for one snapshot."""
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
             decision = self._decide(environ)
+        except _Refused as exc:
+            self._failed(environ, exc)
+            body = (exc.message + "\n").encode("latin-1")
+            phrase = "Bad Request" if exc.status == 400 else "Request Header Fields Too Large"
+            start_response(
+                f"{exc.status} {phrase}",
+                [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+            )
+            return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
         except Exception as exc:
             self._failed(environ, exc)
-            forbidden = _bracketed(environ.get("REMOTE_ADDR"))
+            forbidden = None if isinstance(exc, _Rewritten) else _bracketed(_wsgi_peer(environ))
         else:
             if decision.allowed:
                 return self.app(environ, start_response)
@@ -856,10 +1195,35 @@ class AclWSGIMiddleware(_Guard):
         snapshot = self.rules.current
         trust = self.trust
         host = environ.get("HTTP_HOST")
-        peer = environ.get("REMOTE_ADDR") or None
+        peer = _wsgi_peer(environ)
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+        total = 0
+        read = self._read
+        if read[0] is not snapshot:
+            keys = _WSGI_KEYS if self.log is not None else snapshot.wsgi_keys
+            names = ["HTTP_HOST", "HTTP_X_FORWARDED_FOR", *(key for key, _ in keys)]
+            if trust is not None:
+                names.append(trust.wsgi_key)
+            read = self._read = (snapshot, tuple(dict.fromkeys(names)))
+        for key in read[1]:
+            value = environ.get(key)
+            if value:
+                size = len(value)
+                total += size
+                if size > MAX_HEADER_BYTES or total > MAX_HEADERS_BYTES:
+                    raise _too_large(key[5:].replace("_", "-").title(), size)
+        if host is not None and "," in host:  # WSGI servers join the copies with commas
+            raise _BadHost("more than one Host header")
+        target = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+        if target:
+            authority = _authority_of(target.encode("latin-1"))
+            if authority is not None and authority.decode("latin-1").lower() != (host or "").lower():
+                raise _BadHost("the request target's authority and the Host header disagree")
+        if forwarded and peer and _peer_in_chain(peer, [forwarded]):
+            raise _Rewritten
         if trust is not None:
-            forwarded = environ.get(trust.wsgi_key)
-            ip = trust.walk(peer, (forwarded,) if forwarded else ())
+            chain = environ.get(trust.wsgi_key)
+            ip = trust.walk(peer, (chain,) if chain else ())
         else:
             ip = peer
         if ip is None:
@@ -884,9 +1248,15 @@ class AclWSGIMiddleware(_Guard):
         return decision
 
     def _failed(self, environ: dict[str, Any], exc: Exception) -> None:
-        if isinstance(exc, _Unresolved):
+        if isinstance(exc, _Rewritten):
+            reason = "client address rewritten by the server"
+            _warn_rewritten()
+        elif isinstance(exc, _Unresolved):
             reason = "client address unknown"
             logger.debug("denied: the client address cannot be told")
+        elif isinstance(exc, _Refused):
+            reason = exc.message
+            logger.info("refused (%s): %s", exc.status, exc.message)
         else:
             reason = "internal error"
             logger.error("deciding a request failed; it is denied (fail closed)", exc_info=exc)
@@ -897,12 +1267,30 @@ class AclWSGIMiddleware(_Guard):
             self.log.write(
                 DecisionLog.record(
                     None,
-                    client=environ.get("REMOTE_ADDR"),
+                    client=_wsgi_peer(environ),
                     port=int(port) if port and str(port).isdigit() else None,
-                    host=environ.get("HTTP_HOST"),
-                    headers={name: environ[key] for key, name in _WSGI_KEYS if key in environ},
+                    host=_capped(environ.get("HTTP_HOST")),
+                    headers={
+                        name: environ[key]
+                        for key, name in _WSGI_KEYS
+                        if key in environ and _capped(environ[key]) is not None
+                    },
                     reason=reason,
                 )
             )
         except Exception:  # pragma: no cover
             logger.exception("writing the decision log failed")
+
+
+def _capped(value: str | None) -> str | None:
+    """``value``, or None when it is longer than :data:`MAX_HEADER_BYTES` (not logged)."""
+    return value if value is None or len(value) <= MAX_HEADER_BYTES else None
+
+
+def _wsgi_peer(environ: dict[str, Any]) -> str | None:
+    """The TCP peer of a WSGI request: ``REMOTE_ADDR``, or the one werkzeug's ``ProxyFix``
+    (wrapped around the middleware) replaced, which it keeps in ``werkzeug.proxy_fix.orig``."""
+    original = environ.get("werkzeug.proxy_fix.orig")
+    if isinstance(original, dict) and "REMOTE_ADDR" in original:
+        return original["REMOTE_ADDR"] or None
+    return environ.get("REMOTE_ADDR") or None

@@ -11,7 +11,7 @@ endpoint                      answer
 ``/check...`` (envoy mode)    the decision for an ``ext_authz`` HTTP check request
 ``/healthz``                  ``200`` and the rule set version, as JSON
 ``/metrics``                  Prometheus text: decisions, latency histogram, rule set version
-``POST /-/reload``            reload the rules (only from a loopback peer)
+``POST /-/reload``            reload the rules (loopback peer, ``X-Acl-Reload`` header)
 ============================  ================================================================
 
 A decision's answer carries ``x-acl-decision`` (``allow``/``deny``) and ``x-acl-rule`` (the
@@ -35,6 +35,7 @@ be told (the peer is not a trusted gateway, the header is missing or malformed) 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import signal
@@ -46,12 +47,14 @@ from collections.abc import Callable, Iterable
 from typing import Any, Literal
 from urllib.parse import quote
 
-from .addresses import parse_address
+from .addresses import parse_address, split_host_port
 from .decision import Decision
 from .errors import AddressError, RequestError
 from .middleware import (
     _FILTER_KEYS,
     FORBIDDEN_BODY,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS_BYTES,
     DecisionLog,
     LiveRules,
     ProxyTrust,
@@ -60,8 +63,11 @@ from .middleware import (
     RulesSnapshot,
     Scope,
     Send,
+    _check_hosts,
     _decision_log,
     _joined,
+    _Refused,
+    _too_large,
 )
 
 __all__ = [
@@ -112,6 +118,18 @@ def _is_loopback(address: str | None) -> bool:
     except AddressError:
         return False
     return (version == 4 and value >> 24 == 127) or (version == 6 and value == 1)
+
+
+def _is_local_host(host: str) -> bool:
+    """A Host that names no DNS name: ``localhost`` or an IP address, with or without a port."""
+    name = split_host_port(host.strip()).lower()
+    if name == "localhost":
+        return True
+    try:
+        parse_address(name)
+    except AddressError:
+        return False
+    return True
 
 
 def _label(value: str) -> str:
@@ -222,6 +240,8 @@ class DecisionService:
         decision_log: one ``AppServiceIPSecAuditLogs`` record per decision (see
             :class:`~acl.middleware.DecisionLog`).
         reload_interval: seconds between checks of the rules file for changes.
+        reload_token: what ``POST /-/reload`` must carry in its ``X-Acl-Reload`` header
+            (default: ``1``, which still keeps cross-site forms out).
         load_options: :func:`acl.load` keywords when ``rules`` is a file.
     """
 
@@ -236,6 +256,7 @@ class DecisionService:
         envoy_prefix: str = "/check",
         decision_log: Any = None,
         reload_interval: float | None = None,
+        reload_token: str | None = None,
         **load_options: Any,
     ) -> None:
         if mode not in ("nginx", "envoy"):
@@ -272,6 +293,10 @@ class DecisionService:
                 f"envoy prefix {envoy_prefix!r} must be a path of its own, like /check"
             )
         self.envoy_prefix = envoy_prefix.rstrip("/")
+        if reload_token is not None and (not reload_token or not reload_token.isprintable()):
+            raise ValueError("the reload token must be non-empty printable text")
+        self.reload_token = reload_token
+        """What ``POST /-/reload`` must carry in ``X-Acl-Reload`` (None: ``1``)."""
         self.log = _decision_log(decision_log)
         self.metrics = Metrics()
         self._cache: dict[int, _Entry] = {}
@@ -318,7 +343,13 @@ class DecisionService:
         try:
             snapshot, decision = self._decide(scope)
         except Exception as exc:
-            reason = "client-unknown" if isinstance(exc, _NoClient) else "error"
+            if isinstance(exc, _NoClient):
+                reason = "client-unknown"
+            elif isinstance(exc, _Refused):
+                reason = exc.reason
+                logger.info("check refused (fail closed): %s", exc.message)
+            else:
+                reason = "error"
             if reason == "error":
                 logger.error("deciding a check failed; it is denied (fail closed)", exc_info=exc)
             self.metrics.fail_closed[reason] = self.metrics.fail_closed.get(reason, 0) + 1
@@ -354,15 +385,28 @@ class DecisionService:
         key = trust.key
         log = self.log
         keys = snapshot.header_keys if log is None else _FILTER_KEYS
-        host: str | None = None
+        hosts: list[bytes] = []
         external: str | None = None
         chain: list[str] = []
         pairs: list[tuple[str, str]] | None = None
         envoy = self.mode == "envoy"
+        total = 0
         for name, value in scope["headers"]:
-            if name == b"host":
-                host = value.decode("latin-1")
-            elif name == key:
+            if name == b"host" or name == b":authority":
+                hosts.append(value)
+            elif not (
+                name == key
+                or (envoy and name == b"x-envoy-external-address")
+                or (keys and name in keys)
+            ):
+                continue
+            size = len(value)
+            total += size
+            if size > MAX_HEADER_BYTES or total > MAX_HEADERS_BYTES:
+                raise _too_large(name.decode("latin-1"), size)
+            if name == b"host" or name == b":authority":
+                continue
+            if name == key:
                 chain.append(value.decode("latin-1"))
             elif envoy and name == b"x-envoy-external-address":
                 external = value.decode("latin-1").strip()
@@ -372,6 +416,8 @@ class DecisionService:
                     if pairs is None:
                         pairs = []
                     pairs.append((spelled, value.decode("latin-1")))
+        _check_hosts(scope, hosts)
+        host = hosts[0].decode("latin-1") if hosts else None
         client = scope.get("client")
         peer = client[0] if client else None
         ip: str | None
@@ -436,13 +482,38 @@ class DecisionService:
         ).encode("utf-8")
         await _respond(send, 200, body + b"\n", b"application/json")
 
-    async def _reload_endpoint(self, scope: Scope, send: Send) -> None:
+    def _reload_refusal(self, scope: Scope) -> bytes | None:
+        """Why a reload request is refused (None: it is not). The peer (the real TCP peer:
+        ``acl serve`` runs uvicorn with its proxy headers off) must be loopback; the request
+        must carry ``X-Acl-Reload`` (``1``, or the token of ``--reload-token-file``), which
+        a cross-site form cannot send and a cross-site script cannot without a CORS
+        preflight, which is refused; and its Host must be an address or ``localhost``, which
+        a DNS-rebinding page cannot forge."""
         client = scope.get("client")
         if not _is_loopback(client[0] if client else None):
-            await _respond(send, 403, b"reload is allowed from loopback only\n", b"text/plain")
-            return
+            return b"reload is allowed from loopback only\n"
+        given: bytes | None = None
+        hosts: list[bytes] = []
+        for name, value in scope["headers"]:
+            if name == b"x-acl-reload":
+                given = value if given is None else b"\x00"  # two copies: refused
+            elif name == b"host":
+                hosts.append(value)
+        expected = self.reload_token.encode("utf-8") if self.reload_token else b"1"
+        if given is None or not hmac.compare_digest(given, expected):
+            what = "the reload token" if self.reload_token else "1"
+            return f"reload needs the header X-Acl-Reload: <{what}>\n".encode()
+        if len(hosts) > 1 or (hosts and not _is_local_host(hosts[0].decode("latin-1"))):
+            return b"reload needs Host: an IP address or localhost\n"
+        return None
+
+    async def _reload_endpoint(self, scope: Scope, send: Send) -> None:
         if scope["method"] != "POST":
             await _respond(send, 405, b"use POST\n", b"text/plain", [(b"allow", b"POST")])
+            return
+        refusal = self._reload_refusal(scope)
+        if refusal is not None:
+            await _respond(send, 403, refusal, b"text/plain")
             return
         loop = asyncio.get_running_loop()
         error: str | None
@@ -465,8 +536,21 @@ class DecisionService:
             return self.rules.reload()
 
     def reload_in_background(self) -> None:
-        """Reload in a thread (what SIGHUP does): requests go on being answered meanwhile."""
+        """Reload in a thread: requests go on being answered meanwhile."""
         threading.Thread(target=self._reload_quietly, name="acl-reload", daemon=True).start()
+
+    def hangup(self) -> None:
+        """What SIGHUP does: reopen the decision log (as logrotate expects: the renamed file
+        is closed, new records go to a new file at the path) and reload the rules."""
+        threading.Thread(target=self._hangup, name="acl-hangup", daemon=True).start()
+
+    def _hangup(self) -> None:  # off the signal handler: the log's lock may be held there
+        if self.log is not None:
+            try:
+                self.log.reopen()
+            except OSError as exc:
+                logger.error("reopening the decision log failed; it stays as it was: %s", exc)
+        self._reload_quietly()
 
     def _reload_quietly(self) -> None:
         try:
@@ -535,6 +619,11 @@ def run(
     bound = sock.getsockname()[1]
     config = uvicorn.Config(
         service,
+        # never let uvicorn rewrite the peer from X-Forwarded-For (its default for peers in
+        # FORWARDED_ALLOW_IPS): the service's own ProxyTrust is the only reader of
+        # forwarding headers, and the reload gate must see the real TCP peer
+        proxy_headers=False,
+        forwarded_allow_ips="",
         lifespan="on",
         log_level=log_level,
         access_log=access_log,
@@ -547,7 +636,7 @@ def run(
     previous: Any = None
     if on_main and hasattr(signal, "SIGHUP"):
         previous = signal.signal(
-            signal.SIGHUP, lambda signum, frame: service.reload_in_background()
+            signal.SIGHUP, lambda signum, frame: service.hangup()
         )
     if announce is not None:
         shown = f"[{host}]" if ":" in host else host

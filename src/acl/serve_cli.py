@@ -72,6 +72,36 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _envoy_prefix(text: str) -> str:
+    if not text.startswith("/") or text.rstrip("/") in ("", "/healthz", "/metrics", "/-", "/auth"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be a path of its own, like /check (not /, /auth, /healthz, "
+            "/metrics or /-)"
+        )
+    return text
+
+
+def read_token_file(path: str) -> str:
+    """The reload token in ``path`` (surrounding whitespace dropped).
+
+    Raises:
+        ValueError: the file cannot be read, or holds no printable token.
+    """
+    try:
+        with open(path, encoding="utf-8") as file:
+            token = file.read(4097).strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(
+            f"cannot read the reload token file {path}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+    if not token or len(token) > 4096 or not token.isprintable():
+        raise ValueError(
+            f"the reload token file {path} must hold one line of printable text (at most 4096 "
+            "characters)"
+        )
+    return token
+
+
 def register(
     commands: Any,
     add_rules_options: Callable[[argparse.ArgumentParser], None],
@@ -84,8 +114,9 @@ def register(
         description="Answer a gateway's questions about each request as the App Service "
         "front end would decide it: 200 to allow, 403 to deny. Endpoints: /auth (nginx "
         "auth_request), the --envoy-prefix paths in envoy mode (ext_authz HTTP service), "
-        "/healthz, /metrics (Prometheus), POST /-/reload (loopback only). SIGHUP reloads "
-        "the rules; a file that does not load keeps the old rules. See docs/gateway.md.",
+        "/healthz, /metrics (Prometheus), POST /-/reload (loopback only, with the header "
+        "X-Acl-Reload). SIGHUP reopens the decision log and reloads the rules; a file that "
+        "does not load keeps the old rules. See docs/gateway.md.",
     )
     add_rules_options(parser)
     service = parser.add_argument_group("the service")
@@ -107,6 +138,7 @@ def register(
     service.add_argument(
         "--envoy-prefix",
         default="/check",
+        type=_envoy_prefix,
         metavar="PATH",
         help="envoy mode: the path prefix of check requests, Envoy's path_prefix (default /check)",
     )
@@ -144,6 +176,12 @@ def register(
         metavar="FILE",
         help="append one AppServiceIPSecAuditLogs JSON record per decision ('-': stdout)",
     )
+    ops.add_argument(
+        "--reload-token-file",
+        metavar="FILE",
+        help="POST /-/reload must carry this file's token in X-Acl-Reload (default: the "
+        "header must be 1)",
+    )
     ops.add_argument("--access-log", action="store_true", help="uvicorn's access log on stderr")
     ops.add_argument(
         "--log-level",
@@ -170,18 +208,30 @@ def _cmd_serve(args: argparse.Namespace, *, load_site: Callable[[argparse.Namesp
         format="acl serve: %(levelname)s: %(message)s",
         stream=sys.stderr,
     )
+    try:
+        token = read_token_file(args.reload_token_file) if args.reload_token_file else None
+    except ValueError as exc:
+        print(f"acl: error: {exc}", file=sys.stderr)
+        return 2
     rules = LiveRules(
-        args.rules, loader=lambda: load_site(args), reload_interval=args.reload_interval
+        args.rules, loader=functools.partial(load_site, args), reload_interval=args.reload_interval
     )
-    service = DecisionService(
-        rules,
-        mode=args.mode,
-        client_header=args.client_header,
-        trusted_proxies=args.trusted_proxy or DEFAULT_TRUSTED_PROXIES,
-        trusted_hops=args.trusted_hops,
-        envoy_prefix=args.envoy_prefix,
-        decision_log=args.decision_log,
-    )
+    try:
+        service = DecisionService(
+            rules,
+            mode=args.mode,
+            client_header=args.client_header,
+            trusted_proxies=args.trusted_proxy or DEFAULT_TRUSTED_PROXIES,
+            trusted_hops=args.trusted_hops,
+            envoy_prefix=args.envoy_prefix,
+            decision_log=args.decision_log,
+            reload_token=token,
+        )
+    except (OSError, ValueError) as exc:  # a decision log that cannot be opened...
+        rules.close()
+        message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"acl: error: {message}", file=sys.stderr)
+        return 2
     host, port = args.listen
     snapshot = rules.current
 
