@@ -84,7 +84,7 @@ http {{
 
         location = /.acl/auth {{
             internal;
-            proxy_pass http://acl_serve/auth;
+{auth_bind}            proxy_pass http://acl_serve/auth;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_pass_request_body off;            # the decision needs the headers only
@@ -195,7 +195,11 @@ def start_upstream(directory: Path) -> Process:
     return process
 
 
-def start_nginx(prefix: Path, acl_port: int, app_port: int) -> Process:
+def start_nginx(
+    prefix: Path, acl_port: int, app_port: int, *, auth_bind: str | None = None
+) -> Process:
+    """nginx with the configuration above; ``auth_bind``: the source address of its
+    connections to ``acl serve`` (``proxy_bind``), default 127.0.0.1."""
     binary = nginx_binary()
     built = subprocess.run([binary, "-V"], capture_output=True, text=True, check=False).stderr
     (prefix / "tmp").mkdir(parents=True, exist_ok=True)
@@ -216,6 +220,7 @@ def start_nginx(prefix: Path, acl_port: int, app_port: int) -> Process:
             acl_port=acl_port,
             app_port=app_port,
             port=port,
+            auth_bind=f"            proxy_bind {auth_bind};\n" if auth_bind else "",
             page=FORBIDDEN_PAGE,
         )
     )
@@ -280,6 +285,20 @@ def test_forwarded_headers_from_an_untrusted_client_are_not_believed(gateway: Ga
     spoof = [("X-Forwarded-For", "127.0.1.20"), ("X-Real-IP", "127.0.1.20")]
     answer = fetch(gateway.port, "/", source="127.0.2.21", host=MAIN_HOST, headers=spoof)
     assert (answer.status, answer.headers["x-ms-forbidden-ip"]) == (403, "127.0.2.21")
+
+
+def test_a_client_x_forwarded_for_changes_nothing_behind_nginx(gateway: Gateway) -> None:
+    """uvicorn's proxy headers are off: the service's peer stays nginx (127.0.0.1), whatever
+    X-Forwarded-For the client sent, and the client is nginx's X-Real-IP."""
+    for xff in ("198.51.100.7", "127.0.2.30", "127.0.1.20, 127.0.0.1"):
+        allowed = fetch(
+            gateway.port, "/", source="127.0.1.20", host=MAIN_HOST, headers=[("X-Forwarded-For", xff)]
+        )
+        assert allowed.status == 200, xff
+        denied = fetch(
+            gateway.port, "/", source="127.0.2.20", host=MAIN_HOST, headers=[("X-Forwarded-For", xff)]
+        )
+        assert (denied.status, denied.headers["x-ms-forbidden-ip"]) == (403, "127.0.2.20"), xff
 
 
 def test_the_host_selects_the_scm_rules(gateway: Gateway) -> None:

@@ -140,11 +140,20 @@ def spawn(command: Sequence[str], log: Path, **kwargs: Any) -> Process:
     return Process(popen, log)
 
 
-def start_serve(directory: Path, rules: Path, *options: str, timeout: float = 30) -> Process:
-    """Start ``acl serve`` on a free loopback port; returns once it answers /healthz."""
+def start_serve(
+    directory: Path,
+    rules: Path,
+    *options: str,
+    timeout: float = 30,
+    env: dict[str, str] | None = None,
+) -> Process:
+    """Start ``acl serve`` on a free loopback port; returns once it answers /healthz.
+    ``env``: variables added to the environment."""
     log = directory / f"serve-{time.monotonic_ns()}.log"
     process = spawn(
-        [*serve_command(), "--rules", str(rules), "--listen", "127.0.0.1:0", *options], log
+        [*serve_command(), "--rules", str(rules), "--listen", "127.0.0.1:0", *options],
+        log,
+        env={**os.environ, **(env or {})},
     )
     deadline = time.monotonic() + timeout
     try:
@@ -368,12 +377,20 @@ def test_rule_names_outside_ascii_are_percent_encoded_in_headers() -> None:
     assert answer.header("x-acl-rule") == "b%C3%BCro%0Ax"
 
 
+RELOAD = {"X-Acl-Reload": "1"}
+
+
 def test_reload_endpoint(service: DecisionService, rules_file: Path) -> None:
-    assert call_asgi(service, method="POST", path="/-/reload", client="198.51.100.1").status == 403
-    assert call_asgi(service, method="GET", path="/-/reload").status == 405
+    assert (
+        call_asgi(
+            service, method="POST", path="/-/reload", client="198.51.100.1", headers=RELOAD
+        ).status
+        == 403
+    )
+    assert call_asgi(service, method="GET", path="/-/reload", headers=RELOAD).status == 405
     before = service.rules.current
     write_rules(rules_file, with_main({"name": "late", "priority": 1, "ipAddress": "127.0.2.0/24"}))
-    answer = call_asgi(service, method="POST", path="/-/reload")
+    answer = call_asgi(service, method="POST", path="/-/reload", headers=RELOAD)
     assert answer.status == 200 and json.loads(answer.body)["reloaded"] is True
     assert service.rules.current is not before
     assert auth(service, "127.0.2.9").header("x-acl-rule") == "late"
@@ -382,7 +399,7 @@ def test_reload_endpoint(service: DecisionService, rules_file: Path) -> None:
     rules_file.write_text(
         '{"ipSecurityRestrictions": [{"name": "x", "priority": 1, "ipAddress": "300.1.1.1"}]}'
     )
-    failed = call_asgi(service, method="POST", path="/-/reload", client="::1")
+    failed = call_asgi(service, method="POST", path="/-/reload", client="::1", headers=RELOAD)
     assert failed.status == 500
     assert "300.1.1.1" in json.loads(failed.body)["error"]
     assert auth(service, "127.0.2.9").header("x-acl-rule") == "late"  # old rules kept
@@ -562,5 +579,5 @@ def test_live_rules_of_a_site_cannot_reload() -> None:
     with pytest.raises(TypeError, match="nothing to reload"):
         live.reload()
     svc = DecisionService(live)
-    answer = call_asgi(svc, method="POST", path="/-/reload")
+    answer = call_asgi(svc, method="POST", path="/-/reload", headers=RELOAD)
     assert answer.status == 500 and "nothing to reload" in json.loads(answer.body)["error"]
