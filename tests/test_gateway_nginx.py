@@ -292,11 +292,19 @@ def test_a_client_x_forwarded_for_changes_nothing_behind_nginx(gateway: Gateway)
     X-Forwarded-For the client sent, and the client is nginx's X-Real-IP."""
     for xff in ("198.51.100.7", "127.0.2.30", "127.0.1.20, 127.0.0.1"):
         allowed = fetch(
-            gateway.port, "/", source="127.0.1.20", host=MAIN_HOST, headers=[("X-Forwarded-For", xff)]
+            gateway.port,
+            "/",
+            source="127.0.1.20",
+            host=MAIN_HOST,
+            headers=[("X-Forwarded-For", xff)],
         )
         assert allowed.status == 200, xff
         denied = fetch(
-            gateway.port, "/", source="127.0.2.20", host=MAIN_HOST, headers=[("X-Forwarded-For", xff)]
+            gateway.port,
+            "/",
+            source="127.0.2.20",
+            host=MAIN_HOST,
+            headers=[("X-Forwarded-For", xff)],
         )
         assert (denied.status, denied.headers["x-ms-forbidden-ip"]) == (403, "127.0.2.20"), xff
 

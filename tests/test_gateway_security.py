@@ -100,7 +100,10 @@ def test_a_direct_client_cannot_pose_as_the_trusted_proxy(
     assert (answer.status, answer.headers["x-acl-rule"]) == (403, "client-unknown")
     # the reload gate reads the real peer too: 127.0.0.3 is loopback, a spoofed one is not
     reload = [("X-Acl-Reload", "1"), ("X-Forwarded-For", "198.51.100.1")]
-    assert fetch(serve.port, "/-/reload", method="POST", source="127.0.0.3", headers=reload).status == 200
+    assert (
+        fetch(serve.port, "/-/reload", method="POST", source="127.0.0.3", headers=reload).status
+        == 200
+    )
 
 
 def test_the_middleware_refuses_a_peer_rewritten_from_x_forwarded_for(
@@ -151,7 +154,9 @@ def test_over_long_headers_are_refused(tmp_path: Path) -> None:
     # at the cap it is read and decided: an unknown profile id, the default deny
     at_cap = {"X-Azure-FDID": "x" * MAX_HEADER_BYTES}
     assert call_asgi(middleware, client="147.243.10.20", headers=at_cap).status == 403
-    assert call_asgi(middleware, client="147.243.10.20", headers={"X-Azure-FDID": FDID}).status == 201
+    assert (
+        call_asgi(middleware, client="147.243.10.20", headers={"X-Azure-FDID": FDID}).status == 201
+    )
     # many copies under the per-header cap add up to more than the total
     copies = [("X-Forwarded-For", "1" * 8000)] * 5
     assert call_asgi(middleware, client="147.243.10.20", headers=copies).status == 431
@@ -314,7 +319,10 @@ def test_reload_needs_a_header_a_cross_site_form_cannot_send(tmp_path: Path) -> 
     ask = {"method": "POST", "path": "/-/reload"}
     assert call_asgi(tokened, headers={"X-Acl-Reload": "1"}, **ask).status == 403
     assert call_asgi(tokened, headers={"X-Acl-Reload": "s3cret"}, **ask).status == 200
-    assert call_asgi(tokened, headers={"X-Acl-Reload": "s3cret"}, client="192.0.2.1", **ask).status == 403
+    assert (
+        call_asgi(tokened, headers={"X-Acl-Reload": "s3cret"}, client="192.0.2.1", **ask).status
+        == 403
+    )
 
 
 # ---------------------------------------------------------------------------- the command
@@ -483,6 +491,8 @@ def test_a_large_reload_compiles_in_a_child_and_does_not_stall_decisions(tmp_pat
     assert live.engine.decide("10.0.0.1").decided_by == "r1"
     live.isolate = False
     in_process, _ = longest_pause()
-    print(f"\nlongest pause: isolated {isolated * 1000:.0f} ms, in process {in_process * 1000:.0f} ms")
+    print(
+        f"\nlongest pause: isolated {isolated * 1000:.0f} ms, in process {in_process * 1000:.0f} ms"
+    )
     assert decided > 50
     assert isolated < in_process / 2, (isolated, in_process)

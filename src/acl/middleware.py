@@ -46,8 +46,8 @@ from pathlib import Path
 from typing import IO, Any, Union
 
 from .addresses import Prefix, format_address, parse_address, parse_prefix, split_host_port
-from .decision import Decision
 from .compile import tables_from_arrays
+from .decision import Decision
 from .engine import _ARRAY_FIELDS, _FAMILIES, Engine
 from .engine import compile as compile_site
 from .errors import AclError, AddressError, RequestError
@@ -659,7 +659,7 @@ class LiveRules:
         if head[0] == "error":
             raise _ChildError(head[1])
         _, meta = head
-        fields: dict[str, tuple[Any, ...]] = {}
+        fields: dict[str, Any] = {}
         for name, count in meta["chunked"]:
             items: list[Any] = []
             for _ in range(count):
@@ -719,7 +719,7 @@ def _snapshot_frames(
     tables = snapshot.engine.tables
     chunked: list[tuple[str, int]] = []
     pieces: list[bytes] = []
-    emptied: dict[str, tuple[Any, ...]] = {}
+    emptied: dict[str, Any] = {}
     for item in dataclasses.fields(site):
         value = getattr(site, item.name)
         if item.init and isinstance(value, tuple) and len(value) > _CHUNK:
@@ -822,7 +822,7 @@ class DecisionLog:
     @staticmethod
     def _open(path: str) -> IO[str]:
         try:
-            return open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+            return open(path, "a", encoding="utf-8", buffering=1)
         except OSError as exc:
             raise OSError(
                 exc.errno, f"cannot open the decision log {path}: {exc.strerror or exc}"
@@ -1093,14 +1093,20 @@ class AclMiddleware(_Guard):
                 return
             if "websocket.http.response" in scope.get("extensions", {}):
                 await send(
-                    {"type": "websocket.http.response.start", "status": exc.status, "headers": headers}
+                    {
+                        "type": "websocket.http.response.start",
+                        "status": exc.status,
+                        "headers": headers,
+                    }
                 )
                 await send({"type": "websocket.http.response.body", "body": body})
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return
         await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body}
+        )
 
     async def _deny(
         self, scope: Scope, receive: Receive, send: Send, forbidden_ip: str | None
@@ -1217,7 +1223,10 @@ class AclWSGIMiddleware(_Guard):
         target = environ.get("REQUEST_URI") or environ.get("RAW_URI")
         if target:
             authority = _authority_of(target.encode("latin-1"))
-            if authority is not None and authority.decode("latin-1").lower() != (host or "").lower():
+            if (
+                authority is not None
+                and authority.decode("latin-1").lower() != (host or "").lower()
+            ):
                 raise _BadHost("the request target's authority and the Host header disagree")
         if forwarded and peer and _peer_in_chain(peer, [forwarded]):
             raise _Rewritten

@@ -635,9 +635,7 @@ def run(
     on_main = threading.current_thread() is threading.main_thread()
     previous: Any = None
     if on_main and hasattr(signal, "SIGHUP"):
-        previous = signal.signal(
-            signal.SIGHUP, lambda signum, frame: service.hangup()
-        )
+        previous = signal.signal(signal.SIGHUP, lambda signum, frame: service.hangup())
     if announce is not None:
         shown = f"[{host}]" if ":" in host else host
         announce(f"http://{shown}:{bound}")
