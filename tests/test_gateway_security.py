@@ -32,6 +32,7 @@ from acl.middleware import (
     AclWSGIMiddleware,
     DecisionLog,
     LiveRules,
+    ProxyTrust,
 )
 from acl.serve import DecisionService
 from acl.testing import call_asgi, call_wsgi
@@ -167,6 +168,14 @@ def test_over_long_headers_are_refused(tmp_path: Path) -> None:
         service, path="/auth", headers={"X-Real-IP": "147.243.10.20", "X-Azure-FDID": long}
     )
     assert (checked.status, checked.header("x-acl-rule")) == (403, "header-too-large")
+
+
+def test_proxy_trust_keeps_no_long_strings() -> None:
+    trust = ProxyTrust(trusted_proxies=["10.0.0.0/8"])
+    for index in range(100):
+        assert trust.client("10.0.0.1", [f"1.2.3.4, {index:04d}" + "9" * 100_000]) is None
+    assert trust.trusts("10.1.2.3") and trust.client("10.0.0.1", ["10.1.2.3"]) == "10.1.2.3"
+    assert all(len(key) <= 64 for key in trust._cache)
 
 
 async def _asgi_ok(scope: Any, receive: Any, send: Any) -> None:

@@ -59,6 +59,8 @@ from .serialize import site_to_dict
 
 __all__ = [
     "FORBIDDEN_BODY",
+    "MAX_HEADERS_BYTES",
+    "MAX_HEADER_BYTES",
     "AclMiddleware",
     "AclWSGIMiddleware",
     "DecisionLog",
@@ -239,7 +241,11 @@ class ProxyTrust:
     """Which address is the client's, behind proxies: the rules of nginx's realip module.
 
     With neither ``trusted_proxies`` nor ``trusted_hops`` the client is the direct peer and
-    forwarding headers are never believed. Otherwise the ``header`` (X-Forwarded-For by
+    this class believes no forwarding header. The direct peer is what the server reports
+    (``scope["client"]``, ``REMOTE_ADDR``): run the server with its own proxy-header
+    handling off (uvicorn rewrites ``scope["client"]`` from ``X-Forwarded-For`` unless run
+    with ``--no-proxy-headers``); the middleware denies requests whose reported peer is one
+    of their own ``X-Forwarded-For`` addresses, which is what such a rewrite leaves. Otherwise the ``header`` (X-Forwarded-For by
     default, every copy joined) is walked from the right, starting at the peer:
 
     - ``trusted_proxies`` (CIDRs): the header is believed only when the peer is one of them;
@@ -928,7 +934,10 @@ class AclMiddleware(_Guard):
     :data:`FORBIDDEN_BODY`; a denied WebSocket handshake is closed before it is accepted
     (the server answers 403), or gets the same response where the server supports the
     ``websocket.http.response`` extension. Any error while deciding denies the request and
-    is logged: the middleware fails closed.
+    is logged: the middleware fails closed. A request with more than one ``Host`` (or a
+    ``Host`` that disagrees with the target's authority or ``:authority``) is refused with
+    400, one over the header caps (:data:`MAX_HEADER_BYTES` per header,
+    :data:`MAX_HEADERS_BYTES` in all) with 431, before any decision.
     """
 
     def __init__(
