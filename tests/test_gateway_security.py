@@ -505,3 +505,25 @@ def test_a_large_reload_compiles_in_a_child_and_does_not_stall_decisions(tmp_pat
     )
     assert decided > 50
     assert isolated < in_process / 2, (isolated, in_process)
+
+
+def test_a_reload_child_that_hangs_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import acl.middleware
+
+    path = write_rules(tmp_path / "rules.json")
+    parent = os.getpid()
+
+    def loader() -> acl.Site:
+        if os.getpid() != parent:
+            time.sleep(30)  # the child hangs
+        return acl.load(path)
+
+    live = LiveRules(path, loader=loader)
+    before = live.current
+    monkeypatch.setattr(acl.middleware, "RELOAD_TIMEOUT", 0.5)
+    started = time.monotonic()
+    assert live.reload() is False
+    assert time.monotonic() - started < 10
+    assert live.current is before and "took more than 0.5 s" in (live.last_error or "")

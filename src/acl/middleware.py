@@ -27,6 +27,7 @@ service for gateways from the same pieces.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import hashlib
@@ -35,6 +36,8 @@ import json
 import logging
 import os
 import pickle
+import select
+import signal
 import sys
 import threading
 import time
@@ -632,6 +635,9 @@ class LiveRules:
             code = 0
             try:
                 os.close(read_end)
+                for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                    with contextlib.suppress(ValueError, OSError):
+                        signal.signal(signum, signal.SIG_DFL)  # the server's are not ours
                 try:
                     frames = _snapshot_frames(self._load(), self._signature)
                 except BaseException as exc:
@@ -649,17 +655,20 @@ class LiveRules:
         collecting = gc.isenabled()
         gc.disable()  # a collection amid the new objects would be one long GIL-held pause
         try:
-            with os.fdopen(read_end, "rb") as pipe:
-                return self._receive(pipe)
+            return self._receive(_Pipe(read_end, time.monotonic() + RELOAD_TIMEOUT))
         finally:
+            os.close(read_end)
             if collecting:
                 gc.enable()
-            os.waitpid(pid, 0)
+            if os.waitpid(pid, os.WNOHANG) == (0, 0):  # timed out, or the pipe broke
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
 
-    def _receive(self, pipe: IO[bytes]) -> RulesSnapshot:
+    def _receive(self, pipe: _Pipe) -> RulesSnapshot:
         def frame() -> Any:
-            size = int.from_bytes(_read_exactly(pipe, 8), "little")
-            return pickle.loads(_read_exactly(pipe, size))
+            size = int.from_bytes(pipe.read(8), "little")
+            return pickle.loads(pipe.read(size))
 
         head = frame()
         if head[0] == "error":
@@ -747,11 +756,33 @@ def _snapshot_frames(
     return [pickle.dumps(("ok", meta), protocol=pickle.HIGHEST_PROTOCOL), *pieces]
 
 
-def _read_exactly(pipe: IO[bytes], size: int) -> bytes:
-    data = pipe.read(size)
-    if len(data) != size:
-        raise _ChildError("the process loading the rules ended before sending them")
-    return data
+RELOAD_TIMEOUT = 600.0
+"""Seconds a reload's child process may take to load, compile and send the rules; then it
+is killed and the reload fails (the old rules stay)."""
+
+
+class _Pipe:
+    """The read end of the reload child's pipe, read with a deadline."""
+
+    def __init__(self, fd: int, deadline: float) -> None:
+        self.fd = fd
+        self.deadline = deadline
+
+    def read(self, size: int) -> bytes:
+        parts: list[bytes] = []
+        while size:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
+                raise _ChildError(
+                    f"loading the rules took more than {RELOAD_TIMEOUT:g} s; the child "
+                    "process was stopped"
+                )
+            data = os.read(self.fd, min(size, 1 << 20))
+            if not data:
+                raise _ChildError("the process loading the rules ended before sending them")
+            parts.append(data)
+            size -= len(data)
+        return b"".join(parts)
 
 
 # ---------------------------------------------------------------------------- decision log
