@@ -484,6 +484,10 @@ class LiveRules:
         reload_interval: seconds between checks of the file for changes (a background
             thread; ``None`` or 0: no checks). :meth:`close` stops it.
         kernel: the engine's kernel (``None``: the default).
+        settle: seconds a changed file must stay unchanged before the watcher loads it.
+        isolate: load and compile reloads in a forked child process (default: where
+            ``os.fork`` exists); a child silent for :data:`RELOAD_TIMEOUT` seconds is
+            killed and the reload fails.
         load_options: :func:`acl.load` keywords (``service_tags``, ``format``, ...).
     """
 
