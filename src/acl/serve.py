@@ -416,7 +416,9 @@ class DecisionService:
                     if pairs is None:
                         pairs = []
                     pairs.append((spelled, value.decode("latin-1")))
-        _check_hosts(scope, hosts)
+        raw = scope.get("raw_path")
+        if len(hosts) > 1 or not (raw and raw.startswith(b"/")):
+            _check_hosts(scope, hosts)  # else one Host and an origin-form target: nothing to check
         host = hosts[0].decode("latin-1") if hosts else None
         client = scope.get("client")
         peer = client[0] if client else None
