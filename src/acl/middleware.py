@@ -1055,31 +1055,29 @@ class AclMiddleware(_Guard):
         for name, value in scope["headers"]:
             if name == b"host" or name == b":authority":
                 hosts.append(value)
-            elif name == b"x-forwarded-for" or name == key or (keys and name in keys):
-                pass
             else:
-                continue
+                spelled = keys.get(name) if keys else None
+                if spelled is not None:
+                    text = value.decode("latin-1")
+                    if pairs is None:
+                        pairs = []
+                    pairs.append((spelled, text))
+                elif name == key or name == b"x-forwarded-for":
+                    text = value.decode("latin-1")
+                else:
+                    continue
+                if name == b"x-forwarded-for":
+                    if forwarded is None:
+                        forwarded = []
+                    forwarded.append(text)
+                if name == key:
+                    if chain is None:
+                        chain = []
+                    chain.append(text)
             size = len(value)
             total += size
             if size > MAX_HEADER_BYTES or total > MAX_HEADERS_BYTES:
                 raise _too_large(name.decode("latin-1"), size)
-            if name == b"host" or name == b":authority":
-                continue
-            text = value.decode("latin-1")
-            if name == b"x-forwarded-for":
-                if forwarded is None:
-                    forwarded = []
-                forwarded.append(text)
-            if keys:
-                spelled = keys.get(name)
-                if spelled is not None:
-                    if pairs is None:
-                        pairs = []
-                    pairs.append((spelled, text))
-            if name == key:
-                if chain is None:
-                    chain = []
-                chain.append(text)
         raw = scope.get("raw_path")
         if len(hosts) > 1 or not (raw and raw.startswith(b"/")):
             _check_hosts(scope, hosts)  # else one Host and an origin-form target: nothing to check
