@@ -107,6 +107,23 @@ def test_a_direct_client_cannot_pose_as_the_trusted_proxy(
     )
 
 
+def test_envoy_mode_on_uvicorn_reads_the_last_x_forwarded_for_hop(tmp_path: Path) -> None:
+    """Envoy (here: a client at 127.0.0.1, the trusted peer) appends the client to
+    X-Forwarded-For; uvicorn must not turn that hop into the peer."""
+    rules = write_rules(tmp_path / "rules.json")
+    served = start_serve(tmp_path, rules, "--mode", "envoy", env={"FORWARDED_ALLOW_IPS": "*"})
+    try:
+        for chain, status in (
+            ("127.0.1.50", 200),
+            ("127.0.2.9, 127.0.1.50", 200),
+            ("127.0.2.9", 403),
+        ):
+            answer = fetch(served.port, "/check/x", headers=[("X-Forwarded-For", chain)])
+            assert answer.status == status, (chain, answer.headers)
+    finally:
+        served.stop()
+
+
 def test_the_middleware_refuses_a_peer_rewritten_from_x_forwarded_for(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
