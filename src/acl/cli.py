@@ -435,6 +435,16 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
     return 1 if args.fail_on_flip and result.flipped else 0
 
 
+# ---------------------------------------------------------------------------- completion
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    from .completion import script
+
+    sys.stdout.write(script(_parser(), args.shell))
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -552,6 +562,16 @@ def _parser() -> argparse.ArgumentParser:
     register_convert(commands, _add_rules_options, _load_site)
     register_serve(commands, _add_rules_options, _load_site)
     register_analysis(cast(Any, commands), _add_rules_options, _load_site)
+
+    co = commands.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh or fish)",
+        description="Prints a completion script for the acl command, generated from its "
+        'options. bash: eval "$(acl completion bash)" in ~/.bashrc; zsh: save as _acl in a '
+        "directory of $fpath; fish: save as ~/.config/fish/completions/acl.fish.",
+    )
+    co.add_argument("shell", choices=["bash", "zsh", "fish"])
+    co.set_defaults(handler=_cmd_completion)
 
     from . import bench
 
