@@ -57,6 +57,7 @@ def test_eval_json_is_the_documented_shape(capsys: pytest.CaptureFixture[str]) -
         "collection": "scm",
         "detail": "unmatched-rule action Deny is configured",
         "forbidden_ip": "[2001:db8::1]",
+        "format": "acl-eval/1",
         "reason": "default",
         "request": {"ip": "2001:db8::1", "host": "x.scm.y"},
         "rule": None,

@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import tomllib
-
 import acl
 import acl.decision
 import acl.engine
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest's own dependency tomli is the same parser
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -36,6 +39,7 @@ sys.meta_path.insert(0, Source())
 import acl
 module = sys.modules["acl.decision"]
 from acl.engine import compile
+
 site = acl.loads(json.dumps({"ipSecurityRestrictions": [
     {"name": "office", "priority": 100, "action": "Allow", "ipAddress": "203.0.113.0/24"}]}))
 engine = compile(site, kernel="python")
