@@ -88,8 +88,9 @@ def register(
         "lint",
         help="find shadowed, redundant and risky rules, without traffic",
         description="Findings about a site's rules, each with a stable code, a severity, the "
-        "rules involved, an explanation and a fix hint. Exit 1 when a finding at or above "
-        "--fail-level exists.",
+        "rules involved, an explanation and a fix hint. Each FILE is loaded and linted on its "
+        "own. Exit 1 when a finding at or above --fail-level exists, 2 when a file cannot be "
+        "loaded (the others are still linted).",
         **kwargs,
     )
     add_rules_options(li)
