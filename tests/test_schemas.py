@@ -26,7 +26,7 @@ SITE = str(EXAMPLES / "frontdoor-site" / "site.json")
 LOG = str(EXAMPLES / "frontdoor-site" / "logs" / "ipsec-audit.ndjson")
 TRAFFIC = str(EXAMPLES / "frontdoor-site" / "traffic.jsonl")
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = ("eval", "check", "whatif", "lint", "diff", "search", "bench")
+NAMES = ("eval", "check", "whatif", "lint", "diff", "search", "bench", "site")
 
 
 def schema(name: str) -> dict[str, Any]:
@@ -160,6 +160,16 @@ def test_bench(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["bench", "--rules", "8", "--requests", "2000", "--family", "ipv6", "--no-peers"]
     data = json.loads(output(capsys, *argv, "--no-real", "--format", "json", "--repeats", "1"))
     validate("bench", data)
+
+
+def test_site(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # acl convert --to json, for a site with scm rules and header filters, and for a bare list
+    data = json.loads(output(capsys, "convert", "--rules", SITE, "--to", "json"))
+    assert data["scm_rules"] and any(r["headers"] for r in data["main_rules"])
+    validate("site", data)
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps([rule("office", 100, "203.0.113.0/24")]))
+    validate("site", json.loads(output(capsys, "convert", "--rules", str(bare), "--to", "json")))
 
 
 @pytest.mark.parametrize(
