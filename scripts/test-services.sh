@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Install what the test suite drives for real, when it is missing: Debian's chromium renders
 # the HTML report headless, and Debian's nginx fronts `acl serve` in the gateway tests (the
-# tests start and stop their own nginx on loopback; the package's service is not used).
+# tests start and stop their own nginx on loopback; the package's service is not used); zsh
+# and fish check the scripts `acl completion` prints.
 # Needs root (or sudo) and Debian's package lists; CI runs as root.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
+command -v fish >/dev/null 2>&1 || need+=(fish)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else

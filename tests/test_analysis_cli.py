@@ -128,9 +128,12 @@ def test_lint_github(capsys: pytest.CaptureFixture[str], shadowed: str) -> None:
 
 def test_lint_rules_format(capsys: pytest.CaptureFixture[str], shadowed: str) -> None:
     assert run(capsys, "lint", "--rules", shadowed, "--rules-format", "rules")[0] == 0
-    args = parser().parse_args(["lint", "--rules", shadowed, "--rules-format", "siteconfig"])
-    with pytest.raises(acl.AclError):
-        args.handler(args)
+    # a file that cannot be loaded: one error line, exit 2 (the other files are still linted)
+    code, out = run(capsys, "lint", "--rules", shadowed, "--rules-format", "siteconfig")
+    assert code == 2 and out == ""
+    assert acl.cli.main(["lint", shadowed, "--rules-format", "siteconfig"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"acl: error: {shadowed}: $: ")
 
 
 # ---------------------------------------------------------------------------- diff

@@ -1276,6 +1276,7 @@ def _no_nan(value: Any) -> Any:
 def report_json(results: Sequence[Result], options: Options) -> str:
     """The run as JSON: machine, options, results (with the peers) and targets."""
     data = {
+        "format": "acl-bench/1",  # the schema id (acl/schemas/acl-bench-1.json)
         "machine": machine(),
         "options": asdict(options),
         "results": [{**asdict(r), "vs_numpy": r.vs_numpy} for r in results],

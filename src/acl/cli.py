@@ -41,6 +41,10 @@ from .servicetags import ENV_VAR, ServiceTags, load_service_tags
 
 __all__ = ["main"]
 
+# The schema ids of the JSON outputs written here (acl/schemas/*.json; docs/cli.md).
+EVAL_FORMAT = "acl-eval/1"
+WHATIF_FORMAT = "acl-whatif/1"
+
 
 class UsageError(AclError):
     """A command line that does not make sense."""
@@ -158,6 +162,7 @@ def _print_batch(
         for _, request, decision in decisions:
             record = decision.to_dict(trace=explain)
             record["request"] = request.to_dict()
+            record["format"] = EVAL_FORMAT
             print(json.dumps(record, sort_keys=True))
         return
     rows = [("line", "address", "host", "decision", "decided by")]
@@ -226,6 +231,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         record = decision.to_dict(trace=args.explain)
         record["request"] = request.to_dict()
+        record["format"] = EVAL_FORMAT
         print(json.dumps(record, indent=2, sort_keys=True))
     elif args.explain:
         print(decision.explain())
@@ -429,10 +435,20 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
         current, proposed, read_logs(args.log, _read_options(args)), examples=args.examples
     )
     if args.format == "json":
-        write_text(args.report, json.dumps(result.to_dict(), indent=2))
+        write_text(args.report, json.dumps({"format": WHATIF_FORMAT, **result.to_dict()}, indent=2))
     else:
         write_text(args.report, render_whatif_text(result, examples=args.examples))
     return 1 if args.fail_on_flip and result.flipped else 0
+
+
+# ---------------------------------------------------------------------------- completion
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    from .completion import script
+
+    sys.stdout.write(script(_parser(), args.shell))
+    return 0
 
 
 # ---------------------------------------------------------------------------- main
@@ -552,6 +568,16 @@ def _parser() -> argparse.ArgumentParser:
     register_convert(commands, _add_rules_options, _load_site)
     register_serve(commands, _add_rules_options, _load_site)
     register_analysis(cast(Any, commands), _add_rules_options, _load_site)
+
+    co = commands.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh or fish)",
+        description="Prints a completion script for the acl command, generated from its "
+        'options. bash: eval "$(acl completion bash)" in ~/.bashrc; zsh: save as _acl in a '
+        "directory of $fpath; fish: save as ~/.config/fish/completions/acl.fish.",
+    )
+    co.add_argument("shell", choices=["bash", "zsh", "fish"])
+    co.set_defaults(handler=_cmd_completion)
 
     from . import bench
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import cython
+try:
+    import cython
+except ImportError:  # Cython builds the kernel; it is not needed to run this module
+    from . import _cython_shim as cython
 
 from .addresses import format_address, parse_address
 from .model import Action, Collection, Outcome, Request, Site, TraceStep

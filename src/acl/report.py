@@ -120,8 +120,12 @@ def render_text(summary: Summary, *, top: int = 10) -> str:
     return "\n".join(out)
 
 
+CHECK_FORMAT = "acl-check/1"
+"""The schema id of ``acl check --format json`` (acl/schemas/acl-check-1.json)."""
+
+
 def render_json(summary: Summary) -> str:
-    return json.dumps(summary.to_dict(), indent=2, sort_keys=False)
+    return json.dumps({"format": CHECK_FORMAT, **summary.to_dict()}, indent=2, sort_keys=False)
 
 
 def render_csv(summary: Summary) -> str:

@@ -13,14 +13,25 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from ..errors import AclError
 from ..formats import FORMATS, load
 from ..formats.convert_cli import add_iac_options, iac_load_options
 from ..model import Site
-from .diff import diff
+from .diff import Compare, diff
 from .lint import SEVERITIES, lint, severity_at_least
-from .output import LINT_FORMATS, diff_json, diff_text, render_lint, search_json, search_text
+from .output import (
+    LINT_FORMATS,
+    LintedFile,
+    diff_files_json,
+    diff_json,
+    diff_text,
+    render_lint_files,
+    search_json,
+    search_text,
+)
 from .search import describe_search, search
 from .space import STATE_LIMIT
 
@@ -77,12 +88,21 @@ def register(
         "lint",
         help="find shadowed, redundant and risky rules, without traffic",
         description="Findings about a site's rules, each with a stable code, a severity, the "
-        "rules involved, an explanation and a fix hint. Exit 1 when a finding at or above "
-        "--fail-level exists.",
+        "rules involved, an explanation and a fix hint. Each FILE is loaded and linted on its "
+        "own. Exit 1 when a finding at or above --fail-level exists, 2 when a file cannot be "
+        "loaded (the others are still linted).",
         **kwargs,
     )
     add_rules_options(li)
     _rules_format_option(li)
+    # Several files: FILE... (and --rules FILE, kept for one); each is loaded and linted alone.
+    li._option_string_actions["--rules"].required = False
+    li.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="the rules files to lint, any supported formats (each with the loading options)",
+    )
     out = li.add_argument_group("output")
     out.add_argument(
         "--format",
@@ -111,12 +131,28 @@ def register(
     )
 
     def run_lint(args: argparse.Namespace) -> int:
-        site = loaded(args)
-        findings = lint(site, strict_azure=args.strict_azure, ignore=args.ignore)
-        sys.stdout.write(render_lint(findings, args.output_format, site.source))
+        paths = [*([args.rules] if args.rules else []), *args.files]
+        if not paths:
+            raise AclError("acl lint: give the rules files to lint (FILE... or --rules FILE)")
+        linted: list[LintedFile] = []
+        for path in paths:
+            # A file that cannot be loaded is reported (exit 2) and the others still linted;
+            # an unknown --ignore code is the same mistake for every file: it stops the run.
+            try:
+                site = loaded(argparse.Namespace(**{**vars(args), "rules": path}))
+            except AclError as exc:
+                print(f"acl: error: {exc}", file=sys.stderr)
+                linted.append(LintedFile(path, (), str(exc)))
+                continue
+            findings = lint(site, strict_azure=args.strict_azure, ignore=args.ignore)
+            linted.append(LintedFile(site.source or path, tuple(findings)))
+        sys.stdout.write(render_lint_files(linted, args.output_format))
+        if any(item.error is not None for item in linted):
+            return 2
         if args.fail_level == "none":
             return 0
-        return 1 if any(severity_at_least(f.severity, args.fail_level) for f in findings) else 0
+        found = [f for item in linted for f in item.findings]
+        return 1 if any(severity_at_least(f.severity, args.fail_level) for f in found) else 0
 
     li.set_defaults(handler=run_lint)
 
@@ -127,10 +163,22 @@ def register(
         description="The address ranges (fewest CIDRs), per collection and header condition, "
         "whose decision changes from OLD to NEW, with the deciding rule on both sides and an "
         "example request. No output and exit 0: no request at all is decided differently. "
-        "Exit 1 when they differ.",
+        "Exit 1 when they differ. With --base DIR, each FILE is compared with DIR/FILE.",
+        usage="acl diff [options] OLD NEW\n       acl diff [options] --base DIR FILE...",
     )
-    di.add_argument("old", metavar="OLD", help="the site before, any supported format")
-    di.add_argument("new", metavar="NEW", help="the site after, any supported format")
+    di.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="OLD and NEW (the site before and after, any supported format); with --base, "
+        "the sites after",
+    )
+    di.add_argument(
+        "--base",
+        metavar="DIR",
+        help="compare each FILE with the file at the same relative path under DIR (the sites "
+        "before, e.g. a checkout of the base branch)",
+    )
     di.add_argument("--old-format", choices=sorted(FORMATS), help="OLD's format (default: sniffed)")
     di.add_argument("--new-format", choices=sorted(FORMATS), help="NEW's format (default: sniffed)")
     di.add_argument("--service-tags", metavar="PATH", help="a ServiceTags_Public_*.json file")
@@ -156,12 +204,59 @@ def register(
     def run_diff(args: argparse.Namespace) -> int:
         options = iac_load_options(args)
         common = {"service_tags": args.service_tags, "site": args.site, **options}
-        old = load(args.old, format=args.old_format, **common)
-        new = load(args.new, format=args.new_format, **common)
-        result = diff(old, new, compare="rule" if args.by_rule else "action", limit=args.max_states)
-        text = diff_json(result) if args.output_format == "json" else diff_text(result)
-        sys.stdout.write(text)
-        return 0 if result.identical else 1
+        compare: Compare = "rule" if args.by_rule else "action"
+        if args.base is None:
+            if len(args.files) != 2:
+                raise AclError(
+                    f"acl diff: give OLD and NEW (got {len(args.files)} file(s)), "
+                    "or --base DIR and the files to compare with their copies under DIR"
+                )
+            old = load(args.files[0], format=args.old_format, **common)
+            new = load(args.files[1], format=args.new_format, **common)
+            result = diff(old, new, compare=compare, limit=args.max_states)
+            text = diff_json(result) if args.output_format == "json" else diff_text(result)
+            sys.stdout.write(text)
+            return 0 if result.identical else 1
+        base = Path(args.base)
+        if not base.is_dir():
+            raise AclError(f"acl diff: --base {args.base!r} is not a directory")
+        pairs: list[dict[str, Any]] = []
+        blocks: list[str] = []
+        for name in args.files:
+            relative = Path(name)
+            if relative.is_absolute() or ".." in relative.parts:
+                raise AclError(
+                    f"acl diff: {name!r} is not a relative path inside the working directory, "
+                    "so it has no place under --base"
+                )
+            before = str(base / relative)
+            pair: dict[str, Any] = {"old": before, "new": name}
+            if not Path(before).exists():
+                # A new file: every decision it makes is new, so it is a change.
+                pair.update(identical=False, old_missing=True)
+                blocks.append(f"{before} -> {name}\n  new file: {before} does not exist\n")
+                pairs.append(pair)
+                continue
+            try:
+                old = load(before, format=args.old_format, **common)
+                new = load(name, format=args.new_format, **common)
+            except AclError as exc:
+                print(f"acl: error: {exc}", file=sys.stderr)
+                pair["error"] = str(exc)
+                pairs.append(pair)
+                continue
+            result = diff(old, new, compare=compare, limit=args.max_states)
+            pair.update(result.to_dict())
+            if not result.identical:
+                blocks.append(f"{before} -> {name}\n{diff_text(result)}")
+            pairs.append(pair)
+        if args.output_format == "json":
+            sys.stdout.write(diff_files_json(pairs))
+        else:
+            sys.stdout.write("".join(blocks))
+        if any("error" in pair for pair in pairs):
+            return 2
+        return 0 if all(pair["identical"] for pair in pairs) else 1
 
     di.set_defaults(handler=run_diff)
 

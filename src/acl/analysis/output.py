@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import __version__
 from .diff import Diff
@@ -15,7 +15,12 @@ from .lint import CHECKS, SEVERITIES, Finding, RuleRef
 from .search import Witness
 
 __all__ = [
+    "DIFF_FORMAT",
+    "LINT_FORMAT",
     "LINT_FORMATS",
+    "SEARCH_FORMAT",
+    "LintedFile",
+    "diff_files_json",
     "diff_json",
     "diff_text",
     "lint_github",
@@ -23,9 +28,15 @@ __all__ = [
     "lint_sarif",
     "lint_text",
     "render_lint",
+    "render_lint_files",
     "search_json",
     "search_text",
 ]
+
+# The schema ids of the JSON outputs ("format" in each document; acl/schemas/ has them).
+LINT_FORMAT = "acl-lint/1"
+DIFF_FORMAT = "acl-diff/1"
+SEARCH_FORMAT = "acl-search/1"
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -81,14 +92,36 @@ def lint_text(findings: Sequence[Finding], source: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+class LintedFile(NamedTuple):
+    """One file given to ``acl lint``: its findings, or why it could not be loaded."""
+
+    source: str
+    findings: tuple[Finding, ...]
+    error: str | None = None
+
+
+def _lint_document(linted: Sequence[LintedFile]) -> dict[str, Any]:
+    files: list[dict[str, Any]] = []
+    for item in linted:
+        entry: dict[str, Any] = {"file": item.source}
+        if item.error is not None:
+            entry["error"] = item.error
+        else:
+            entry["summary"] = summary(item.findings)
+        files.append(entry)
+    findings = [f for item in linted for f in item.findings]
+    return {
+        "format": LINT_FORMAT,
+        "file": linted[0].source if len(linted) == 1 else None,
+        "files": files,
+        "findings": [f.to_dict() for f in findings],
+        "summary": summary(findings),
+    }
+
+
 def lint_json(findings: Sequence[Finding], source: str | None = None) -> str:
-    return _dump(
-        {
-            "file": source,
-            "findings": [f.to_dict() for f in findings],
-            "summary": summary(findings),
-        }
-    )
+    """An ``acl-lint/1`` document for one file."""
+    return _dump(_lint_document([LintedFile(source or "", tuple(findings))]))
 
 
 def _sarif_location(ref: RuleRef) -> dict[str, Any]:
@@ -108,8 +141,11 @@ def _sarif_location(ref: RuleRef) -> dict[str, Any]:
     return location
 
 
-def lint_sarif(findings: Sequence[Finding], source: str | None = None) -> str:
-    """A SARIF 2.1.0 log: one run, the tool's rules are the finding codes."""
+def lint_sarif(
+    findings: Sequence[Finding], source: str | None = None, errors: Sequence[LintedFile] = ()
+) -> str:
+    """A SARIF 2.1.0 log: one run, the tool's rules are the finding codes; files that could
+    not be loaded (``errors``) are error notifications of a failed invocation."""
     codes = list(CHECKS)
     rules = [
         {
@@ -148,7 +184,7 @@ def lint_sarif(findings: Sequence[Finding], source: str | None = None) -> str:
         if properties:
             result["properties"] = properties
         results.append(result)
-    log = {
+    log: dict[str, Any] = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [
@@ -165,6 +201,22 @@ def lint_sarif(findings: Sequence[Finding], source: str | None = None) -> str:
             }
         ],
     }
+    if errors:
+        log["runs"][0]["invocations"] = [
+            {
+                "executionSuccessful": False,
+                "toolExecutionNotifications": [
+                    {
+                        "level": "error",
+                        "message": {"text": item.error},
+                        "locations": [
+                            {"physicalLocation": {"artifactLocation": {"uri": item.source}}}
+                        ],
+                    }
+                    for item in errors
+                ],
+            }
+        ]
     return _dump(log)
 
 
@@ -207,6 +259,30 @@ def render_lint(findings: Sequence[Finding], format: str, source: str | None = N
     return LINT_FORMATS[format](findings, source)
 
 
+def render_lint_files(linted: Sequence[LintedFile], format: str) -> str:
+    """The findings of several files in one output: text and GitHub commands file after
+    file, one JSON document, one SARIF run. A file that could not be loaded is left out of
+    text (the error goes to stderr), an ``error`` entry in JSON, an error notification in
+    SARIF and an ``::error`` command for GitHub."""
+    if format == "json":
+        return _dump(_lint_document(linted))
+    loaded = [item for item in linted if item.error is None]
+    failed = [item for item in linted if item.error is not None]
+    if format == "sarif":
+        findings = [f for item in loaded for f in item.findings]
+        source = linted[0].source if len(linted) == 1 else None
+        return lint_sarif(findings, source, failed)
+    if format == "github":
+        lines = [
+            f"::error file={_gh_property(item.source)},title=acl load error::"
+            f"{_gh_data(item.error or '')}"
+            for item in failed
+        ]
+        text = "".join(lint_github(item.findings, item.source) for item in loaded)
+        return text + "".join(line + "\n" for line in lines)
+    return "".join(render_lint(item.findings, format, item.source) for item in loaded)
+
+
 # ---------------------------------------------------------------------------- diff
 
 
@@ -238,7 +314,15 @@ def diff_text(result: Diff) -> str:
 
 
 def diff_json(result: Diff) -> str:
-    return _dump(result.to_dict())
+    """An ``acl-diff/1`` document for OLD NEW."""
+    return _dump({"format": DIFF_FORMAT, **result.to_dict()})
+
+
+def diff_files_json(pairs: Sequence[dict[str, Any]]) -> str:
+    """An ``acl-diff/1`` document for ``--base DIR FILE...``: one entry per FILE (``old``,
+    ``new``, and the diff's fields, or ``error``, or ``old_missing``)."""
+    identical = all(pair.get("identical") is True for pair in pairs)
+    return _dump({"format": DIFF_FORMAT, "identical": identical, "pairs": list(pairs)})
 
 
 # ---------------------------------------------------------------------------- search
@@ -253,5 +337,5 @@ def search_text(found: Witness | None, question: str) -> str:
 
 def search_json(found: Witness | None, question: str) -> str:
     if found is None:
-        return _dump({"found": False, "statement": question})
-    return _dump({"found": True, **found.to_dict()})
+        return _dump({"format": SEARCH_FORMAT, "found": False, "statement": question})
+    return _dump({"format": SEARCH_FORMAT, "found": True, **found.to_dict()})
