@@ -14,12 +14,15 @@ the builtin it refines, so ``except ValueError`` keeps working for callers who d
      └── ExpectationError(AclError, ValueError)  an expectation file (``acl test``) that cannot be read
 
 Messages name the culprit with ``!r``, the file, the JSON path or line, the rule's name and
-position, and say what was expected. The CLI prints ``str(error)`` on one line and exits 2.
+position, and say what was expected; :func:`quote` cuts a long value short. The CLI prints
+``str(error)`` on one line and exits 2.
 """
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "AclError",
@@ -32,6 +35,59 @@ __all__ = [
     "ServiceTagDataError",
     "ServiceTagError",
 ]
+
+QUOTE_CHARS = 70
+"""How much of a value a message quotes."""
+
+
+class _Repr(reprlib.Repr):
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxlist = self.maxtuple = self.maxset = self.maxdict = 6
+        self.maxstring = QUOTE_CHARS
+        self.maxother = QUOTE_CHARS
+
+    def repr_int(self, x: int, level: int) -> str:
+        return _number_text(x)
+
+    def repr_str(self, x: str, level: int) -> str:
+        return quote(x)
+
+
+def _number_text(number: int) -> str:
+    if abs(number).bit_length() <= 4 * QUOTE_CHARS:
+        return repr(number)
+    digits = int(abs(number).bit_length() * 0.30103) + 1
+    return f"<a number of about {digits:,} digits>"
+
+
+_REPR = _Repr()
+
+
+def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """``repr(value)`` for a message, cut short: a long string shows its first ``limit``
+    characters and its length, a container its first few elements.
+
+    >>> quote("x" * 1000, limit=5)
+    "'xxxxx'… (1,000 characters)"
+    >>> quote(42)
+    '42'
+    """
+    if isinstance(value, str):
+        if type(value).__repr__ is not str.__repr__:
+            return repr(value)
+        if len(value) <= limit:
+            return repr(value)
+        return f"{value[:limit]!r}… ({len(value):,} characters)"
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return _number_text(value)
+    text = _REPR.repr(value)
+    if len(text) > 2 * limit:
+        text = text[: 2 * limit] + "…"
+    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,7 +113,8 @@ def iac_load_options(args: argparse.Namespace) -> dict[str, Any]:
         options["base_site"] = load(
             base,
             service_tags=getattr(args, "service_tags", None),
-            variables=variables,
+            # --var is for the script; a JSON base site reads no variables
+            variables={} if base.lower().endswith(".json") else variables,
             on_warning=_warn,
         )
     return options
