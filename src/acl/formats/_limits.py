@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar, cast
@@ -37,10 +37,12 @@ __all__ = [
     "Budget",
     "LimitError",
     "bounded",
+    "bounded_join",
     "budget",
     "check_depth",
     "checked",
     "json_loads",
+    "parse_int",
     "quote",
     "step",
 ]
@@ -60,11 +62,16 @@ _MAX_NUMBER_BITS = int(MAX_NUMBER_DIGITS * 3.33)
 
 
 class LimitError(Exception):
-    """A limit was hit; ``message`` names the construct and the limit, not the place."""
+    """A limit was hit; ``message`` names the construct and the limit. Evaluators that know
+    the place fill in ``file``, ``line`` or ``path``; :func:`bounded` turns it into a
+    :class:`ConfigError`."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.file: str | None = None
+        self.line: int | None = None
+        self.path: str | None = None
 
 
 class BigNumber(str):
@@ -164,6 +171,19 @@ def checked(value: Any, construct: str) -> Any:
     return value
 
 
+def bounded_join(pieces: Iterable[str], construct: str, sep: str = "") -> str:
+    """``sep.join(pieces)``, refused (:class:`LimitError`) as soon as it would pass
+    :data:`MAX_VALUE_CHARS`, before it is built."""
+    out: list[str] = []
+    length = 0
+    for piece in pieces:
+        length += len(piece) + (len(sep) if out else 0)
+        if length > MAX_VALUE_CHARS:
+            raise _too_long(construct, length, "at least ")
+        out.append(piece)
+    return sep.join(out)
+
+
 def _too_long(construct: str, length: int, at_least: str = "") -> LimitError:
     return LimitError(
         f"{construct} makes a value of {at_least}{length:,} characters: the limit of one "
@@ -182,7 +202,8 @@ def _check_number(number: int, construct: str) -> None:
 # ---------------------------------------------------------------------------- documents
 
 
-def _parse_int(text: str) -> int | str:
+def parse_int(text: str) -> int | str:
+    """A JSON integer's value, or a :class:`BigNumber` when it has too many digits."""
     if len(text) - text.startswith("-") > MAX_NUMBER_DIGITS:
         return BigNumber(text)
     return int(text)
@@ -194,7 +215,7 @@ def json_loads(text: str, file: str | None) -> Any:
     is a :class:`ConfigError` naming the file and the JSON path. ``json.JSONDecodeError``
     passes through for the caller's message."""
     try:
-        document = json.loads(text, parse_int=_parse_int)
+        document = json.loads(text, parse_int=parse_int)
     except RecursionError:
         raise ConfigError(
             f"the JSON is nested too deeply: acl reads documents at most {MAX_DEPTH} levels deep",
@@ -255,6 +276,15 @@ def bounded(loader: _Loader) -> _Loader:
                     f"the file is nested too deeply to read: acl reads documents and "
                     f"expressions at most {MAX_DEPTH} levels deep",
                     Origin(file=getattr(options, "source", None)),
+                ) from None
+            except LimitError as exc:
+                raise ConfigError(
+                    exc.message,
+                    Origin(
+                        file=exc.file or getattr(options, "source", None),
+                        line=exc.line,
+                        path=exc.path,
+                    ),
                 ) from None
 
     return cast(_Loader, run)
