@@ -38,6 +38,8 @@ __all__ = [
 
 QUOTE_CHARS = 70
 """How much of a value a message quotes."""
+_MESSAGE_CHARS = 1000
+"""A longer message is cut short in its middle."""
 
 
 class _Repr(reprlib.Repr):
@@ -132,6 +134,9 @@ class _Located(AclError):
     """An error with a message and an optional :class:`Origin`."""
 
     def __init__(self, message: str, origin: Origin | None = None) -> None:
+        if len(message) > _MESSAGE_CHARS:
+            # a value that reached the message unquoted (a library's own error text)
+            message = f"{message[:300]}… ({len(message):,} characters) …{message[-200:]}"
         self.message = message
         self.origin = origin
         where = str(origin) if origin is not None else ""

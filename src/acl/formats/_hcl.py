@@ -1602,6 +1602,7 @@ class Evaluator:
         if name in self._resolving:
             raise EvalError(f"local value {quote(name)} refers to itself")
         self._resolving.add(name)
+        depth, self._depth = self._depth, 0  # the limit is per expression
         try:
             expression, where = self.locals[name]
             try:
@@ -1615,6 +1616,7 @@ class Evaluator:
                 raise EvalError(f"local.{name} ({where.name}:{exc.line}): {exc.message}") from None
         finally:
             self._resolving.discard(name)
+            self._depth = depth
         self._local_values[name] = value
         return value
 

@@ -426,6 +426,15 @@ class _Shell:
                 exc.file, exc.line = self.file, self.line
             raise
 
+    def step(self, file: str | None, line: int) -> None:
+        """Charge a command to the load's budget; it is the one being read from now on."""
+        self.file, self.line = file, line
+        try:
+            step("a shell command")
+        except LimitError as exc:
+            exc.file, exc.line = file, line
+            raise
+
     def _resolve(self, word: _Word, depth: int) -> str:
         if depth > MAX_DEPTH:
             raise LimitError(
@@ -873,7 +882,8 @@ class _Az:
             priority = int(args["--priority"])
         except ValueError:
             raise ConfigError(
-                f"{what}: --priority {quote(args['--priority'])} is not valid: expected an integer",
+                f"{what}: --priority {quote(args['--priority'])} is not valid: expected an integer "
+                "(an int32)",
                 origin,
             ) from None
         given = [k for k in ("--service-tag", "--ip-address", "--subnet") if k in args]
@@ -1096,8 +1106,7 @@ def run_script(
     file: str | None,
 ) -> None:
     for item in items:
-        shell.file, shell.line = file, item.line
-        step("a shell command")
+        shell.step(file, item.line)
         if isinstance(item, _For):
             try:
                 values = [shell.resolve(word) for word in item.items]
