@@ -145,7 +145,17 @@ def checked(value: Any, construct: str) -> Any:
     while stack:
         item = stack.pop()
         visited += 1
-        if isinstance(item, str):
+        kind = type(item)
+        if kind is str:
+            chars += len(item)
+        elif kind is list:
+            items += len(item)
+            if items > MAX_VALUE_ITEMS:
+                break
+            stack.extend(item)
+        elif kind is bool or kind is float or item is None:
+            pass
+        elif isinstance(item, str):
             chars += len(item)
         elif isinstance(item, Mapping):
             items += len(item)

@@ -217,6 +217,12 @@ class _Command:
     words: list[_Word]
 
 
+_ORDINARY = re.compile(r"[^\\\n \t\r;&|<>'\"$`]*")
+"""Characters that go into a word as they are (``#`` too, after the word's first)."""
+_QUOTED = re.compile(r'[^"\\$`\n]*')
+"""Characters that go into a double-quoted string as they are."""
+
+
 def _lex(text: str) -> Iterator[_Command]:
     """Shell commands with their first line, split on newlines, ``;``, ``&``, ``|``."""
     i = 0
@@ -369,8 +375,10 @@ def _lex(text: str) -> Iterator[_Command]:
                     continue
                 if c == "\n":
                     line += 1
-                buffer += c
-                j += 1
+                run = _QUOTED.match(text, j + 1)
+                end = run.end() if run is not None else j + 1
+                buffer += text[j:end]
+                j = end
             if j >= n:
                 raise ConfigError("unterminated double quote", Origin(line=line))
             if buffer:
@@ -396,8 +404,11 @@ def _lex(text: str) -> Iterator[_Command]:
             word.append(("cmd", text[i : k + 1]))
             i = k + 1
             continue
-        add_text(char)
-        i += 1
+        # a run of ordinary characters at once (one at a time is quadratic in a long word)
+        run = _ORDINARY.match(text, i + 1)
+        end = run.end() if run is not None else i + 1
+        add_text(text[i:end])
+        i = end
     yield from end_command()
 
 
