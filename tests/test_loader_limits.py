@@ -248,6 +248,13 @@ def test_distinct_of_a_long_list_is_charged_for_its_work(small_budget: int) -> N
         acl.loads(text, format="terraform", source="main.tf")
 
 
+def test_parsing_a_long_template_expression_is_charged(small_budget: int) -> None:
+    expression = "[concat(" + ",".join(["'a'"] * 20_000) + ")]"
+    with pytest.raises(acl.ConfigError, match="evaluation steps") as caught:
+        acl.loads(json.dumps(_template(expression)), source="t.json")
+    assert len(str(caught.value)) < 500
+
+
 def test_values_within_the_limits_still_load() -> None:
     variables: dict[str, object] = {"v0": "x"}
     for i in range(1, 16):

@@ -35,7 +35,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, Origin
+from ..errors import ConfigError, Origin, quote
 from ..model import Site
 from ._limits import bounded, json_loads
 from .azcli import load_azcli
@@ -232,14 +232,16 @@ def load_document(document: Any, options: LoadOptions, *, format: str | None = N
         )
     loader = FORMATS.get(name)
     if loader is None:
-        raise ConfigError(f"format {name!r} is unknown: expected one of {', '.join(FORMATS)}")
+        raise ConfigError(f"format {quote(name)} is unknown: expected one of {', '.join(FORMATS)}")
     _check_options(name, options)
     return loader(document, options)
 
 
 def _check_format(format: str | None) -> None:
     if format is not None and format not in FORMATS:
-        raise ConfigError(f"format {format!r} is unknown: expected one of {', '.join(FORMATS)}")
+        raise ConfigError(
+            f"format {quote(format)} is unknown: expected one of {', '.join(FORMATS)}"
+        )
 
 
 def loads(

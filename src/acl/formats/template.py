@@ -153,6 +153,7 @@ class _Resolver:
     ) -> tuple[Any, list[tuple[str, str]]]:
         if depth >= MAX_DEPTH:
             raise LimitError(f"function calls are nested more than {MAX_DEPTH} levels deep")
+        step("a template expression", len(tokens) // 8 + 1)  # each call copies the rest
         kind, text = tokens[0]
         rest = tokens[1:]
         if kind == "string":
