@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from .errors import AddressError, Origin
+from .errors import AddressError, Origin, quote
 
 __all__ = [
     "MAPPED_V4",
@@ -95,24 +95,26 @@ def parse_address(
     6
     """
     if not isinstance(text, str):
-        raise AddressError(f"{what} {text!r} is not a string", origin)
+        raise AddressError(f"{what} {quote(text)} is not a string", origin)
     if ":" not in text:
         value = _parse_v4(text)
         if value is None:
-            raise AddressError(f"{what} {text!r} is not valid: {_v4_problem(text)}", origin)
+            raise AddressError(f"{what} {quote(text)} is not valid: {_v4_problem(text)}", origin)
         return 4, value
     if text.count(":") == 1 and _parse_v4(text.partition(":")[0]) is not None:
         raise AddressError(
-            f"{what} {text!r} has a port: give the address alone (like 192.0.2.1)", origin
+            f"{what} {quote(text)} has a port: give the address alone (like 192.0.2.1)", origin
         )
     if "%" in text:
-        raise AddressError(f"{what} {text!r} has a zone (%...): zones are not allowed", origin)
+        raise AddressError(f"{what} {quote(text)} has a zone (%...): zones are not allowed", origin)
     if text != text.strip() or "/" in text:
-        raise AddressError(f"{what} {text!r} is not a valid IPv6 address", origin)
+        raise AddressError(f"{what} {quote(text)} is not a valid IPv6 address", origin)
     try:
         value = int(ipaddress.IPv6Address(text))
     except ValueError as exc:
-        raise AddressError(f"{what} {text!r} is not a valid IPv6 address: {exc}", origin) from None
+        raise AddressError(
+            f"{what} {quote(text)} is not a valid IPv6 address: {exc}", origin
+        ) from None
     if map_v4 and (value >> 32) == 0xFFFF:
         return 4, value & V4_MAX
     return 6, value
@@ -190,7 +192,7 @@ def parse_prefix(text: str, *, origin: Origin | None = None, what: str = "CIDR")
     Prefix('2001:db8::1/128')
     """
     if not isinstance(text, str):
-        raise AddressError(f"{what} {text!r} is not a string", origin)
+        raise AddressError(f"{what} {quote(text)} is not a string", origin)
     address, slash, length_text = text.partition("/")
     try:
         version, value = parse_address(address, map_v4=False, origin=origin, what=what)
@@ -198,13 +200,13 @@ def parse_prefix(text: str, *, origin: Origin | None = None, what: str = "CIDR")
         if not slash:
             raise
         detail = exc.message.partition(": ")[2] or "not an address"
-        raise AddressError(f"{what} {text!r} is not valid: {detail}", origin) from None
+        raise AddressError(f"{what} {quote(text)} is not valid: {detail}", origin) from None
     bits = _bits(version)
     if slash:
         length = _parse_length(length_text, bits)
         if length is None:
             raise AddressError(
-                f"{what} {text!r} has an invalid prefix length {length_text!r}: "
+                f"{what} {quote(text)} has an invalid prefix length {quote(length_text)}: "
                 f"expected a number from 0 to {bits} without leading zeros",
                 origin,
             )
@@ -223,12 +225,12 @@ def parse_subnet_mask(text: str, *, origin: Origin | None = None) -> int:
     value = _parse_v4(text) if isinstance(text, str) else None
     if value is None:
         raise AddressError(
-            f"subnetMask {text!r} is not a dotted IPv4 mask like 255.255.255.0", origin
+            f"subnetMask {quote(text)} is not a dotted IPv4 mask like 255.255.255.0", origin
         )
     inverted = ~value & V4_MAX
     if inverted & (inverted + 1):
         raise AddressError(
-            f"subnetMask {text!r} is not contiguous: the one bits must come first", origin
+            f"subnetMask {quote(text)} is not contiguous: the one bits must come first", origin
         )
     return V4_BITS - inverted.bit_length()
 

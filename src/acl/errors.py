@@ -14,12 +14,15 @@ the builtin it refines, so ``except ValueError`` keeps working for callers who d
      └── ExpectationError(AclError, ValueError)  an expectation file (``acl test``) that cannot be read
 
 Messages name the culprit with ``!r``, the file, the JSON path or line, the rule's name and
-position, and say what was expected. The CLI prints ``str(error)`` on one line and exits 2.
+position, and say what was expected; :func:`quote` cuts a long value short. The CLI prints
+``str(error)`` on one line and exits 2.
 """
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "AclError",
@@ -32,6 +35,61 @@ __all__ = [
     "ServiceTagDataError",
     "ServiceTagError",
 ]
+
+QUOTE_CHARS = 70
+"""How much of a value a message quotes."""
+_MESSAGE_CHARS = 1000
+"""A longer message is cut short in its middle."""
+
+
+class _Repr(reprlib.Repr):
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxlist = self.maxtuple = self.maxset = self.maxdict = 6
+        self.maxstring = QUOTE_CHARS
+        self.maxother = QUOTE_CHARS
+
+    def repr_int(self, x: int, level: int) -> str:
+        return _number_text(x)
+
+    def repr_str(self, x: str, level: int) -> str:
+        return quote(x)
+
+
+def _number_text(number: int) -> str:
+    if abs(number).bit_length() <= 4 * QUOTE_CHARS:
+        return repr(number)
+    digits = int(abs(number).bit_length() * 0.30103) + 1
+    return f"<a number of about {digits:,} digits>"
+
+
+_REPR = _Repr()
+
+
+def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """``repr(value)`` for a message, cut short: a long string shows its first ``limit``
+    characters and its length, a container its first few elements.
+
+    >>> quote("x" * 1000, limit=5)
+    "'xxxxx'… (1,000 characters)"
+    >>> quote(42)
+    '42'
+    """
+    if isinstance(value, str):
+        if type(value).__repr__ is not str.__repr__:
+            return repr(value)
+        if len(value) <= limit:
+            return repr(value)
+        return f"{value[:limit]!r}… ({len(value):,} characters)"
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return _number_text(value)
+    text = _REPR.repr(value)
+    if len(text) > 2 * limit:
+        text = text[: 2 * limit] + "…"
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +134,9 @@ class _Located(AclError):
     """An error with a message and an optional :class:`Origin`."""
 
     def __init__(self, message: str, origin: Origin | None = None) -> None:
+        if len(message) > _MESSAGE_CHARS:
+            # a value that reached the message unquoted (a library's own error text)
+            message = f"{message[:300]}… ({len(message):,} characters) …{message[-200:]}"
         self.message = message
         self.origin = origin
         where = str(origin) if origin is not None else ""

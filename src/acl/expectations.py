@@ -79,6 +79,8 @@ def _read(path: Path) -> Any:
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             return yaml.safe_load(text)
+        except RecursionError:
+            raise ExpectationError(_TOO_DEEP, Origin(file=str(path))) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
@@ -87,10 +89,20 @@ def _read(path: Path) -> Any:
             ) from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise ExpectationError(_TOO_DEEP, Origin(file=str(path))) from None
     except json.JSONDecodeError as exc:
         raise ExpectationError(
             f"invalid JSON: {exc.msg}", Origin(file=str(path), line=exc.lineno, column=exc.colno)
         ) from None
+    except ValueError as exc:  # a number of more than 4,300 digits
+        raise ExpectationError(f"invalid JSON: {exc}", Origin(file=str(path))) from None
+
+
+_TOO_DEEP = (
+    "the file is nested too deeply to read (Python's stack allows about 1,000 levels; "
+    "an expectation file needs a handful)"
+)
 
 
 def request_from_dict(data: Any, origin: Origin | None = None) -> Request:

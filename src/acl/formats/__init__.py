@@ -35,8 +35,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, Origin
+from ..errors import ConfigError, Origin, quote
 from ..model import Site
+from ._limits import bounded, json_loads
 from .azcli import load_azcli
 from .options import ConfigWarning, LoadOptions
 from .powershell import load_powershell
@@ -61,6 +62,7 @@ __all__ = [
 _SITE_FORMAT = "acl-site/1"  # acl.serialize.SITE_FORMAT (imported lazily: it imports us)
 
 
+@bounded
 def load_acl_site(document: Any, options: LoadOptions) -> Site:
     """An ``acl-site/1`` document (``acl.serialize``, ``acl convert --to json``)."""
     from ..serialize import site_from_dict
@@ -169,6 +171,55 @@ def sniff_path(path: str | os.PathLike[str]) -> str | None:
     return _EXTENSIONS.get(candidate.suffix.lower())
 
 
+_SCRIPTS = frozenset({"azcli", "powershell"})
+_OPTION_FORMATS: tuple[tuple[str, str, frozenset[str]], ...] = (
+    ("parameters", "--param", frozenset({"arm-template"})),
+    ("parameters_file", "--parameters", frozenset({"arm-template"})),
+    ("variables", "--var", TEXT_FORMATS),
+    ("var_files", "--var-file", frozenset({"terraform"})),
+    ("var_order", "--var/--var-file", frozenset({"terraform"}) | _SCRIPTS),
+    ("environment", "environment", frozenset({"terraform"})),
+    ("azurerm_version", "--azurerm-version", frozenset({"terraform"})),
+    ("subnet_id_template", "--subnet-id-template", _SCRIPTS),
+    ("base_site", "--base-site", _SCRIPTS),
+)
+"""The options only some formats read: field, command-line option, the formats that read it."""
+
+
+def _check_options(name: str, options: LoadOptions) -> None:
+    """A :class:`ConfigError` for an option the format does not read (it would be ignored)."""
+    for field_name, flag, formats in _OPTION_FORMATS:
+        value = getattr(options, field_name)
+        empty = isinstance(value, (Mapping, list, tuple, str)) and not value
+        if name in formats or value is None or empty:
+            continue
+        if field_name == "var_order" and name in _SCRIPTS:
+            continue
+        files = [str(value)] if field_name == "parameters_file" else []
+        if field_name == "var_files":
+            files = [str(item) for item in value]
+        if field_name == "var_order":
+            files = [text for kind, text in value if kind == "var-file"]
+        for file in files:
+            if not Path(file).exists():
+                raise ConfigError(
+                    f"{flag} {file}: the file does not exist", Origin(file=options.source)
+                )
+        readers = ", ".join(sorted(formats))
+        raise ConfigError(
+            f"{flag} ({field_name}) is not read by the {name} format, only by {readers}: "
+            "remove it, or load the file it belongs with",
+            Origin(file=options.source),
+        )
+    unresolved = TEXT_FORMATS | {"terraform-show"}
+    if options.unresolved != "error" and name not in unresolved:
+        raise ConfigError(
+            f"--unresolved={options.unresolved} (unresolved) is not read by the {name} format, "
+            f"only by {', '.join(sorted(unresolved))}",
+            Origin(file=options.source),
+        )
+
+
 def load_document(document: Any, options: LoadOptions, *, format: str | None = None) -> Site:
     """A site from an already parsed JSON document."""
     name = format or sniff(document)
@@ -181,13 +232,16 @@ def load_document(document: Any, options: LoadOptions, *, format: str | None = N
         )
     loader = FORMATS.get(name)
     if loader is None:
-        raise ConfigError(f"format {name!r} is unknown: expected one of {', '.join(FORMATS)}")
+        raise ConfigError(f"format {quote(name)} is unknown: expected one of {', '.join(FORMATS)}")
+    _check_options(name, options)
     return loader(document, options)
 
 
 def _check_format(format: str | None) -> None:
     if format is not None and format not in FORMATS:
-        raise ConfigError(f"format {format!r} is unknown: expected one of {', '.join(FORMATS)}")
+        raise ConfigError(
+            f"format {quote(format)} is unknown: expected one of {', '.join(FORMATS)}"
+        )
 
 
 def loads(
@@ -210,12 +264,14 @@ def loads(
         opts = replace(opts, source="<string>")
     _check_format(format)
     if format in TEXT_FORMATS:
+        _check_options(format, opts)
         return FORMATS[format](text, opts)
     try:
-        document = json.loads(text)
+        document = json_loads(text, opts.source)
     except json.JSONDecodeError as exc:
         guessed = sniff_text(text) if format is None else None
         if guessed is not None:
+            _check_options(guessed, opts)
             return FORMATS[guessed](text, opts)
         raise ConfigError(
             f"invalid JSON: {exc.msg}", Origin(file=opts.source, line=exc.lineno, column=exc.colno)
@@ -241,7 +297,9 @@ def load(
     _check_format(format)
     name = format or sniff_path(file)
     if name == "terraform":
-        return load_terraform(Path(file), _file_options(file, option_values))
+        options = _file_options(file, option_values)
+        _check_options(name, options)
+        return load_terraform(Path(file), options)
     if Path(file).is_dir():
         raise ConfigError(
             f"{file} is a folder: only Terraform configurations are read from folders "

@@ -22,6 +22,18 @@ import hcl2
 from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from ..errors import ConfigError, quote
+from ._limits import (
+    MAX_DEPTH,
+    MAX_NUMBER_DIGITS,
+    MAX_VALUE_CHARS,
+    LimitError,
+    bounded_join,
+    checked,
+    json_loads,
+)
+from ._limits import step as _step
+
 __all__ = [
     "FUNCTIONS",
     "Block",
@@ -128,8 +140,15 @@ def parse_hcl(text: str) -> Tree[Any]:
         else:
             what = "input"
         raise HclSyntaxError(f"invalid HCL: unexpected {what}", exc.line, exc.column) from None
+    except RecursionError:
+        raise HclSyntaxError(
+            f"invalid HCL: nested too deeply (acl reads expressions at most {MAX_DEPTH} levels "
+            "deep)",
+            None,
+            None,
+        ) from None
     except (LarkError, RuntimeError, ValueError) as exc:  # the post-lexer's own errors
-        raise HclSyntaxError(f"invalid HCL: {exc}", None, None) from None
+        raise HclSyntaxError(f"invalid HCL: {quote(str(exc))}", None, None) from None
     return tree
 
 
@@ -314,7 +333,7 @@ def attributes(body: Tree[Any]) -> dict[str, tuple[Tree[Any], int | None]]:
             parts = [c for c in child.children if isinstance(c, Tree)]
             name = _name(parts[0])
             if name in found:
-                raise EvalError(f"attribute {name!r} is set twice", _line(child))
+                raise EvalError(f"attribute {quote(name)} is set twice", _line(child))
             found[name] = (parts[1], _line(child))
     return found
 
@@ -351,17 +370,22 @@ def to_string(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return num_text(value)
-    raise EvalError(f"{type_name(value)} value {value!r:.60} cannot be used as a string")
+    raise EvalError(f"{type_name(value)} value {quote(value)} cannot be used as a string")
 
 
 def to_number(value: Any) -> int | float:
     """Terraform's automatic conversion to a number (``"100"`` is 100)."""
     if isinstance(value, bool):
-        raise EvalError(f"bool value {value!r} cannot be used as a number")
+        raise EvalError(f"bool value {quote(value)} cannot be used as a number")
     if isinstance(value, (int, float)):
         return value
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > MAX_NUMBER_DIGITS:
+            raise EvalError(
+                f"string {quote(value)} is not a number acl reads (more than {MAX_NUMBER_DIGITS} "
+                "characters)"
+            )
         try:
             return int(text)
         except ValueError:
@@ -369,9 +393,9 @@ def to_number(value: Any) -> int | float:
         try:
             number = float(text)
         except ValueError:
-            raise EvalError(f"string {value!r} is not a number") from None
+            raise EvalError(f"string {quote(value)} is not a number") from None
         return int(number) if number.is_integer() else number
-    raise EvalError(f"{type_name(value)} value {value!r:.60} cannot be used as a number")
+    raise EvalError(f"{type_name(value)} value {quote(value)} cannot be used as a number")
 
 
 def to_bool(value: Any) -> bool:
@@ -379,15 +403,22 @@ def to_bool(value: Any) -> bool:
         return value
     if value in ("true", "false"):
         return bool(value == "true")
-    raise EvalError(f"{type_name(value)} value {value!r:.60} cannot be used as a bool")
+    raise EvalError(f"{type_name(value)} value {quote(value)} cannot be used as a bool")
 
 
-def _set(values: list[Any]) -> list[Any]:
-    """A Terraform set as a list: distinct, in Terraform's iteration order."""
+def _set_order(values: list[Any]) -> list[Any]:
+    """The distinct values, first ones first (comparing every pair: steps are charged)."""
+    _step("distinct values", len(values) * len(values) // 64)
     unique: list[Any] = []
     for value in values:
         if value not in unique:
             unique.append(value)
+    return unique
+
+
+def _set(values: list[Any]) -> list[Any]:
+    """A Terraform set as a list: distinct, in Terraform's iteration order."""
+    unique = _set_order(values)
     if all(isinstance(v, str) for v in unique):
         return sorted(unique)
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in unique):
@@ -401,7 +432,7 @@ def _items(value: Any) -> list[tuple[Any, Any]]:
         return list(enumerate(value))
     if isinstance(value, dict):
         return [(key, value[key]) for key in sorted(value)]
-    raise EvalError(f"{type_name(value)} value {value!r:.60} is not a collection to iterate over")
+    raise EvalError(f"{type_name(value)} value {quote(value)} is not a collection to iterate over")
 
 
 # ---------------------------------------------------------------------------- functions
@@ -436,7 +467,7 @@ def _format(spec: str, values: list[Any]) -> str:
             out.append("%")
             continue
         if index >= len(values):
-            raise EvalError(f"format({spec!r}): not enough arguments")
+            raise EvalError(f"format({quote(spec)}): not enough arguments")
         value = values[index]
         index += 1
         kind = verb[-1]
@@ -453,7 +484,7 @@ def _format(spec: str, values: list[Any]) -> str:
         else:
             out.append(("%" + verb) % to_number(value))
     out.append(spec[pos:])
-    return "".join(out)
+    return bounded_join(out, "format()")
 
 
 def _flatten(value: Any) -> list[Any]:
@@ -472,10 +503,10 @@ def _cidrsubnet(prefix: Any, newbits: Any, netnum: Any) -> str:
         raise EvalError(f"cidrsubnet(): {exc}") from None
     new_length = network.prefixlen + int(to_number(newbits))
     if new_length > network.max_prefixlen:
-        raise EvalError(f"cidrsubnet(): {prefix!r} has no room for {newbits} more bits")
+        raise EvalError(f"cidrsubnet(): {quote(prefix)} has no room for {newbits} more bits")
     number = int(to_number(netnum))
     if not 0 <= number < 2 ** int(to_number(newbits)):
-        raise EvalError(f"cidrsubnet(): netnum {netnum!r} does not fit in {newbits} bits")
+        raise EvalError(f"cidrsubnet(): netnum {quote(netnum)} does not fit in {newbits} bits")
     base = int(network.network_address) + (number << (network.max_prefixlen - new_length))
     address = ipaddress.ip_address(base) if network.version == 4 else ipaddress.IPv6Address(base)
     return f"{address}/{new_length}"
@@ -491,7 +522,7 @@ def _cidrhost(prefix: Any, hostnum: Any) -> str:
     if number < 0:
         number += size
     if not 0 <= number < size:
-        raise EvalError(f"cidrhost(): host number {hostnum!r} is outside {prefix!r}")
+        raise EvalError(f"cidrhost(): host number {quote(hostnum)} is outside {quote(prefix)}")
     return str(network.network_address + number)
 
 
@@ -504,7 +535,7 @@ def _lookup(args: list[Any]) -> Any:
         return mapping[key]
     if len(args) == 3:
         return args[2]
-    raise EvalError(f"lookup(): key {key!r} is not in the map and there is no default")
+    raise EvalError(f"lookup(): key {quote(key)} is not in the map and there is no default")
 
 
 def _element(items: Any, index: Any) -> Any:
@@ -514,6 +545,14 @@ def _element(items: Any, index: Any) -> Any:
 
 
 def _replace(text: Any, old: Any, new: Any) -> str:
+    subject, find, put = to_string(text), to_string(old), to_string(new)
+    if find and put and len(put) > len(find):
+        grown = len(subject) + subject.count(find) * (len(put) - len(find))
+        if grown > MAX_VALUE_CHARS:
+            raise LimitError(
+                f"replace() makes a value of {grown:,} characters: the limit of one evaluated "
+                f"value is {MAX_VALUE_CHARS:,} characters (1 MiB)"
+            )
     pattern = to_string(old)
     if len(pattern) > 1 and pattern.startswith("/") and pattern.endswith("/"):
         raise _Unsupported("replace() with a regular expression")
@@ -579,9 +618,11 @@ def _tolist(value: Any) -> list[Any]:
 
 def _jsondecode(text: Any) -> Any:
     try:
-        return json.loads(to_string(text))
+        return json_loads(to_string(text), None)
     except json.JSONDecodeError as exc:
         raise EvalError(f"jsondecode(): {exc.msg}") from None
+    except ConfigError as exc:
+        raise EvalError(f"jsondecode(): {exc.message}") from None
 
 
 def _zipmap(keys: Any, values: Any) -> dict[str, Any]:
@@ -603,11 +644,13 @@ FUNCTIONS: dict[str, _Function] = {
     "tomap": _fn("tomap", 1, _tomap),
     "concat": lambda args: [item for arg in args for item in _tolist(arg)],
     "flatten": _fn("flatten", 1, _flatten),
-    "distinct": _fn(
-        "distinct", 1, lambda v: [x for i, x in enumerate(_tolist(v)) if x not in v[:i]]
-    ),
+    "distinct": _fn("distinct", 1, lambda v: _set_order(_tolist(v))),
     "compact": _fn("compact", 1, lambda v: [x for x in _tolist(v) if x not in (None, "")]),
-    "join": _fn("join", 2, lambda sep, v: to_string(sep).join(to_string(x) for x in _tolist(v))),
+    "join": _fn(
+        "join",
+        2,
+        lambda sep, v: bounded_join((to_string(x) for x in _tolist(v)), "join()", to_string(sep)),
+    ),
     "split": _fn("split", 2, lambda sep, v: to_string(v).split(to_string(sep))),
     "format": lambda args: (
         _format(to_string(args[0]), args[1:]) if args else _args("format", args, 1)
@@ -660,15 +703,37 @@ def _formatlist(args: list[Any]) -> list[str]:
     spec = to_string(args[0])
     lists = [a for a in args[1:] if isinstance(a, list)]
     length = len(lists[0]) if lists else 1
-    return [
-        _format(spec, [a[i] if isinstance(a, list) else a for a in args[1:]]) for i in range(length)
-    ]
+    out: list[str] = []
+    total = 0
+    for i in range(length):
+        out.append(_format(spec, [a[i] if isinstance(a, list) else a for a in args[1:]]))
+        total += len(out[-1])
+        if total > MAX_VALUE_CHARS:
+            raise LimitError(
+                f"formatlist() makes values of more than {MAX_VALUE_CHARS:,} characters: the "
+                f"limit of one evaluated value is {MAX_VALUE_CHARS:,} characters (1 MiB)"
+            )
+    return out
 
 
 # ---------------------------------------------------------------------------- evaluation
 
 Scope = Mapping[str, Any]
 """Names bound by iterators: ``each``, ``count``, dynamic-block iterators, ``for`` variables."""
+
+_BUILDS = {
+    "function_call": "a function call",
+    "string": "a string template",
+    "heredoc_template": "a heredoc",
+    "heredoc_template_trim": "a heredoc",
+    "tuple": "a tuple",
+    "object": "an object",
+    "binary_op": "an operator",
+    "unary_op": "an operator",
+    "for_tuple_expr": "a for expression",
+    "for_object_expr": "a for expression",
+}
+"""The expressions that build a new value, checked against the size limits."""
 
 _TRAVERSALS = frozenset(
     {"get_attr_expr_term", "index_expr_term", "attr_splat_expr_term", "full_splat_expr_term"}
@@ -858,7 +923,7 @@ class ModuleOutputs:
     def get(self, name: str) -> Any:
         if name not in self.names:
             raise EvalError(
-                f"{self.address} has no output {name!r}"
+                f"{self.address} has no output {quote(name)}"
                 + (f" (it has: {', '.join(sorted(self.names))})" if self.names else "")
             )
         return self._read(name)
@@ -906,13 +971,18 @@ class Evaluator:
     _local_values: dict[str, Any] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
     _templates: dict[tuple[str, int | None, str], list[_Piece]] = field(default_factory=dict)
+    _depth: int = 0
 
     def evaluate(self, node: Tree[Any] | Token | JsonValue, scope: Scope, file: HclFile) -> Any:
         try:
             return self._eval(node, scope, file)
         except RecursionError:
             line = node.line if isinstance(node, JsonValue) else _line(node)
-            raise EvalError("expression is nested too deeply", line) from None
+            raise EvalError(
+                f"expression is nested too deeply: acl evaluates expressions at most {MAX_DEPTH} "
+                "levels deep",
+                line,
+            ) from None
 
     # -- the walk
 
@@ -923,9 +993,23 @@ class Evaluator:
             return self._json(node.value, node.line, scope, file)
         if isinstance(node, Token):
             return self._token(node, file)
+        self._depth += 1
         try:
+            if self._depth > MAX_DEPTH:
+                raise EvalError(
+                    f"expression is nested more than {MAX_DEPTH} levels deep, the limit acl "
+                    "evaluates"
+                )
+            _step("an expression")
             value = self._node(node, scope, file)
+            if node.data in _BUILDS:
+                checked(value, _BUILDS[node.data])
             return value if keep else _settle(value)
+        except LimitError as exc:
+            if exc.line is None:
+                exc.line = _line(node)
+                exc.file = file.name
+            raise
         except NeedsPlan as exc:
             if exc.line is None:
                 exc.line = _line(node)
@@ -938,10 +1022,18 @@ class Evaluator:
             if exc.line is None:
                 exc.line = _line(node)
             raise
+        finally:
+            self._depth -= 1
 
     def _token(self, token: Token, file: HclFile) -> Any:
         kind = token.type
         if kind == "INT_LITERAL":
+            if len(token) > MAX_NUMBER_DIGITS:
+                raise EvalError(
+                    f"number {quote(str(token))} has more than {MAX_NUMBER_DIGITS} digits, the "
+                    "limit of one number",
+                    token.line,
+                )
             return int(token)
         if kind == "FLOAT_LITERAL":
             number = float(token)
@@ -952,7 +1044,7 @@ class Evaluator:
             return False
         if kind == "NULL":
             return None
-        raise EvalError(f"unexpected {str(token)!r}", token.line)
+        raise EvalError(f"unexpected {quote(str(token))}", token.line)
 
     def _node(self, node: Tree[Any], scope: Scope, file: HclFile) -> Any:
         data = node.data
@@ -1004,7 +1096,7 @@ class Evaluator:
             return self._for(node, scope, file, as_object=True)
         if data == "keyword":
             return _name(node)
-        raise EvalError(f"expression {file.source(node)!r} ({data}) is not supported")
+        raise EvalError(f"expression {quote(file.source(node))} ({data}) is not supported")
 
     def _string(self, node: Tree[Any], scope: Scope, file: HclFile) -> Any:
         pieces: list[_Piece] = []
@@ -1056,7 +1148,7 @@ class Evaluator:
             "template_endfor": "endfor",
         }.get(node.data)
         if kind is None:
-            raise EvalError(f"template part {node.data!r} is not understood", _line(node))
+            raise EvalError(f"template part {quote(node.data)} is not understood", _line(node))
         tokens = [str(c) for c in node.children if isinstance(c, Token)]
         kids = _trees(node)
         names = tuple(_name(k) for k in kids if k.data == "identifier") if kind == "for" else ()
@@ -1155,7 +1247,7 @@ class Evaluator:
         rest = content[match.end() :]
         if kind in ("else", "endif", "endfor"):
             if rest.strip():
-                raise EvalError(f"template: unexpected {rest.strip()!r} in %{{{kind}}}", line)
+                raise EvalError(f"template: unexpected {quote(rest.strip())} in %{{{kind}}}", line)
             return _Piece(kind, line=line)
         names: tuple[str, ...] = ()
         if kind == "for":
@@ -1179,7 +1271,7 @@ class Evaluator:
             tree = parse_hcl(text)
         except HclSyntaxError as exc:
             raise EvalError(
-                f"template: {exc.message} in {content.strip()!r}", exc.line or line
+                f"template: {exc.message} in {quote(content.strip())}", exc.line or line
             ) from None
         sub = HclFile(name, text, tree)
         body = next(c for c in tree.children if isinstance(c, Tree) and c.data == "body")
@@ -1200,7 +1292,9 @@ class Evaluator:
             assert only.node is not None and only.file is not None
             return self._eval(only.node, scope, only.file)
         where = file.source(node) if node is not None else "the template"
-        return "".join(self._render(_structure(pieces, where), scope, where))
+        return bounded_join(
+            self._render(_structure(pieces, where), scope, where), "a string template"
+        )
 
     def _render(self, items: list[_Piece | _Branch], scope: Scope, where: str) -> Iterator[str]:
         for item in items:
@@ -1300,12 +1394,12 @@ class Evaluator:
                 return _Modules(self.modules)
             raise NeedsPlan(text, "module outputs are known only after plan or apply")
         if name in ("each", "count", "self"):
-            raise EvalError(f"{name!r} is not available here")
+            raise EvalError(f"{quote(name)} is not available here")
         if name in ("path", "terraform"):
             raise NeedsPlan(text, f"{name}.* values depend on how Terraform is run")
         if "_" in name or name in self.resource_types:
             raise NeedsPlan(text, "a resource attribute, known only after terraform plan or apply")
-        raise EvalError(f"unknown name {name!r}")
+        raise EvalError(f"unknown name {quote(name)}")
 
     def _get_attr(self, base: Any, name: str, node: Tree[Any], file: HclFile) -> Any:
         if isinstance(base, (_Variables, _Locals)):
@@ -1318,12 +1412,14 @@ class Evaluator:
             if name in base:
                 return base[name]
             raise EvalError(
-                f"{file.source(node)}: the object has no attribute {name!r}"
+                f"{file.source(node)}: the object has no attribute {quote(name)}"
                 + (f" (it has: {', '.join(sorted(base))})" if base else "")
             )
         if isinstance(base, list) and name.isdigit():
             return self._index(base, int(name), node, file)
-        raise EvalError(f"{file.source(node)}: a {type_name(base)} value has no attribute {name!r}")
+        raise EvalError(
+            f"{file.source(node)}: a {type_name(base)} value has no attribute {quote(name)}"
+        )
 
     def _index_key(self, index: Tree[Any], scope: Scope, file: HclFile) -> Any:
         if index.data == "short_index":
@@ -1347,7 +1443,7 @@ class Evaluator:
             text = to_string(key)
             if text in base:
                 return base[text]
-            raise EvalError(f"{file.source(node)}: the map has no key {text!r}")
+            raise EvalError(f"{file.source(node)}: the map has no key {quote(text)}")
         raise EvalError(f"{file.source(node)}: a {type_name(base)} value cannot be indexed")
 
     def _splat(self, node: Tree[Any], kids: list[Tree[Any]], scope: Scope, file: HclFile) -> Any:
@@ -1418,6 +1514,14 @@ class Evaluator:
         if operator == "!=":
             return not (left == right and type_name(left) == type_name(right))
         a, b = to_number(left), to_number(right)
+        try:
+            return self._arithmetic(operator, a, b, node, file)
+        except (OverflowError, ValueError) as exc:
+            raise EvalError(f"{file.source(node)}: {exc}") from None
+
+    def _arithmetic(
+        self, operator: str, a: int | float, b: int | float, node: Tree[Any], file: HclFile
+    ) -> Any:
         if operator == "+":
             return a + b
         if operator == "-":
@@ -1437,7 +1541,7 @@ class Evaluator:
         comparisons = {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}
         if operator in comparisons:
             return comparisons[operator]
-        raise EvalError(f"operator {operator!r} is not supported")
+        raise EvalError(f"operator {quote(operator)} is not supported")
 
     def _for(self, node: Tree[Any], scope: Scope, file: HclFile, *, as_object: bool) -> Any:
         kids = _trees(node)
@@ -1466,7 +1570,7 @@ class Evaluator:
                     object_out.setdefault(out_key, []).append(out_value)
                 elif out_key in object_out:
                     raise EvalError(
-                        f"{file.source(node)}: duplicate key {out_key!r} (use ... to group)"
+                        f"{file.source(node)}: duplicate key {quote(out_key)} (use ... to group)"
                     )
                 else:
                     object_out[out_key] = out_value
@@ -1479,7 +1583,7 @@ class Evaluator:
     def variable(self, name: str, node: Tree[Any] | None, file: HclFile) -> Any:
         if name not in self.declared:
             raise EvalError(
-                f"variable {name!r} is not declared (add a variable block, or load the whole "
+                f"variable {quote(name)} is not declared (add a variable block, or load the whole "
                 "folder rather than one file)"
             )
         if name not in self.variables:
@@ -1494,10 +1598,11 @@ class Evaluator:
         if name in self._local_values:
             return self._local_values[name]
         if name not in self.locals:
-            raise EvalError(f"local value {name!r} is not defined")
+            raise EvalError(f"local value {quote(name)} is not defined")
         if name in self._resolving:
-            raise EvalError(f"local value {name!r} refers to itself")
+            raise EvalError(f"local value {quote(name)} refers to itself")
         self._resolving.add(name)
+        depth, self._depth = self._depth, 0  # the limit is per expression
         try:
             expression, where = self.locals[name]
             try:
@@ -1511,6 +1616,7 @@ class Evaluator:
                 raise EvalError(f"local.{name} ({where.name}:{exc.line}): {exc.message}") from None
         finally:
             self._resolving.discard(name)
+            self._depth = depth
         self._local_values[name] = value
         return value
 
@@ -1563,7 +1669,7 @@ def parse_type(node: Tree[Any], file: HclFile) -> TypeSpec:
         name = _name(node)
         if name in ("string", "number", "bool", "any"):
             return TypeSpec(name)
-        raise EvalError(f"type {name!r} is not a Terraform type")
+        raise EvalError(f"type {quote(name)} is not a Terraform type")
     if node.data == "function_call":
         name = _name(kids[0])
         arguments = [k for k in kids if k.data == "arguments"]
@@ -1583,7 +1689,7 @@ def parse_type(node: Tree[Any], file: HclFile) -> TypeSpec:
                     key = _name(_unwrap(key_node))
                     attributes[key] = _attribute_type(value_node, file)
                 return TypeSpec("object", attributes=attributes)
-    raise EvalError(f"type constraint {file.source(node)!r} is not understood")
+    raise EvalError(f"type constraint {quote(file.source(node))} is not understood")
 
 
 def _unwrap(node: Tree[Any]) -> Tree[Any]:
@@ -1640,5 +1746,5 @@ def convert(value: Any, spec: TypeSpec, evaluator: Evaluator, file: HclFile) -> 
         elif name in value:
             out[name] = None
         else:
-            raise EvalError(f"attribute {name!r} is required by the variable's type")
+            raise EvalError(f"attribute {quote(name)} is required by the variable's type")
     return out

@@ -27,8 +27,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import ConfigError, Origin
+from ..errors import ConfigError, Origin, quote
 from ..model import Site
+from ._limits import MAX_DEPTH, LimitError, bounded, bounded_join, step
 from .options import LoadOptions
 from .restrictions import site_from_config
 from .terraform import _PlacedContext
@@ -79,7 +80,7 @@ def subnet_id(
     """A subnet resource id from a name, by ``--subnet-id-template``."""
     if template is None:
         raise ConfigError(
-            f"{what}: subnet {subnet!r} of virtual network {vnet!r} is given by name, and acl "
+            f"{what}: subnet {quote(subnet)} of virtual network {quote(vnet)} is given by name, and acl "
             "cannot look up its resource id: give --subnet-id-template, e.g. '/subscriptions/"
             "{sub}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}/"
             "subnets/{subnet}', or the subnet's resource id",
@@ -89,7 +90,7 @@ def subnet_id(
     for name in re.findall(r"\{(\w+)\}", template):
         if name not in values:
             raise ConfigError(
-                f"--subnet-id-template {template!r}: unknown placeholder {{{name}}} "
+                f"--subnet-id-template {quote(template)}: unknown placeholder {{{name}}} "
                 "(use {sub}, {rg}, {vnet}, {subnet})",
                 origin,
             )
@@ -157,7 +158,7 @@ class ScriptSites:
             wanted = self.options.site.strip().lower()
             if wanted not in self.sites:
                 raise ConfigError(
-                    f"site {self.options.site!r} is not changed by the {what}; it changes: "
+                    f"site {quote(self.options.site)} is not changed by the {what}; it changes: "
                     f"{', '.join(self.names[k] for k in keys)}",
                     Origin(file=source),
                 )
@@ -214,6 +215,12 @@ _KEYWORDS_CLOSE = {"fi": "if", "done": "while", "esac": "case"}
 class _Command:
     line: int
     words: list[_Word]
+
+
+_ORDINARY = re.compile(r"[^\\\n \t\r;&|<>'\"$`]*")
+"""Characters that go into a word as they are (``#`` too, after the word's first)."""
+_QUOTED = re.compile(r'[^"\\$`\n]*')
+"""Characters that go into a double-quoted string as they are."""
 
 
 def _lex(text: str) -> Iterator[_Command]:
@@ -368,8 +375,10 @@ def _lex(text: str) -> Iterator[_Command]:
                     continue
                 if c == "\n":
                     line += 1
-                buffer += c
-                j += 1
+                run = _QUOTED.match(text, j + 1)
+                end = run.end() if run is not None else j + 1
+                buffer += text[j:end]
+                j = end
             if j >= n:
                 raise ConfigError("unterminated double quote", Origin(line=line))
             if buffer:
@@ -395,8 +404,11 @@ def _lex(text: str) -> Iterator[_Command]:
             word.append(("cmd", text[i : k + 1]))
             i = k + 1
             continue
-        add_text(char)
-        i += 1
+        # a run of ordinary characters at once (one at a time is quadratic in a long word)
+        run = _ORDINARY.match(text, i + 1)
+        end = run.end() if run is not None else i + 1
+        add_text(text[i:end])
+        i = end
     yield from end_command()
 
 
@@ -413,8 +425,34 @@ class _Shell:
 
     fixed: Mapping[str, str]
     values: dict[str, str | Unresolved] = field(default_factory=dict)
+    file: str | None = None
+    line: int | None = None
+    """The command being read, for the messages of the limits."""
 
-    def resolve(self, word: _Word) -> str:
+    def resolve(self, word: _Word, depth: int = 0) -> str:
+        try:
+            return self._resolve(word, depth)
+        except LimitError as exc:
+            if exc.line is None:
+                exc.file, exc.line = self.file, self.line
+            raise
+
+    def step(self, file: str | None, line: int) -> None:
+        """Charge a command to the load's budget; it is the one being read from now on."""
+        self.file, self.line = file, line
+        try:
+            step("a shell command")
+        except LimitError as exc:
+            exc.file, exc.line = file, line
+            raise
+
+    def _resolve(self, word: _Word, depth: int) -> str:
+        if depth > MAX_DEPTH:
+            raise LimitError(
+                f"${{NAME:-default}} values are nested more than {MAX_DEPTH} levels deep, the "
+                "limit acl reads"
+            )
+        step("a shell word")
         out: list[str] = []
         missing: list[str] = []
         for part in word:
@@ -427,7 +465,7 @@ class _Shell:
                 if value is None:
                     value = self.values.get(name)
                 if value is None and default is not None:
-                    value = self.resolve(_lex_word(default)) if default else ""
+                    value = self.resolve(_lex_word(default), depth + 1) if default else ""
                 if value is None:
                     missing.append(source)
                 elif isinstance(value, Unresolved):
@@ -438,7 +476,7 @@ class _Shell:
                 missing.append(part[1])
         if missing:
             raise Unresolved(missing)
-        return "".join(out)
+        return bounded_join(out, "a shell variable expansion")
 
     def assign(self, name: str, word: _Word) -> None:
         if name in self.fixed:
@@ -632,7 +670,7 @@ def _parse_args(
     while i < len(words):
         word = words[i]
         if not word.startswith("-") or _is_number(word):
-            raise ConfigError(f"{what}: unrecognized argument {word!r}", origin)
+            raise ConfigError(f"{what}: unrecognized argument {quote(word)}", origin)
         option, sep, inline = word.partition("=")
         name = _option(option, specs, what, origin)
         spec = specs[name]
@@ -680,14 +718,14 @@ def _option(option: str, specs: Mapping[str, _Spec], what: str, origin: Origin) 
         targets = {_ALIASES.get(m, m) for m in matches}
         if len(targets) == 1:
             return matches[0]
-    raise ConfigError(f"{what}: unrecognized argument {option!r}", origin)
+    raise ConfigError(f"{what}: unrecognized argument {quote(option)}", origin)
 
 
 def _flag(text: str, name: str, what: str, origin: Origin) -> bool:
     if text.lower() in _FLAG_VALUES:
         return _FLAG_VALUES[text.lower()]
     raise ConfigError(
-        f"{what}: argument {name}: invalid value {text!r}: expected true or false", origin
+        f"{what}: argument {name}: invalid value {quote(text)}: expected true or false", origin
     )
 
 
@@ -696,7 +734,7 @@ def _enum(value: str, choices: Sequence[str], name: str, what: str, origin: Orig
         if value.lower() == choice.lower():
             return choice
     raise ConfigError(
-        f"{what}: argument {name}: invalid value {value!r}: expected one of {', '.join(choices)}",
+        f"{what}: argument {name}: invalid value {quote(value)}: expected one of {', '.join(choices)}",
         origin,
     )
 
@@ -718,7 +756,7 @@ def _targets(
             match = _RESOURCE_ID.match(resource)
             if match is None:
                 raise ConfigError(
-                    f"{what}: --ids {resource!r} is not a web app resource id", origin
+                    f"{what}: --ids {quote(resource)} is not a web app resource id", origin
                 )
             name = match.group("name") + (f"/{match.group('slot')}" if match.group("slot") else "")
             out.append((name, match.group("rg"), match.group("sub")))
@@ -756,7 +794,7 @@ def _normalized_ips(value: str, what: str, origin: Origin) -> str:
             out.append(str(ipaddress.ip_network(element)))
         except ValueError as exc:
             raise ConfigError(
-                f"{what}: --ip-address {element!r}: {exc} (the az CLI checks addresses with "
+                f"{what}: --ip-address {quote(element)}: {exc} (the az CLI checks addresses with "
                 "Python's ipaddress.ip_network, which refuses host bits)",
                 origin,
             ) from None
@@ -855,7 +893,8 @@ class _Az:
             priority = int(args["--priority"])
         except ValueError:
             raise ConfigError(
-                f"{what}: --priority {args['--priority']!r} is not valid: expected an integer",
+                f"{what}: --priority {quote(args['--priority'])} is not valid: expected an integer "
+                "(an int32)",
                 origin,
             ) from None
         given = [k for k in ("--service-tag", "--ip-address", "--subnet") if k in args]
@@ -1078,6 +1117,7 @@ def run_script(
     file: str | None,
 ) -> None:
     for item in items:
+        shell.step(file, item.line)
         if isinstance(item, _For):
             try:
                 values = [shell.resolve(word) for word in item.items]
@@ -1196,6 +1236,7 @@ def _unresolved_message(exc: Unresolved) -> str:
     return "; ".join(parts)
 
 
+@bounded
 def load_azcli(document: Any, options: LoadOptions) -> Site:
     """The site an az CLI script leaves behind (``document`` is the script's text)."""
     if not isinstance(document, str):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, Origin
+from ..errors import ConfigError, Origin, quote
 from ..model import Site
 from .terraform import WEB_APP_TYPES
 
@@ -95,7 +95,7 @@ def iac_load_options(args: argparse.Namespace) -> dict[str, Any]:
     for item in getattr(args, "var", None) or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise ConfigError(f"--var {item!r} is not NAME=VALUE", Origin(path="--var"))
+            raise ConfigError(f"--var {quote(item)} is not NAME=VALUE", Origin(path="--var"))
         variables[name.strip()] = value
     options: dict[str, Any] = {
         "variables": variables,
@@ -113,7 +113,8 @@ def iac_load_options(args: argparse.Namespace) -> dict[str, Any]:
         options["base_site"] = load(
             base,
             service_tags=getattr(args, "service_tags", None),
-            variables=variables,
+            # --var is for the script; a JSON base site reads no variables
+            variables={} if base.lower().endswith(".json") else variables,
             on_warning=_warn,
         )
     return options

@@ -13,7 +13,13 @@ from ..servicetags import ServiceTags, load_service_tags
 if TYPE_CHECKING:
     from ..model import Hosting, Site
 
-__all__ = ["AZURERM_DEFAULT_ACTION_VERSION", "ConfigWarning", "Document", "LoadOptions", "Unresolved"]
+__all__ = [
+    "AZURERM_DEFAULT_ACTION_VERSION",
+    "ConfigWarning",
+    "Document",
+    "LoadOptions",
+    "Unresolved",
+]
 
 Unresolved = Literal["error", "skip-rule"]
 Document = Literal["returned", "sent"]

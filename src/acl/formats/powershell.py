@@ -28,8 +28,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import ConfigError, Origin
+from ..errors import ConfigError, Origin, quote
 from ..model import Site
+from ._limits import LimitError, bounded, bounded_join, checked, step
 from .azcli import ScriptSites, _Az, _is_resource_id, _Rule, subnet_id
 from .options import LoadOptions
 
@@ -445,7 +446,7 @@ def _value(tokens: list[_Token], env: _Vars) -> Any:
         out: list[Any] = []
         for value in values:
             out.append(value)
-        return out
+        return checked(out, "an array")
     return values[0] if values else None
 
 
@@ -468,7 +469,7 @@ def _operand(tokens: list[_Token], env: _Vars) -> Any:
                 out.append(_text(value))
             else:
                 return _Unknown(part[1])
-        return "".join(out)
+        return bounded_join(out, "a string")
     if kind == "var":
         name, props, source = payload
         return env.lookup(name, props, source)
@@ -479,13 +480,13 @@ def _operand(tokens: list[_Token], env: _Vars) -> Any:
             if isinstance(key, _Unknown):
                 return key
             table[_text(key)] = _value(value_tokens, env)
-        return table
+        return checked(table, "a hashtable")
     if kind == "array":
         items: list[Any] = []
         for group in payload:
             value = _value(group, env)
             items.extend(value if isinstance(value, list) else [value])
-        return items
+        return checked(items, "an array")
     if kind == "splat":
         return _Unknown(f"@{payload}")
     return _Unknown(str(payload))
@@ -497,7 +498,7 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return " ".join(_text(v) for v in value)
+        return bounded_join((_text(v) for v in value), "an array as text", " ")
     return str(value)
 
 
@@ -631,7 +632,7 @@ def _bind(tokens: list[_Token], cmdlet: str, env: _Vars, origin: Origin) -> dict
         if not positions:
             raise ConfigError(
                 f"{what}: a positional parameter cannot be found that accepts argument "
-                f"{_text(_operand([tokens[i]], env))!r}",
+                f"{quote(_text(_operand([tokens[i]], env)))}",
                 origin,
             )
         group = [tokens[i]]
@@ -671,7 +672,7 @@ def _ip_list(text: str, what: str, origin: Origin) -> str:
                 ok = False
         if not ok:
             raise ConfigError(
-                f"{what}: One or more ip addresses are invalid ({element!r}). Ip addresses must be "
+                f"{what}: One or more ip addresses are invalid ({quote(element)}). Ip addresses must be "
                 "in valid CIDR format. E.g. 192.168.0.0/24 (IPv4) or 2002::1234:abcd:ffff:c0a8:101/64 "
                 "(IPv6). For single ip addresses, use /32 (IPv4) or /128 (IPv6)",
                 origin,
@@ -741,7 +742,7 @@ class _Cmdlets:
         action = _string(bound, "Action", what, origin) or "Allow"
         if action.lower() not in ("allow", "deny"):
             raise ConfigError(
-                f"{what}: Cannot validate argument on parameter 'Action'. The argument {action!r} "
+                f"{what}: Cannot validate argument on parameter 'Action'. The argument {quote(action)} "
                 'does not belong to the set "Allow,Deny"',
                 origin,
             )
@@ -805,7 +806,7 @@ class _Cmdlets:
             priority = int(_text(raw_priority))
         except ValueError:
             raise ConfigError(
-                f"{what}: Cannot convert value {_text(raw_priority)!r} to type System.UInt32",
+                f"{what}: Cannot convert value {quote(_text(raw_priority))} to type System.UInt32",
                 origin,
             ) from None
         if priority < 0:
@@ -834,7 +835,7 @@ class _Cmdlets:
         elif tag is not None:
             if any(c.isspace() for c in tag) or len(tag.split(",")) > 8:
                 raise ConfigError(
-                    f"{what}: -ServiceTag {tag!r}: service tags are comma-separated, without "
+                    f"{what}: -ServiceTag {quote(tag)}: service tags are comma-separated, without "
                     "blanks, at most eight",
                     origin,
                 )
@@ -903,12 +904,16 @@ class _Runner:
     env: _Vars
     cmdlets: _Cmdlets
     az: _Az
+    line: int | None = None
+    """The statement being read, for the messages of the limits."""
 
     def run(self, statements: list[tuple[int, list[_Token]]]) -> None:
         index = 0
         while index < len(statements):
             line, tokens = statements[index]
             index += 1
+            self.line = line
+            step("a PowerShell statement")
             head = tokens[0]
             if head[0] == "rbrace":
                 continue
@@ -1060,6 +1065,7 @@ def _rule_line(statements: list[tuple[int, list[_Token]]]) -> int | None:
     return None
 
 
+@bounded
 def load_powershell(document: Any, options: LoadOptions) -> Site:
     """The site a PowerShell script leaves behind (``document`` is the script's text)."""
     if not isinstance(document, str):
@@ -1078,5 +1084,10 @@ def load_powershell(document: Any, options: LoadOptions) -> Site:
         _Cmdlets(sites, options, options.source),
         _Az(sites, options, options.source),
     )
-    runner.run(statements)
+    try:
+        runner.run(statements)
+    except LimitError as exc:
+        if exc.line is None:
+            exc.file, exc.line = options.source, runner.line
+        raise
     return sites.site("PowerShell script")

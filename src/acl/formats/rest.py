@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, quote
 from ..model import Site
+from ._limits import bounded
 from .options import LoadOptions
 from .restrictions import SITE_CONFIG_KEYS, Context, parse_rules, site_from_config
 
@@ -30,6 +31,7 @@ def _context(options: LoadOptions) -> Context:
     return Context(file=options.source, service_tags=options.tags())
 
 
+@bounded
 def load_rules(document: Any, options: LoadOptions) -> Site:
     """A bare list of rules: the main collection, no defaults."""
     ctx = _context(options)
@@ -42,6 +44,7 @@ def load_rules(document: Any, options: LoadOptions) -> Site:
     )
 
 
+@bounded
 def load_siteconfig(document: Any, options: LoadOptions) -> Site:
     """A siteConfig object at the top level."""
     doc = _object(document, options, "a siteConfig object")
@@ -58,12 +61,13 @@ def load_siteconfig(document: Any, options: LoadOptions) -> Site:
 def _object(document: Any, options: LoadOptions, what: str) -> Mapping[str, Any]:
     if not isinstance(document, Mapping):
         raise ConfigError(
-            f"{document!r:.60} is not valid: expected {what}",
+            f"{quote(document)} is not valid: expected {what}",
             _context(options).origin("$"),
         )
     return document
 
 
+@bounded
 def load_site(document: Any, options: LoadOptions) -> Site:
     """A ``Microsoft.Web/sites`` resource, nested (ARM) or flattened (az CLI)."""
     doc = _object(document, options, "a Microsoft.Web/sites resource")
@@ -94,6 +98,7 @@ def load_site(document: Any, options: LoadOptions) -> Site:
     )
 
 
+@bounded
 def load_config_web(document: Any, options: LoadOptions) -> Site:
     """A ``Microsoft.Web/sites/config`` resource named ``web`` (its properties are a siteConfig)."""
     doc = _object(document, options, "a Microsoft.Web/sites/config resource")

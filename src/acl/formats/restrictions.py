@@ -24,6 +24,7 @@ from ..headers import (
 )
 from ..model import Action, Collection, HeaderFilter, Rule, Site, Source, normalize_subnet
 from ..servicetags import ServiceTags
+from ._limits import BigNumber, quote
 
 __all__ = [
     "INT32_MAX",
@@ -67,7 +68,7 @@ def parse_action(value: Any, origin: Origin, what: str = "action") -> Action:
         for action in Action:
             if value.strip().lower() == action.value.lower():
                 return action
-    raise ConfigError(f"{what} {value!r} is not valid: expected 'Allow' or 'Deny'", origin)
+    raise ConfigError(f"{what} {quote(value)} is not valid: expected 'Allow' or 'Deny'", origin)
 
 
 def _optional_str(item: Mapping[str, Any], key: str, origin: Origin) -> str | None:
@@ -75,7 +76,7 @@ def _optional_str(item: Mapping[str, Any], key: str, origin: Origin) -> str | No
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ConfigError(f"{key} {value!r} is not valid: expected a string", origin)
+        raise ConfigError(f"{key} {quote(value)} is not valid: expected a string", origin)
     return value
 
 
@@ -83,8 +84,26 @@ def _optional_int(item: Mapping[str, Any], key: str, origin: Origin) -> int | No
     value = item.get(key)
     if value is None:
         return None
+    return _int32(value, key, origin)
+
+
+def _int32(value: Any, key: str, origin: Origin) -> int:
+    if isinstance(value, BigNumber) or (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not INT32_MIN <= value <= INT32_MAX
+    ):
+        raise ConfigError(
+            f"{key} {quote(value)} is out of range: {key} must be an int32, "
+            f"from {INT32_MIN} to {INT32_MAX}",
+            origin,
+        )
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{key} {value!r} is not valid: expected an integer", origin)
+        raise ConfigError(
+            f"{key} {quote(value)} is not valid: expected an integer (an int32, "
+            f"from {INT32_MIN} to {INT32_MAX})",
+            origin,
+        )
     return value
 
 
@@ -95,15 +114,7 @@ def _priority(item: Mapping[str, Any], origin: Origin) -> int:
             f"from {INT32_MIN} to {INT32_MAX}",
             origin,
         )
-    value = item["priority"]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"priority {value!r} is not valid: expected an integer", origin)
-    if not INT32_MIN <= value <= INT32_MAX:
-        raise ConfigError(
-            f"priority {value!r} is out of range: expected {INT32_MIN} to {INT32_MAX} (int32)",
-            origin,
-        )
-    return value
+    return _int32(item["priority"], "priority", origin)
 
 
 def _tag(item: Mapping[str, Any], origin: Origin) -> str | None:
@@ -118,7 +129,9 @@ def _tag(item: Mapping[str, Any], origin: Origin) -> str | None:
             "evaluates it, and acl does not guess",
             origin,
         )
-    raise ConfigError(f"tag {value!r} is not valid: expected 'Default' or 'ServiceTag'", origin)
+    raise ConfigError(
+        f"tag {quote(value)} is not valid: expected 'Default' or 'ServiceTag'", origin
+    )
 
 
 def _header_filters(value: Any, origin: Origin) -> tuple[HeaderFilter, ...]:
@@ -126,7 +139,7 @@ def _header_filters(value: Any, origin: Origin) -> tuple[HeaderFilter, ...]:
         return ()
     if not isinstance(value, Mapping):
         raise ConfigError(
-            f"headers {value!r} is not valid: expected an object of header name to list of values",
+            f"headers {quote(value)} is not valid: expected an object of header name to list of values",
             origin,
         )
     filters: dict[str, HeaderFilter] = {}
@@ -134,18 +147,18 @@ def _header_filters(value: Any, origin: Origin) -> tuple[HeaderFilter, ...]:
         name = canonical_header(raw_name) if isinstance(raw_name, str) else None
         if name is None:
             raise ConfigError(
-                f"header {raw_name!r} is not supported: expected one of {', '.join(HEADER_NAMES)}",
+                f"header {quote(raw_name)} is not supported: expected one of {', '.join(HEADER_NAMES)}",
                 origin,
             )
         if name in filters:
             raise ConfigError(
-                f"header {raw_name!r} is given twice (names are case-insensitive)", origin
+                f"header {quote(raw_name)} is given twice (names are case-insensitive)", origin
             )
         if raw_values is None:
             continue
         if not isinstance(raw_values, list) or not all(isinstance(v, str) for v in raw_values):
             raise ConfigError(
-                f"header {raw_name!r}: {raw_values!r} is not valid: expected a list of strings",
+                f"header {quote(raw_name)}: {quote(raw_values)} is not valid: expected a list of strings",
                 origin,
             )
         if not raw_values:
@@ -175,7 +188,7 @@ def header_filter(name: str, values: tuple[str, ...], origin: Origin) -> HeaderF
             host = normalize_host(stripped[2:] if wildcard else stripped)
             if host is None or " " in host:
                 raise ConfigError(
-                    f"{XFORWARDEDHOST} value {text!r} is not a host name "
+                    f"{XFORWARDEDHOST} value {quote(text)} is not a host name "
                     "(expected a name like www.contoso.com or *.contoso.com)",
                     origin,
                 )
@@ -207,8 +220,8 @@ def _sources(
         subnet_mask = None
     if ip_address is not None and subnet_id is not None:
         raise ConfigError(
-            f"more than one source kind: ipAddress {ip_address!r} and vnetSubnetResourceId "
-            f"{subnet_id!r} are both set; a rule has one source kind",
+            f"more than one source kind: ipAddress {quote(ip_address)} and vnetSubnetResourceId "
+            f"{quote(subnet_id)} are both set; a rule has one source kind",
             origin,
         )
     if subnet_id is not None:
@@ -217,7 +230,9 @@ def _sources(
                 "tag 'ServiceTag' needs a service tag name in ipAddress, not a subnet", origin
             )
         if subnet_mask is not None:
-            raise ConfigError(f"subnetMask {subnet_mask!r} is given with a subnet rule", origin)
+            raise ConfigError(
+                f"subnetMask {quote(subnet_mask)} is given with a subnet rule", origin
+            )
         return (Source("subnet", subnet_id, subnet=normalize_subnet(subnet_id)),)
     if ip_address is None:
         raise ConfigError(
@@ -227,32 +242,33 @@ def _sources(
         )
     elements = [part.strip() for part in ip_address.split(",")]
     if any(not part for part in elements):
-        raise ConfigError(f"ipAddress {ip_address!r} has an empty element", origin)
+        raise ConfigError(f"ipAddress {quote(ip_address)} has an empty element", origin)
     if tag == "ServiceTag":
         if subnet_mask is not None:
             raise ConfigError(
-                f"subnetMask {subnet_mask!r} is given with service tags {ip_address!r}", origin
+                f"subnetMask {quote(subnet_mask)} is given with service tags {quote(ip_address)}",
+                origin,
             )
         return tuple(_service_tag_source(part, origin, tags) for part in elements)
     sources = [_address_source(part, origin, tags) for part in elements]
     kinds = {source.kind for source in sources}
     if len(kinds) > 1:
         raise ConfigError(
-            f"more than one source kind in ipAddress {ip_address!r}: "
+            f"more than one source kind in ipAddress {quote(ip_address)}: "
             f"{' and '.join(sorted(kinds))} cannot be mixed in one rule",
             origin,
         )
     if subnet_mask is not None:
         if len(sources) != 1 or sources[0].kind != "cidr" or "/" in elements[0]:
             raise ConfigError(
-                f"subnetMask {subnet_mask!r} needs a single bare IPv4 address in ipAddress, "
-                f"not {ip_address!r}",
+                f"subnetMask {quote(subnet_mask)} needs a single bare IPv4 address in ipAddress, "
+                f"not {quote(ip_address)}",
                 origin,
             )
         (prefix,) = sources[0].prefixes
         if prefix.version != 4:
             raise ConfigError(
-                f"subnetMask {subnet_mask!r} is given with IPv6 {ip_address!r}", origin
+                f"subnetMask {quote(subnet_mask)} is given with IPv6 {quote(ip_address)}", origin
             )
         try:
             length = parse_subnet_mask(subnet_mask.strip(), origin=origin)
@@ -270,11 +286,11 @@ def _service_tag_source(text: str, origin: Origin, tags: ServiceTags) -> Source:
             parse_prefix(text)
         except AddressError:
             raise ServiceTagError(
-                f"service tag {text!r} is unknown in the service tag data {tags.label}",
+                f"service tag {quote(text)} is unknown in the service tag data {tags.label}",
                 origin,
             ) from None
         raise ServiceTagError(
-            f"ipAddress {text!r} is an address, but the rule has tag 'ServiceTag': "
+            f"ipAddress {quote(text)} is an address, but the rule has tag 'ServiceTag': "
             "remove the tag or give a service tag name",
             origin,
         )
@@ -296,13 +312,13 @@ def _address_source(text: str, origin: Origin, tags: ServiceTags) -> Source:
     except AddressError as exc:
         if tags.get(text) is not None:
             raise ServiceTagError(
-                f"ipAddress {text!r} is a service tag name, but the rule's tag is not "
+                f"ipAddress {quote(text)} is a service tag name, but the rule's tag is not "
                 '\'ServiceTag\': set "tag": "ServiceTag"',
                 origin,
             ) from None
         if _looks_like_tag(text):
             raise ServiceTagError(
-                f"ipAddress {text!r} is neither an address nor a CIDR; if it is a service tag, "
+                f"ipAddress {quote(text)} is neither an address nor a CIDR; if it is a service tag, "
                 f'set "tag": "ServiceTag" (and it is not in the service tag data '
                 f"{tags.label} either)",
                 origin,
@@ -318,21 +334,23 @@ def parse_rules(
     if items is None:
         return (), None
     if not isinstance(items, list):
-        raise ConfigError(f"{items!r:.80} is not valid: expected a list of rules", ctx.origin(path))
+        raise ConfigError(
+            f"{quote(items)} is not valid: expected a list of rules", ctx.origin(path)
+        )
     rules: list[Rule] = []
     synthetic: Action | None = None
     for position, item in enumerate(items):
         item_path = f"{path}[{position}]"
         if not isinstance(item, Mapping):
             raise ConfigError(
-                f"rule {item!r:.80} is not valid: expected an object",
+                f"rule {quote(item)} is not valid: expected an object",
                 ctx.origin(item_path, rule_position=position),
             )
         raw_name = item.get("name")
         name = raw_name if isinstance(raw_name, str) else None
         origin = ctx.origin(item_path, rule_name=name, rule_position=position)
         if raw_name is not None and name is None:
-            raise ConfigError(f"name {raw_name!r} is not valid: expected a string", origin)
+            raise ConfigError(f"name {quote(raw_name)} is not valid: expected a string", origin)
         ip_address = _optional_str(item, "ipAddress", origin)
         if (
             ip_address is not None
@@ -385,7 +403,7 @@ def parse_public_access(value: Any, origin: Origin) -> str | None:
     if isinstance(value, str) and value.strip().lower() in ("enabled", "disabled"):
         return value.strip().capitalize()
     raise ConfigError(
-        f"publicNetworkAccess {value!r} is not valid: expected 'Enabled' or 'Disabled'", origin
+        f"publicNetworkAccess {quote(value)} is not valid: expected 'Enabled' or 'Disabled'", origin
     )
 
 
@@ -412,7 +430,7 @@ def site_from_config(
 
     if not isinstance(config, Mapping):
         raise ConfigError(
-            f"{config!r:.80} is not valid: expected a siteConfig object", ctx.origin(path)
+            f"{quote(config)} is not valid: expected a siteConfig object", ctx.origin(path)
         )
     main, main_synthetic = parse_rules(
         config.get("ipSecurityRestrictions"),
@@ -431,7 +449,7 @@ def site_from_config(
     use_main = config.get("scmIpSecurityRestrictionsUseMain")
     if use_main is not None and not isinstance(use_main, bool):
         raise ConfigError(
-            f"scmIpSecurityRestrictionsUseMain {use_main!r} is not valid: expected true or false",
+            f"scmIpSecurityRestrictionsUseMain {quote(use_main)} is not valid: expected true or false",
             ctx.origin(where("scmIpSecurityRestrictionsUseMain")),
         )
     if public_network_access is None:

@@ -22,6 +22,17 @@ from typing import Any
 
 from ..errors import ConfigError, Origin
 from ..model import Site
+from ._limits import (
+    MAX_DEPTH,
+    MAX_VALUE_CHARS,
+    MAX_VALUE_ITEMS,
+    LimitError,
+    bounded,
+    checked,
+    json_loads,
+    quote,
+    step,
+)
 from .options import LoadOptions
 from .restrictions import SITE_CONFIG_KEYS, Context, site_from_config
 
@@ -75,34 +86,48 @@ class _Resolver:
                 return self._expression(value, path)
             return value
         if isinstance(value, list):
-            return [self.resolve(item, f"{path}[{i}]") for i, item in enumerate(value)]
+            items = [self.resolve(item, f"{path}[{i}]") for i, item in enumerate(value)]
+            return self._checked(items, "an array", path)
         if isinstance(value, Mapping):
-            return {k: self.resolve(v, f"{path}.{k}") for k, v in value.items()}
+            members = {k: self.resolve(v, f"{path}.{k}") for k, v in value.items()}
+            return self._checked(members, "an object", path)
         return value
+
+    def _checked(self, value: Any, construct: str, path: str) -> Any:
+        try:
+            return checked(value, construct)
+        except LimitError as exc:
+            raise ConfigError(exc.message, self.ctx.origin(path)) from None
 
     def _expression(self, text: str, path: str) -> Any:
         try:
+            step("a template expression")
             tokens = self._tokens(text[1:-1])
             value, rest = self._parse(tokens, path)
             if rest:
                 raise SyntaxError("unexpected text after the expression")
             return value
+        except LimitError as exc:
+            raise ConfigError(
+                f"template expression {quote(text)}: {exc.message}", self.ctx.origin(path)
+            ) from None
         except _Unsupported as exc:
             raise ConfigError(
-                f"template expression {text!r} uses {exc}(), which acl cannot evaluate offline: "
+                f"template expression {quote(text)} uses {exc}(), which acl cannot evaluate offline: "
                 "only parameters(), variables(), concat() and format() are resolved; "
                 "give the value directly or through a parameter",
                 self.ctx.origin(path),
             ) from None
         except (SyntaxError, IndexError) as exc:
             raise ConfigError(
-                f"template expression {text!r} cannot be parsed: {exc}", self.ctx.origin(path)
+                f"template expression {quote(text)} cannot be parsed: {exc}",
+                self.ctx.origin(path),
             ) from None
         except (ValueError, TypeError) as exc:
             if isinstance(exc, ConfigError):
                 raise
             raise ConfigError(
-                f"template expression {text!r} has a function called with the wrong arguments "
+                f"template expression {quote(text)} has a function called with the wrong arguments "
                 f"({exc})",
                 self.ctx.origin(path),
             ) from None
@@ -115,7 +140,7 @@ class _Resolver:
         while pos < len(text):
             match = _TOKEN.match(text, pos)
             if not match or match.end() == pos:
-                raise SyntaxError(f"unexpected character at {text[pos:]!r}")
+                raise SyntaxError(f"unexpected character at {quote(text[pos:])}")
             kind = match.lastgroup or ""
             tokens.append((kind, match.group(kind)))
             pos = match.end()
@@ -123,7 +148,12 @@ class _Resolver:
                 pos += 1
         return tokens
 
-    def _parse(self, tokens: list[tuple[str, str]], path: str) -> tuple[Any, list[tuple[str, str]]]:
+    def _parse(
+        self, tokens: list[tuple[str, str]], path: str, depth: int = 0
+    ) -> tuple[Any, list[tuple[str, str]]]:
+        if depth >= MAX_DEPTH:
+            raise LimitError(f"function calls are nested more than {MAX_DEPTH} levels deep")
+        step("a template expression", len(tokens) // 8 + 1)  # each call copies the rest
         kind, text = tokens[0]
         rest = tokens[1:]
         if kind == "string":
@@ -133,25 +163,25 @@ class _Resolver:
         if kind == "name" and text.lower() in ("true", "false") and (not rest or rest[0][1] != "("):
             return text.lower() == "true", rest
         if kind != "name" or not rest or rest[0][1] != "(":
-            raise SyntaxError(f"expected a function call at {text!r}")
+            raise SyntaxError(f"expected a function call at {quote(text)}")
         rest = rest[1:]
         args: list[Any] = []
         while rest[0][1] != ")":
-            arg, rest = self._parse(rest, path)
+            arg, rest = self._parse(rest, path, depth + 1)
             args.append(arg)
             if rest[0][1] == ",":
                 rest = rest[1:]
             elif rest[0][1] != ")":
-                raise SyntaxError(f"expected ',' or ')' at {rest[0][1]!r}")
+                raise SyntaxError(f"expected ',' or ')' at {quote(rest[0][1])}")
         rest = rest[1:]
-        value = self._call(text, args, path)
+        value = checked(self._call(text, args, path), f"{text}()")
         while rest and rest[0][1] in (".", "["):
             if rest[0][1] == ".":
                 key = rest[1][1]
                 value = self._member(value, key, path)
                 rest = rest[2:]
             else:
-                index, rest = self._parse(rest[1:], path)
+                index, rest = self._parse(rest[1:], path, depth + 1)
                 if not rest or rest[0][1] != "]":
                     raise SyntaxError("expected ']'")
                 value = self._member(value, index, path)
@@ -168,7 +198,7 @@ class _Resolver:
             return value[key]
         except (KeyError, IndexError, TypeError):
             raise ConfigError(
-                f"template value {value!r:.60} has no member {key!r}", self.ctx.origin(path)
+                f"template value {quote(value)} has no member {quote(key)}", self.ctx.origin(path)
             ) from None
 
     def _call(self, name: str, args: list[Any], path: str) -> Any:
@@ -189,7 +219,7 @@ class _Resolver:
             if key.lower() == str(name).lower():
                 if value is _MISSING:
                     raise ConfigError(
-                        f"template parameter {name!r} has no value: give it a defaultValue, "
+                        f"template parameter {quote(name)} has no value: give it a defaultValue, "
                         "a parameters file (--parameters) or --param NAME=VALUE",
                         self.ctx.origin(path),
                     )
@@ -199,24 +229,29 @@ class _Resolver:
                     marker = f"parameters.{key}"
                     if marker in self._resolving:
                         raise ConfigError(
-                            f"template parameter {name!r} refers to itself", self.ctx.origin(path)
+                            f"template parameter {quote(name)} refers to itself",
+                            self.ctx.origin(path),
                         )
                     self._resolving.add(marker)
                     value = self.resolve(value.value, f"$.parameters.{key}.defaultValue")
                     self._resolving.discard(marker)
                     self.parameters[key] = value
                 return value
-        raise ConfigError(f"template parameter {name!r} is not declared", self.ctx.origin(path))
+        raise ConfigError(
+            f"template parameter {quote(name)} is not declared", self.ctx.origin(path)
+        )
 
     def _variable(self, args: list[Any], path: str) -> Any:
         (name,) = args
         key = next((k for k in self.variable_defs if k.lower() == str(name).lower()), None)
         if key is None:
-            raise ConfigError(f"template variable {name!r} is not declared", self.ctx.origin(path))
+            raise ConfigError(
+                f"template variable {quote(name)} is not declared", self.ctx.origin(path)
+            )
         if key not in self.variables:
             if f"variables.{key}" in self._resolving:
                 raise ConfigError(
-                    f"template variable {name!r} refers to itself", self.ctx.origin(path)
+                    f"template variable {quote(name)} refers to itself", self.ctx.origin(path)
                 )
             self._resolving.add(f"variables.{key}")
             self.variables[key] = self.resolve(self.variable_defs[key], f"$.variables.{key}")
@@ -226,13 +261,44 @@ class _Resolver:
     @staticmethod
     def _concat(args: list[Any], path: str) -> Any:
         if args and all(isinstance(arg, list) for arg in args):
+            _bounded_sum((len(arg) for arg in args), "concat()", "list elements")
             return [item for arg in args for item in arg]
-        return "".join(_text(arg) for arg in args)
+        pieces = [_text(arg) for arg in args]
+        _bounded_sum((len(piece) for piece in pieces), "concat()", "characters")
+        return "".join(pieces)
 
     @staticmethod
     def _format(args: list[Any], path: str) -> Any:
         template, *values = args
-        return re.sub(r"\{(\d+)\}", lambda m: _text(values[int(m.group(1))]), str(template))
+        texts: dict[int, str] = {}
+        length = 0
+
+        def value(match: re.Match[str]) -> str:
+            nonlocal length
+            index = int(match.group(1))
+            if index not in texts:
+                texts[index] = _text(values[index])
+            length += len(texts[index])
+            if length > MAX_VALUE_CHARS:
+                raise LimitError(
+                    f"format() makes a value of more than {MAX_VALUE_CHARS:,} characters: the "
+                    f"limit of one evaluated value is {MAX_VALUE_CHARS:,} characters (1 MiB)"
+                )
+            return texts[index]
+
+        return re.sub(r"\{(\d+)\}", value, str(template))
+
+
+def _bounded_sum(lengths: Any, construct: str, what: str) -> None:
+    total = 0
+    limit = MAX_VALUE_CHARS if what == "characters" else MAX_VALUE_ITEMS
+    for length in lengths:
+        total += length
+        if total > limit:
+            raise LimitError(
+                f"{construct} makes a value of more than {limit:,} {what}, the limit of one "
+                "evaluated value"
+            )
 
 
 def _text(value: Any) -> str:
@@ -267,10 +333,11 @@ def _coerce(name: str, value: Any, declared: Mapping[str, Any], origin: Origin) 
     if not isinstance(value, str) or kind in ("string", "securestring"):
         return value
     try:
-        parsed = json.loads(value)
+        parsed = json_loads(value, None)
     except json.JSONDecodeError:
         raise ConfigError(
-            f"--param {name}={value!r}: parameter {name!r} is of type {kind}: expected JSON",
+            f"--param {name}={quote(value)}: parameter {quote(name)} is of type {kind}: "
+            "expected JSON",
             origin,
         ) from None
     return parsed
@@ -289,11 +356,13 @@ def _parameter_values(
     if options.parameters_file is not None:
         file = str(options.parameters_file)
         try:
-            given = json.loads(Path(file).read_text(encoding="utf-8-sig"))
+            given = json_loads(Path(file).read_text(encoding="utf-8-sig"), file)
         except OSError as exc:
             raise ConfigError(
                 f"cannot read parameters file: {exc.strerror or exc}", Origin(file=file)
             ) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"not UTF-8 text: {exc.reason}", Origin(file=file)) from None
         except json.JSONDecodeError as exc:
             raise ConfigError(
                 f"invalid JSON: {exc.msg}", Origin(file=file, line=exc.lineno, column=exc.colno)
@@ -326,7 +395,7 @@ def _declared_name(name: str, declared: Mapping[str, Any], origin: Origin) -> st
         if key.lower() == name.lower():
             return str(key)
     raise ConfigError(
-        f"parameter {name!r} is not declared by the template "
+        f"parameter {quote(name)} is not declared by the template "
         f"(it declares: {', '.join(sorted(declared)) or 'none'})",
         origin,
     )
@@ -369,7 +438,7 @@ def _walk(
             continue
         if "copy" in resource:
             raise ConfigError(
-                f"resource of type {full_type!r} uses a copy loop, which acl does not expand; "
+                f"resource of type {quote(full_type)} uses a copy loop, which acl does not expand; "
                 "write the resources out or use a parameter",
                 resolver.ctx.origin(f"{rpath}.copy"),
             )
@@ -380,7 +449,8 @@ def _walk(
         name = resolver.resolve(resource.get("name"), f"{rpath}.name")
         if not isinstance(name, str) or not name:
             raise ConfigError(
-                f"resource name {name!r} is not a string", resolver.ctx.origin(f"{rpath}.name")
+                f"resource name {quote(name)} is not a string",
+                resolver.ctx.origin(f"{rpath}.name"),
             )
         segments = [*parent_name, *name.split("/")] if parent_type else name.split("/")
         props = resource.get("properties")
@@ -419,13 +489,15 @@ def _access_part(config: Any, path: str, resolver: _Resolver) -> Mapping[str, An
         config = resolver.resolve(config, path)
     if not isinstance(config, Mapping):
         raise ConfigError(
-            f"{config!r:.60} is not valid: expected a siteConfig object", resolver.ctx.origin(path)
+            f"{quote(config)} is not valid: expected a siteConfig object",
+            resolver.ctx.origin(path),
         )
     return {
         key: resolver.resolve(config[key], f"{path}.{key}") for key in ACCESS_KEYS if key in config
     }
 
 
+@bounded
 def load_template(document: Any, options: LoadOptions) -> Site:
     """The site of an ARM deployment template (``options.site`` picks one of several)."""
     ctx = Context(file=options.source, service_tags=options.tags())
@@ -445,7 +517,7 @@ def load_template(document: Any, options: LoadOptions) -> Site:
         matches = [name for name in names if name.lower() == options.site.lower()]
         if not matches:
             raise ConfigError(
-                f"site {options.site!r} is not in the template; its sites are: {', '.join(names)}",
+                f"site {quote(options.site)} is not in the template; its sites are: {', '.join(names)}",
                 ctx.origin("$.resources"),
             )
         chosen = matches[0]

@@ -36,7 +36,7 @@ from typing import Any
 
 from lark import Tree
 
-from ..errors import ConfigError, Origin
+from ..errors import ConfigError, Origin, quote
 from ..model import Site
 from ._hcl import (
     EvalError,
@@ -57,6 +57,7 @@ from ._hcl import (
     to_string,
     type_name,
 )
+from ._limits import MAX_DEPTH, bounded, json_loads, parse_int
 from .options import AZURERM_DEFAULT_ACTION_VERSION, LoadOptions
 from .restrictions import Context, site_from_config
 
@@ -113,7 +114,7 @@ def parse_azurerm_version(text: str) -> tuple[int, int]:
     match = re.fullmatch(r"\s*[=v]*\s*(\d+)\.(\d+)(?:\.\d+)?(?:[-+][\w.]+)?\s*", text)
     if match is None:
         raise ConfigError(
-            f"azurerm version {text!r} is not valid: expected MAJOR.MINOR[.PATCH], e.g. 3.94 or 4.1.0"
+            f"azurerm version {quote(text)} is not valid: expected MAJOR.MINOR[.PATCH], e.g. 3.94 or 4.1.0"
         )
     return int(match.group(1)), int(match.group(2))
 
@@ -260,7 +261,7 @@ class _HclNode(_Node):
             for item in items:
                 if not isinstance(item, dict):
                     raise ConfigError(
-                        f"{name} element {item!r:.60} is not valid: expected an object",
+                        f"{name} element {quote(item)} is not valid: expected an object",
                         Origin(file=self.file, line=line, path=f"{self.path}.{name}"),
                     )
                 found.append(_DictNode(item, None, self.file, line, self.path))
@@ -351,7 +352,7 @@ class _DictNode(_Node):
             items = [items]
         if not isinstance(items, list):
             raise ConfigError(
-                f"{name} {items!r:.60} is not valid: expected a list of objects",
+                f"{name} {quote(items)} is not valid: expected a list of objects",
                 self.origin(name),
             )
         unknown = self._unknown(name)
@@ -359,7 +360,7 @@ class _DictNode(_Node):
         for index, item in enumerate(items):
             if not isinstance(item, Mapping):
                 raise ConfigError(
-                    f"{name} element {item!r:.60} is not valid: expected an object",
+                    f"{name} element {quote(item)} is not valid: expected an object",
                     self.origin(f"{name}[{index}]"),
                 )
             sub = unknown[index] if isinstance(unknown, list) and index < len(unknown) else None
@@ -453,7 +454,7 @@ class _Reader:
             if access not in (None, ""):
                 if access not in ("Enabled", "Disabled") and not self.json_paths:
                     raise ConfigError(
-                        f"public_network_access {access!r} is not valid: the azurerm provider "
+                        f"public_network_access {quote(access)} is not valid: the azurerm provider "
                         "expects 'Enabled' or 'Disabled'",
                         self._where(resource, attr),
                     )
@@ -524,7 +525,8 @@ class _Reader:
             return None
         if not isinstance(enabled, bool) and enabled not in ("true", "false"):
             raise ConfigError(
-                f"{attr} {enabled!r} is not valid: expected true or false", self._where(node, attr)
+                f"{attr} {quote(enabled)} is not valid: expected true or false",
+                self._where(node, attr),
             )
         return "Enabled" if enabled in (True, "true") else "Disabled"
 
@@ -538,7 +540,7 @@ class _Reader:
                 return None
             if not isinstance(value, str):
                 raise ConfigError(
-                    f"{attr} {value!r} is not valid: expected 'Allow' or 'Deny'", origin
+                    f"{attr} {quote(value)} is not valid: expected 'Allow' or 'Deny'", origin
                 )
             return value
         if self.legacy or self.logic_app:
@@ -568,7 +570,7 @@ class _Reader:
             return "Allow"
         if value not in ("Allow", "Deny"):
             raise ConfigError(
-                f"{attr} {value!r} is not valid: the azurerm provider expects 'Allow' or 'Deny' "
+                f"{attr} {quote(value)} is not valid: the azurerm provider expects 'Allow' or 'Deny' "
                 "(case-sensitive)",
                 origin,
             )
@@ -608,7 +610,7 @@ class _Reader:
             text = to_string(value)
         except EvalError:
             raise ConfigError(
-                f"{name} {value!r:.60} is not valid: expected a string", self._where(node, name)
+                f"{name} {quote(value)} is not valid: expected a string", self._where(node, name)
             ) from None
         return text or None
 
@@ -661,7 +663,7 @@ class _Reader:
             action = "Allow"
         elif action not in ("Allow", "Deny") and not self.json_paths:
             raise ConfigError(
-                f"action {action!r} is not valid: the azurerm provider expects 'Allow' or 'Deny' "
+                f"action {quote(action)} is not valid: the azurerm provider expects 'Allow' or 'Deny' "
                 "(case-sensitive)",
                 self._where(node, "action"),
             )
@@ -683,8 +685,8 @@ class _Reader:
                 if element.strip().lower() in ("any", "anyvnets"):
                     hint = '; for every address write "0.0.0.0/0,::/0"'
                 raise ConfigError(
-                    f"ip_address {text!r} is not valid: the azurerm provider expects IP addresses "
-                    f"or CIDRs separated by commas, and {element!r} is not one{hint}",
+                    f"ip_address {quote(text)} is not valid: the azurerm provider expects IP addresses "
+                    f"or CIDRs separated by commas, and {quote(element)} is not one{hint}",
                     origin,
                 )
 
@@ -697,15 +699,16 @@ class _Reader:
             number = to_number(value)
         except EvalError:
             raise ConfigError(
-                f"priority {value!r} is not valid: a number is required", origin
+                f"priority {quote(value)} is not valid: a number is required", origin
             ) from None
         if isinstance(number, float):
             raise ConfigError(
-                f"priority {value!r} is not valid: a whole number is required", origin
+                f"priority {quote(value)} is not valid: a whole number is required", origin
             )
         if not self.json_paths and not 1 <= number <= _INT32_MAX:
             raise ConfigError(
-                f"priority {number} is out of range: the azurerm provider expects 1 to {_INT32_MAX}",
+                f"priority {quote(number)} is out of range: the azurerm provider expects 1 to "
+                f"{_INT32_MAX} (priority is an int32)",
                 origin,
             )
         return number
@@ -732,13 +735,13 @@ class _Reader:
             origin = self._where(block, attr)
             if not isinstance(value, list):
                 raise ConfigError(
-                    f"{attr} {value!r:.60} is not valid: expected a list of strings", origin
+                    f"{attr} {quote(value)} is not valid: expected a list of strings", origin
                 )
             try:
                 values = [to_string(v) for v in value]
             except EvalError:
                 raise ConfigError(
-                    f"{attr} {value!r:.60} is not valid: expected a list of strings", origin
+                    f"{attr} {quote(value)} is not valid: expected a list of strings", origin
                 ) from None
             if not values:
                 continue  # an empty list is no condition
@@ -757,17 +760,17 @@ class _Reader:
         for value in values:
             if attr == "x_azure_fdid" and not _UUID.match(value):
                 raise ConfigError(
-                    f"{attr} value {value!r} is not valid: the azurerm provider expects a UUID",
+                    f"{attr} value {quote(value)} is not valid: the azurerm provider expects a UUID",
                     origin,
                 )
             if attr == "x_fd_health_probe" and value != "1":
                 raise ConfigError(
-                    f'{attr} value {value!r} is not valid: the azurerm provider expects "1"',
+                    f'{attr} value {quote(value)} is not valid: the azurerm provider expects "1"',
                     origin,
                 )
             if attr == "x_forwarded_for" and "/" not in value:
                 raise ConfigError(
-                    f"{attr} value {value!r} is not valid: the azurerm provider expects a CIDR "
+                    f"{attr} value {quote(value)} is not valid: the azurerm provider expects a CIDR "
                     f"(write {value}/32 or {value}/128)",
                     origin,
                 )
@@ -812,7 +815,7 @@ _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 def _json_document(text: str, name: str) -> Any:
     """JSON text parsed with the line of every value (for ``.tf.json`` messages)."""
     starts = [0, *(m.end() for m in re.finditer("\n", text))]
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_int=parse_int)
 
     def line_of(position: int) -> int:
         return bisect.bisect_right(starts, position)
@@ -829,8 +832,8 @@ def _json_document(text: str, name: str) -> Any:
         return position if match is None else match.end()
 
     def value(position: int, depth: int) -> tuple[Any, int]:
-        if depth > 200:
-            raise fail("nested too deeply", position)
+        if depth >= MAX_DEPTH:
+            raise fail(f"nested more than {MAX_DEPTH} levels deep, the limit acl reads", position)
         position = space(position)
         opening = text[position : position + 1]
         if opening == "{":
@@ -853,7 +856,7 @@ def _json_document(text: str, name: str) -> Any:
                 start = space(position + 1)
                 item, position = value(start, depth + 1)
                 if key in found:
-                    raise fail(f"property {key!r} is given twice", start)
+                    raise fail(f"property {quote(key)} is given twice", start)
                 found[key] = item
                 found.lines[key] = line_of(start)
                 position = space(position)
@@ -908,7 +911,7 @@ def _json_objects(value: Any, file: str, line: int | None, what: str) -> list[Ma
     if isinstance(value, list) and all(isinstance(v, Mapping) for v in value):
         return list(value)
     raise ConfigError(
-        f"{what} is {type_name(value)} {value!r:.60}: expected an object or an array of objects",
+        f"{what} is {type_name(value)} {quote(value)}: expected an object or an array of objects",
         Origin(file=file, line=line),
     )
 
@@ -967,7 +970,7 @@ class _JsonNode(_Node):
             for item in items:
                 if not isinstance(item, dict):
                     raise ConfigError(
-                        f"{name} element {item!r:.60} is not valid: expected an object",
+                        f"{name} element {quote(item)} is not valid: expected an object",
                         Origin(file=self.file, line=line, path=f"{self.path}.{name}"),
                     )
                 found.append(_DictNode(item, None, self.file, line, self.path))
@@ -1255,7 +1258,7 @@ def _type_from_text(text: Any, file: HclFile, line: int | None, name: str) -> Ty
     """A type constraint written as a JSON string (``"list(string)"``)."""
     if not isinstance(text, str):
         raise ConfigError(
-            f'variable {name!r}: type must be a string such as "list(string)"',
+            f'variable {quote(name)}: type must be a string such as "list(string)"',
             Origin(file=file.name, line=line),
         )
     source = "\n" * ((line or 1) - 1) + f"v = {text}\n"
@@ -1265,7 +1268,7 @@ def _type_from_text(text: Any, file: HclFile, line: int | None, name: str) -> Ty
     except (HclSyntaxError, EvalError, KeyError) as exc:
         message = getattr(exc, "message", str(exc))
         raise ConfigError(
-            f"variable {name!r}: {message}", Origin(file=file.name, line=line)
+            f"variable {quote(name)}: {message}", Origin(file=file.name, line=line)
         ) from None
 
 
@@ -1334,7 +1337,7 @@ class _Blocks:
         if not self.override:
             if found is not None:
                 raise ConfigError(
-                    f"variable {declared.name!r} is declared twice",
+                    f"variable {quote(declared.name)} is declared twice",
                     Origin(file=declared.file.name, line=declared.line),
                 )
             self.module.variables[declared.name] = declared
@@ -1359,7 +1362,7 @@ class _Blocks:
                 )
         elif name in self.module.locals:
             raise ConfigError(
-                f"local value {name!r} is defined twice", Origin(file=file.name, line=line)
+                f"local value {quote(name)} is defined twice", Origin(file=file.name, line=line)
             )
         self.module.locals[name] = (expression, file)
 
@@ -1452,10 +1455,10 @@ def _merge_variable(variable: _Declared, override: _Declared) -> None:
                 )
             else:
                 problem = "its default value is not compatible with its type constraint"
-            raise ConfigError(f"variable {name!r}: {problem}: {text}", where) from None
+            raise ConfigError(f"variable {quote(name)}: {problem}: {text}", where) from None
     if not variable.nullable and variable.default is None:
         raise ConfigError(
-            f"variable {name!r}: a null default value is not valid when nullable=false", where
+            f"variable {quote(name)}: a null default value is not valid when nullable=false", where
         )
 
 
@@ -1519,7 +1522,8 @@ def _hcl_variable(name: str, body: Tree[Any], file: HclFile, line: int | None) -
             spec = parse_type(found["type"][0], file)
         except EvalError as exc:
             raise ConfigError(
-                f"variable {name!r}: {exc.message}", Origin(file=file.name, line=found["type"][1])
+                f"variable {quote(name)}: {exc.message}",
+                Origin(file=file.name, line=found["type"][1]),
             ) from None
     literal = Evaluator({}, frozenset(), {})
     default: Any = _NO_DEFAULT
@@ -1533,7 +1537,7 @@ def _hcl_variable(name: str, body: Tree[Any], file: HclFile, line: int | None) -
         except (EvalError, NeedsPlan) as exc:
             text = exc.message if isinstance(exc, EvalError) else exc.reason
             raise ConfigError(
-                f"variable {name!r}: the {key} must be a literal value: {text}",
+                f"variable {quote(name)}: the {key} must be a literal value: {text}",
                 Origin(file=file.name, line=where),
             ) from None
         if key == "default":
@@ -1689,7 +1693,7 @@ def _tfvars(path: Path) -> tuple[HclFile | None, dict[str, Any]]:
     text = _read_text(path)
     if path.name.endswith(".json"):
         try:
-            data = json.loads(text)
+            data = json_loads(text, str(path))
         except json.JSONDecodeError as exc:
             raise ConfigError(
                 f"invalid JSON: {exc.msg}",
@@ -1728,7 +1732,7 @@ def _given_value(declared: _Declared, text: str, label: str) -> Any:
         return Evaluator({}, frozenset(), {}).evaluate(attributes(_body_of(file))["v"][0], {}, file)
     except (HclSyntaxError, EvalError, NeedsPlan, KeyError) as exc:
         raise ConfigError(
-            f"{label}={text!r}: variable {declared.name!r} is a {spec.kind}: expected an HCL "
+            f"{label}={quote(text)}: variable {quote(declared.name)} is a {spec.kind}: expected an HCL "
             f"value ({exc})",
             Origin(path=label),
         ) from None
@@ -1742,7 +1746,7 @@ def _convert(declared: _Declared, value: Any, evaluator: Evaluator, where: str) 
     except (EvalError, NeedsPlan) as exc:
         text = exc.message if isinstance(exc, EvalError) else exc.reason
         raise EvalError(
-            f"variable {declared.name!r}{where}: the value {value!r:.60} does not fit its type: {text}"
+            f"variable {quote(declared.name)}{where}: the value {quote(value)} does not fit its type: {text}"
         ) from None
 
 
@@ -1785,7 +1789,7 @@ def _root_values(module: _Module, options: LoadOptions) -> dict[str, Any]:
             for name, value in given.items():
                 if name not in module.variables:
                     options.warn(
-                        f"{path}: value for undeclared variable {name!r} is ignored "
+                        f"{path}: value for undeclared variable {quote(name)} is ignored "
                         f"(the configuration in {module.label} does not declare it)"
                     )
                     continue
@@ -1795,7 +1799,7 @@ def _root_values(module: _Module, options: LoadOptions) -> dict[str, Any]:
         name = name.strip()
         if name not in module.variables:
             raise ConfigError(
-                f"--var {name}: variable {name!r} is not declared in {module.label} "
+                f"--var {name}: variable {quote(name)} is not declared in {module.label} "
                 f"(it declares: {', '.join(sorted(module.variables)) or 'none'})",
                 Origin(path=f"--var {name}"),
             )
@@ -1891,7 +1895,7 @@ class _Tree:
         if directory is not None:
             return Path(os.path.normpath(self.base / directory))
         return (
-            f"its source {source!r} is not a local path, and acl does not download modules: "
+            f"its source {quote(source)} is not a local path, and acl does not download modules: "
             "run `terraform init` in the root module (acl then reads "
             ".terraform/modules/modules.json), or load the module's folder and give its "
             "inputs with --var"
@@ -1905,7 +1909,7 @@ class _Tree:
         resolved = found.resolve()
         if resolved in chain:
             raise ConfigError(
-                f'module "{call.name}": source {call.source!r} leads back to {found}, which '
+                f'module "{call.name}": source {quote(call.source)} leads back to {found}, which '
                 "calls it (a module cycle)",
                 where,
             )
@@ -1916,7 +1920,8 @@ class _Tree:
             return cached
         if not found.is_dir():
             raise ConfigError(
-                f'module "{call.name}": source {call.source!r} is not a folder ({found})', where
+                f'module "{call.name}": source {quote(call.source)} is not a folder ({found})',
+                where,
             )
         files = _folder_files(found)
         if not files:
@@ -1964,7 +1969,7 @@ def _manifest(base: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     try:
-        data = json.loads(_read_text(path))
+        data = json_loads(_read_text(path), str(path))
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"invalid JSON: {exc.msg}", Origin(file=str(path), line=exc.lineno, column=exc.colno)
@@ -2034,7 +2039,7 @@ class _Instance:
             if missing:
                 declared = child.variables[missing[0]]
                 raise ConfigError(
-                    f'module "{call.name}": variable {missing[0]!r} of {child.label} '
+                    f'module "{call.name}": variable {quote(missing[0])} of {child.label} '
                     f"({declared.file.name}:{declared.line}) has no default, and the module "
                     f"block does not set it",
                     where,
@@ -2042,7 +2047,7 @@ class _Instance:
             unknown = sorted(set(call.arguments) - set(child.variables))
             if unknown:
                 raise ConfigError(
-                    f'module "{call.name}": {child.label} declares no variable {unknown[0]!r} '
+                    f'module "{call.name}": {child.label} declares no variable {quote(unknown[0])} '
                     f"(it declares: {', '.join(sorted(child.variables)) or 'none'})",
                     replace(
                         where,
@@ -2059,7 +2064,7 @@ class _Instance:
         """``module.NAME``: an object of outputs, or a list or map of them."""
         if name not in self.module.calls:
             raise EvalError(
-                f"module {name!r} is not declared in {self.module.label}"
+                f"module {quote(name)} is not declared in {self.module.label}"
                 + (
                     f" (it calls: {', '.join(sorted(self.module.calls))})"
                     if self.module.calls
@@ -2160,12 +2165,12 @@ def _choose(
                 return matches[0]
             if len(matches) > 1:
                 raise ConfigError(
-                    f"--site {wanted!r} matches {len(matches)} web apps in {label}: "
+                    f"--site {quote(wanted)} matches {len(matches)} web apps in {label}: "
                     f"{', '.join(m[0] for m in matches)}; give the full address",
                     origin,
                 )
         raise ConfigError(
-            f"web app {wanted!r} is not in {label}; its web apps are: {', '.join(addresses)}",
+            f"web app {quote(wanted)} is not in {label}; its web apps are: {', '.join(addresses)}",
             origin,
         )
     if len(candidates) == 1:
@@ -2238,6 +2243,7 @@ def _hcl_sources(document: Any, options: LoadOptions) -> tuple[list[_File], str,
     return [_load_file(path)], str(path), None, path.parent
 
 
+@bounded
 def load_terraform(document: Any, options: LoadOptions) -> Site:
     """The site of a web app in Terraform: ``document`` is the text of one ``.tf`` (or
     ``.tf.json``) file, or a path to such a file or to a folder (a root module, whose local
@@ -2395,6 +2401,7 @@ def _show_candidates(document: Mapping[str, Any]) -> list[tuple[str, tuple[str, 
     return found
 
 
+@bounded
 def load_terraform_show(document: Any, options: LoadOptions) -> Site:
     """The site of a web app in ``terraform show -json`` output (plan or state) or in a raw
     ``terraform.tfstate`` file."""
