@@ -174,12 +174,14 @@ def register(
         site = load_site(args)
         text = convert(site, args.to, resource_type=args.resource_type)
         if args.output:
-            try:
-                Path(args.output).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(
-                    f"cannot write: {exc.strerror or exc}", Origin(file=args.output)
-                ) from None
+            from ..outputs import AtomicOutput, refuse_inputs
+
+            refuse_inputs(
+                [("--output", args.output)],
+                [("the site", args.rules), ("--parameters", args.parameters)]
+                + [("--var-file", name) for name in getattr(args, "var_file", None) or []],
+            )
+            AtomicOutput(args.output, what="output").write_text(text)
         else:
             sys.stdout.write(text)
         return 0
