@@ -554,10 +554,27 @@ class NumberedLines:
                 number += 1
                 begin = end + 1
             if begin <= cut:
-                text = decode(chunk[begin : cut + 1])
-                count = text.count("\n")
-                yield number, count, text
-                number += count
+                body = chunk[begin : cut + 1]
+                if len(body) <= limit:  # no line in it can be too long
+                    text = decode(body)
+                    count = text.count("\n")
+                    yield number, count, text
+                    number += count
+                else:
+                    run: list[Any] = []
+                    for line in body.split(nl)[:-1]:
+                        if len(line) > limit:
+                            if run:
+                                yield number, len(run), decode(nl.join(run) + nl)
+                                number += len(run)
+                                run = []
+                            too_long()
+                            number += 1
+                        else:
+                            run.append(line)
+                    if run:
+                        yield number, len(run), decode(nl.join(run) + nl)
+                        number += len(run)
             if cut + 1 < len(chunk):
                 parts.append(chunk[cut + 1 :])
                 held = len(chunk) - cut - 1
