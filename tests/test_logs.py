@@ -905,6 +905,9 @@ def test_a_csv_cell_over_the_csv_modules_limit_is_a_reject(tmp_path: Path) -> No
     assert column(batches, "ip") == ["192.0.2.1", "192.0.2.3"]
     assert [line for line, _ in rejects(batches)] == [3]
     assert accounted(batches) == 4
+    path.write_text("client," + "h" * 200_000 + "\n192.0.2.1,a\n")  # in the header: the file
+    with pytest.raises(LogError, match=r"big.csv: cannot read the CSV header: field larger than"):
+        read([path], mapping={"ip": "client"})
 
 
 def test_globs_read_each_file_once_and_do_not_follow_link_loops(tmp_path: Path) -> None:

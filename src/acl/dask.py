@@ -37,14 +37,15 @@ CONNECT_TIMEOUT = 10.0
 """Seconds :func:`connect` waits for a scheduler to answer."""
 
 
-def connect(address: str, *, timeout: float = CONNECT_TIMEOUT) -> Any:
+def connect(address: str, *, timeout: float | None = None) -> Any:
     """A ``distributed.Client``: ``local`` starts a LocalCluster with worker processes.
 
     Raises:
-        AclError: the scheduler does not answer within ``timeout`` seconds, or the address
-            is not one.
+        AclError: the scheduler does not answer within ``timeout`` seconds (default
+            :data:`CONNECT_TIMEOUT`), or the address is not one.
     """
     _, distributed = _require()
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
     if address == "local":
         cluster = distributed.LocalCluster(
             processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None
