@@ -329,7 +329,10 @@ def test_a_full_disk_is_one_line_and_leaves_no_partial_file(tmp_path: Path) -> N
 
 def test_a_full_device_is_one_line() -> None:
     code, err = _cli(["check", "--rules", SITE, "--log", AUDIT, "--report", "/dev/full"])
-    assert code == 2 and err == "acl: error: /dev/full: cannot write the report: No space left on device\n"
+    assert (
+        code == 2
+        and err == "acl: error: /dev/full: cannot write the report: No space left on device\n"
+    )
     with open("/dev/full", "w") as full:
         code, err = _cli(["check", "--rules", SITE, "--log", AUDIT], stdout=full)
     assert code == 2 and err == "acl: error: cannot write the output: No space left on device\n"

@@ -217,7 +217,9 @@ def test_eval_refuses_a_header_acl_does_not_evaluate(
     assert f"{requests}:2: request headers: header 'X-Bogus' is not one acl evaluates" in err
 
 
-def test_eval_takes_host_as_a_header_too(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_eval_takes_host_as_a_header_too(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     scm = "contoso-shop.scm.azurewebsites.net"
     base = ["eval", "--rules", SITE, "--ip", "203.0.113.66", "--json"]
     _, by_option, _ = run(capsys, *base, "--host", scm)
@@ -231,7 +233,9 @@ def test_eval_takes_host_as_a_header_too(capsys: pytest.CaptureFixture[str], tmp
     assert code == 0 and json.loads(out)["collection"] == "scm"
 
 
-def test_convert_output_is_whole_or_absent(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_convert_output_is_whole_or_absent(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     out_file = tmp_path / "site.tf"
     code, _, err = run(capsys, "convert", SITE, "--to", "terraform", "-o", str(out_file))
     assert code == 0 and err == "" and "ip_restriction" in out_file.read_text()

@@ -123,7 +123,9 @@ def _parse_header(text: str) -> tuple[str, str]:
     return _known_header(name, f"--header {text!r:.80}"), value.strip()
 
 
-def _outputs_are_not_inputs(args: argparse.Namespace, outputs: list[tuple[str, str | None]]) -> None:
+def _outputs_are_not_inputs(
+    args: argparse.Namespace, outputs: list[tuple[str, str | None]]
+) -> None:
     """Refuse, before anything is read, an output that is one of the command's inputs."""
     inputs: list[tuple[str, str | None]] = [
         ("--rules", getattr(args, "rules", None)),
@@ -184,7 +186,7 @@ def _read_requests(path: str) -> list[tuple[int, Request]]:
                 item = {**item, "headers": {k: v for k, v in headers.items() if k not in host}}
                 value = headers[host[0]]
                 if item.get("host") not in (None, value) or len(host) > 1:
-                    raise RequestError("the Host header and \"host\" disagree", origin)
+                    raise RequestError('the Host header and "host" disagree', origin)
                 item["host"] = value
         try:
             requests.append((key, request_from_dict(item, origin)))

@@ -13,6 +13,7 @@ by device and inode), that a log glob would match, or that is named by two optio
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -135,16 +136,12 @@ class AtomicOutput:
             return
         self._done = True
         if self._handle is not None:
-            try:
+            with contextlib.suppress(OSError):  # a full disk fails the close: the file goes
                 self._handle.close()
-            except OSError:
-                pass  # the close that fails on a full disk: the file goes anyway
             self._handle = None
         if not self.direct:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.temp)
-            except FileNotFoundError:
-                pass
 
     def __enter__(self) -> AtomicOutput:
         return self
@@ -177,8 +174,8 @@ def refuse_inputs(
 ) -> None:
     """Refuse outputs that are inputs. ``outputs`` and ``inputs`` are ``(option, path)``
     pairs (a None path or ``-`` is skipped); ``globs`` are the log patterns, which must not
-    match an output even when it does not exist yet. A device or pipe (``/dev/stdout``) may be
-    named by several outputs.
+    match an output even when it does not exist yet. A device or pipe (``/dev/stdout``) is
+    written in place and not compared: a terminal may be both ``/dev/stdin`` and ``/dev/stdout``.
 
     Raises:
         OutputError: the first clash, naming both options.
@@ -197,7 +194,7 @@ def refuse_inputs(
                     Origin(file=path),
                 )
         for source, source_path in ins:
-            if _same(path, source_path):
+            if not special and _same(path, source_path):
                 raise OutputError(
                     f"{option} would overwrite the input given as {source}: choose another file",
                     Origin(file=path),

@@ -4,6 +4,7 @@ self-contained HTML page (inline SVG charts, no scripts, no network).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import io
@@ -431,10 +432,8 @@ class DecisionWriter:
     def discard(self) -> None:
         """Give up: remove the partial file; an earlier file of that name stays as it was."""
         if self._parquet is not None:
-            try:
+            with contextlib.suppress(OSError):  # a full disk: the file is removed anyway
                 self._parquet.close()
-            except OSError:
-                pass  # a full disk: the file is removed anyway
             self._parquet = None
         self._output.discard()
 

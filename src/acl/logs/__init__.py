@@ -446,8 +446,8 @@ class NumberedLines:
     Two kinds of line never reach a reader; they are kept in :attr:`rejects` as
     ``(line, reason)``, and :func:`read_logs` adds them to the batches: a line longer than
     ``max_line`` bytes (characters for a text stream), and the rest of a ``.gz`` stream that
-    ends early or is corrupt (one reject, ``truncated gzip stream``, numbered as the line that
-    was cut). The numbers of the lines given to the reader then skip those lines.
+    ends early (one reject, ``truncated gzip stream``, numbered as the line that was cut) or
+    is corrupt (``corrupt gzip stream: Incorrect length of data produced``). The numbers of the lines given to the reader then skip those lines.
     """
 
     def __init__(
@@ -514,7 +514,7 @@ class NumberedLines:
                 self.rejects.append((number, "truncated gzip stream"))
                 return
             except (gzip.BadGzipFile, zlib.error) as exc:
-                self.rejects.append((number, f"truncated gzip stream ({exc})"))
+                self.rejects.append((number, f"corrupt gzip stream: {exc}"))
                 return
             nl: Any = "\n" if isinstance(chunk, str) else b"\n"
             cr: Any = "\r" if isinstance(chunk, str) else b"\r"
