@@ -127,6 +127,8 @@ def _outputs_are_not_inputs(
     args: argparse.Namespace, outputs: list[tuple[str, str | None]]
 ) -> None:
     """Refuse, before anything is read, an output that is one of the command's inputs."""
+    if not any(path for _, path in outputs):
+        return
     inputs: list[tuple[str, str | None]] = [
         ("--rules", getattr(args, "rules", None)),
         ("--proposed", getattr(args, "proposed", None)),

@@ -177,7 +177,7 @@ def register(
 
             refuse_inputs(
                 [("--output", args.output)],
-                [("the site", args.rules), ("--parameters", args.parameters)]
+                [("the site", args.rules), ("--parameters", getattr(args, "parameters", None))]
                 + [("--var-file", name) for name in getattr(args, "var_file", None) or []],
             )
             AtomicOutput(args.output, what="output").write_text(text)
