@@ -895,7 +895,9 @@ def test_a_truncated_gzip_keeps_what_was_read(tmp_path: Path) -> None:
     path.write_bytes(whole[:-4] + b"\0\0\0\0")  # the length field wrong: all lines, then a reject
     batches = read([path], format="addresses")
     assert sum(len(b) for b in batches) == 200_000
-    assert [r[1] for r in rejects(batches)] == ["corrupt gzip stream: Incorrect length of data produced"]
+    assert [r[1] for r in rejects(batches)] == [
+        "corrupt gzip stream: Incorrect length of data produced"
+    ]
     path.write_bytes(b"192.0.2.1\n")
     path.rename(tmp_path / "plain.gz")  # named .gz, not gzip
     batches = read([tmp_path / "plain.gz"], format="addresses")
