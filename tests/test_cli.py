@@ -196,3 +196,48 @@ def test_console_script_prints_no_traceback() -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("acl: error: request address 'fe80::1%eth0'")
     assert "Traceback" not in proc.stderr
+
+
+def test_eval_refuses_a_header_acl_does_not_evaluate(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "eval", "--rules", SITE, "--ip", "147.243.1.1",
+                         "--header", "X-Bogus: 1")  # fmt: skip
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err == (
+        "acl: error: --header 'X-Bogus: 1': header 'X-Bogus' is not one acl evaluates: expected"
+        " Host or one of X-Forwarded-For, X-Forwarded-Host, X-Azure-FDID, X-FD-HealthProbe"
+        " (access restrictions read no other header)\n"
+    )
+    requests = tmp_path / "r.jsonl"
+    requests.write_text('{"ip": "1.2.3.4"}\n{"ip": "1.2.3.4", "headers": {"X-Bogus": "1"}}\n')
+    code, _, err = run(capsys, "eval", "--rules", SITE, "--requests", str(requests))
+    assert code == 2 and err.count("\n") == 1
+    assert f"{requests}:2: request headers: header 'X-Bogus' is not one acl evaluates" in err
+
+
+def test_eval_takes_host_as_a_header_too(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    scm = "contoso-shop.scm.azurewebsites.net"
+    base = ["eval", "--rules", SITE, "--ip", "203.0.113.66", "--json"]
+    _, by_option, _ = run(capsys, *base, "--host", scm)
+    code, by_header, _ = run(capsys, *base, "--header", f"host: {scm}")
+    assert code == 0 and by_header == by_option and json.loads(by_option)["collection"] == "scm"
+    code, _, err = run(capsys, *base, "--host", "a.example", "--header", f"Host: {scm}")
+    assert code == 2 and "disagree" in err
+    requests = tmp_path / "r.jsonl"
+    requests.write_text(json.dumps({"ip": "203.0.113.66", "headers": {"Host": scm}}) + "\n")
+    code, out, _ = run(capsys, "eval", "--rules", SITE, "--requests", str(requests), "--json")
+    assert code == 0 and json.loads(out)["collection"] == "scm"
+
+
+def test_convert_output_is_whole_or_absent(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out_file = tmp_path / "site.tf"
+    code, _, err = run(capsys, "convert", SITE, "--to", "terraform", "-o", str(out_file))
+    assert code == 0 and err == "" and "ip_restriction" in out_file.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site.tf"]
+    code, _, err = run(capsys, "convert", SITE, "--to", "json", "-o", str(tmp_path / "no" / "x"))
+    assert code == 2 and err.count("\n") == 1 and "does not exist" in err

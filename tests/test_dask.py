@@ -59,6 +59,25 @@ def test_check_files_on_a_cluster_equals_one_process(
     assert set(holders) == set(client.scheduler_info()["workers"])
 
 
+def test_check_files_counts_what_the_readers_reject_as_one_process(
+    client: Any, engine: acl.Engine, tmp_path: Path
+) -> None:
+    import gzip
+
+    from acl.dask import check_files
+
+    cut = tmp_path / "cut.log.gz"
+    whole = gzip.compress("".join(f"203.0.113.{i % 250}\n" for i in range(30_000)).encode())
+    cut.write_bytes(whole[: len(whole) // 2])
+    odd = tmp_path / "odd.txt"
+    odd.write_bytes(b"203.0.113.1\r203.0.113.2\r" + b"7" * (3 << 20) + b"\r147.243.1.1\r")
+    files = [str(cut), str(odd), str(tmp_path / "*.txt")]  # odd.txt twice: read once
+    single = replay(engine, read_logs(files))
+    spread = check_files(client, engine, files)
+    assert spread.to_dict() == single.to_dict()
+    assert spread.rejected == 2 and spread.requests > 10_003
+
+
 def test_dataframe_decisions_and_summary(client: Any, engine: acl.Engine) -> None:
     from acl.dask import decide_dataframe, summarize_dataframe
 

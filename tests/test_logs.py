@@ -770,3 +770,174 @@ def test_audit_scanner_takes_the_usual_records() -> None:
     assert columns[2][0] is columns[2][1]  # a repeated value is one object
     assert scan_audit(f"{line}\n\n") is None  # a blank line: the general path
     assert scan_audit(line.replace('"Denied"', '"Deni\\u0065d"') + "\n") is None
+
+
+# ------------------------------------------- line ends, long lines, broken gzip, globs (bounded)
+
+
+def _records(batches: list[Batch]) -> tuple[Any, ...]:
+    return (
+        column(batches, "lines"),
+        column(batches, "ip"),
+        column(batches, "host"),
+        column(batches, "time"),
+        rejects(batches),
+        sum(b.metadata for b in batches),
+    )
+
+
+@pytest.mark.parametrize("end", ["\r", "\r\n"])
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_reader_splits_cr_and_crlf_line_ends(tmp_path: Path, name: str, end: str) -> None:
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    assert "\r" not in text
+    path = tmp_path / name
+    path.write_bytes(text.replace("\n", end).encode())
+    gz = tmp_path / (name + ".gz")
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    expected = _records(read([FIXTURES / name], **options_for(name)))
+    for source in (path, gz):
+        batches = read([source], **options_for(name))
+        assert _records(batches) == expected
+        assert accounted(batches) == line_count(FIXTURES / name)
+
+
+def test_cr_only_w3c_and_audit_lines_reach_the_kernel_scanners(tmp_path: Path) -> None:
+    w3c = ["#Fields: date time c-ip cs-host"]
+    w3c += [f"2024-01-02 03:04:05 192.0.2.{i} app.azurewebsites.net" for i in range(20)]
+    audit = [audit_line(i) for i in range(20)]
+    for name, lines in (("u_ex.log", w3c), ("audit.json", audit)):
+        path = tmp_path / name
+        path.write_text("\r".join(lines) + "\r", newline="")
+        batches = read([path])
+        assert rejects(batches) == [] and sum(len(b) for b in batches) == 20
+        assert accounted(batches) == len(lines)
+
+
+def test_crlf_split_between_reads_is_one_line_end() -> None:
+    from acl.logs import READ_SIZE
+
+    first = "192.0.2.1\n" + "#" * (READ_SIZE - 11) + "\r"  # the \r ends the first read
+    lines = NumberedLines(io.StringIO(first + "\n192.0.2.2\r\r192.0.2.3"), sniff_lines=1)
+    assert [(n, t[:3]) for n, t in lines] == [(1, "192"), (2, "###"), (3, "192"), (4, ""),
+                                              (5, "192")]  # fmt: skip
+
+
+def test_numbered_lines_cap_long_lines() -> None:
+    text = "a\n" + "x" * 10 + "\n" + "y" * 11 + "\nb\n" + "z" * 25 + "\nc\n" + "w" * 11
+    lines = NumberedLines(io.StringIO(text), sniff_lines=1, max_line=10)
+    lines._size = 4  # several reads per line
+    assert list(lines) == [(1, "a"), (2, "x" * 10), (4, "b"), (6, "c")]
+    assert lines.rejects == [(3, "line longer than 10 bytes"), (5, "line longer than 10 bytes"),
+                             (7, "line longer than 10 bytes")]  # fmt: skip
+
+
+def test_numbered_lines_blocks_skip_a_long_line() -> None:
+    lines = NumberedLines(io.StringIO("a\nb\n" + "x" * 50 + "\nc\nd"), sniff_lines=1, max_line=9)
+    blocks = list(lines.blocks(size=4))
+    assert blocks == [(1, 1, "a\n"), (2, 1, "b\n"), (4, 1, "c\n"), (5, 1, "d\n")]
+    assert lines.rejects == [(3, "line longer than 9 bytes")]
+
+
+def test_a_huge_gzipped_line_is_a_reject_in_bounded_memory(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from acl.logs import MAX_LINE
+
+    path = tmp_path / "zeros.log.gz"
+    size = 200 << 20
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(b"192.0.2.1\n")
+        for _ in range(size >> 20):
+            out.write(b"0" * (1 << 20))
+        out.write(b"\n192.0.2.2\n192.0.2.3\n")
+    assert path.stat().st_size < size // 100
+    tracemalloc.start()
+    try:
+        batches = read([path], format="addresses")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * MAX_LINE  # the line is 200 times that
+    assert column(batches, "ip") == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    assert column(batches, "lines") == [1, 3, 4]
+    assert rejects(batches) == [(2, f"line longer than {MAX_LINE} bytes")]
+    assert accounted(batches) == 4
+
+
+def test_a_long_line_is_rejected_by_every_reader(tmp_path: Path) -> None:
+    from acl.logs import MAX_LINE
+
+    long = "1" * (MAX_LINE + 1)
+    for name in sorted(EXPECTED):
+        lines = (FIXTURES / name).read_text(encoding="utf-8").splitlines()
+        if name.endswith("records.json"):
+            continue  # one JSON document over many lines: a line inside it breaks it
+        lines.insert(len(lines) - 1, long)
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n")
+        batches = read([path], **options_for(name))
+        assert (len(lines) - 1, f"line longer than {MAX_LINE} bytes") in rejects(batches)
+        assert accounted(batches) == len(lines)
+
+
+def test_a_truncated_gzip_keeps_what_was_read(tmp_path: Path) -> None:
+    data = "".join(f"192.0.2.{i % 250}\n" for i in range(200_000)).encode()
+    whole = gzip.compress(data)
+    path = tmp_path / "cut.log.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    batches = read([path], format="addresses")
+    records = sum(len(b) for b in batches)
+    assert 50_000 < records < 200_000
+    assert column(batches, "lines") == list(range(1, records + 1))
+    assert rejects(batches) == [(records + 1, "truncated gzip stream")]
+    assert accounted(batches) == records + 1
+    path.write_bytes(whole[:-4] + b"\0\0\0\0")  # the length field wrong: all lines, then a reject
+    batches = read([path], format="addresses")
+    assert sum(len(b) for b in batches) == 200_000
+    assert [r[1] for r in rejects(batches)] == [
+        "corrupt gzip stream: Incorrect length of data produced"
+    ]
+    path.write_bytes(b"192.0.2.1\n")
+    path.rename(tmp_path / "plain.gz")  # named .gz, not gzip
+    batches = read([tmp_path / "plain.gz"], format="addresses")
+    assert rejects(batches) == [(1, "corrupt gzip stream: Not a gzipped file (b'19')")]
+
+
+def test_a_csv_cell_over_the_csv_modules_limit_is_a_reject(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text("client,host\n192.0.2.1,a\n192.0.2.2," + "h" * 200_000 + "\n192.0.2.3,c\n")
+    batches = read([path], mapping={"ip": "client", "host": "host"})
+    assert column(batches, "ip") == ["192.0.2.1", "192.0.2.3"]
+    assert [line for line, _ in rejects(batches)] == [3]
+    assert accounted(batches) == 4
+    path.write_text("client," + "h" * 200_000 + "\n192.0.2.1,a\n")  # in the header: the file
+    with pytest.raises(LogError, match=r"big.csv: cannot read the CSV header: field larger than"):
+        read([path], mapping={"ip": "client"})
+
+
+def test_globs_read_each_file_once_and_do_not_follow_link_loops(tmp_path: Path) -> None:
+    from acl.logs import expand_sources
+
+    (tmp_path / "logs" / "sub").mkdir(parents=True)
+    (tmp_path / "logs" / "a.log").write_text("192.0.2.1\n")
+    (tmp_path / "logs" / "sub" / "b.log").write_text("192.0.2.2\n")
+    (tmp_path / "logs" / "sub" / "loop").symlink_to("..")
+    (tmp_path / "logs" / "again").symlink_to("sub")
+    (tmp_path / "logs" / ".hidden.log").write_text("192.0.2.9\n")
+    found = expand_sources([str(tmp_path / "logs" / "**" / "*.log")])
+    assert sorted(Path(p).resolve().name for p in found) == ["a.log", "b.log"]
+    again = expand_sources([str(tmp_path / "logs" / "a.log"), str(tmp_path / "logs" / "*.log")])
+    assert again == [str(tmp_path / "logs" / "a.log")]
+    batches = read([tmp_path / "logs" / "**" / "*.log", tmp_path / "logs" / "sub" / "b.log"])
+    assert column(batches, "ip") == ["192.0.2.1", "192.0.2.2"]
+
+
+def test_glob_matches() -> None:
+    from acl.logs import glob_matches
+
+    assert glob_matches("logs/**/*.jsonl", "logs/out.jsonl")
+    assert glob_matches("logs/**/*.jsonl", "./logs/x/y/out.jsonl")
+    assert not glob_matches("logs/*.jsonl", "logs/x/out.jsonl")
+    assert not glob_matches("logs/*", "logs/.hidden")
+    assert glob_matches("logs/.*", "logs/.hidden")

@@ -7,7 +7,9 @@ error (printed as one line, without a traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -24,8 +26,10 @@ from .expectations import request_from_dict, run_files
 from .formats import FORMATS, load
 from .formats.convert_cli import add_iac_options, iac_load_options
 from .formats.convert_cli import register as register_convert
-from .logs import READERS, ReadOptions, read_logs
+from .headers import HEADER_NAMES, canonical_header
+from .logs import READERS, ReadOptions, expand_sources, read_logs
 from .model import Request, Site
+from .outputs import AtomicOutput, refuse_inputs
 from .replay import replay, whatif
 from .report import (
     DecisionWriter,
@@ -34,7 +38,6 @@ from .report import (
     render_json,
     render_text,
     render_whatif_text,
-    write_text,
 )
 from .serve_cli import register as register_serve
 from .servicetags import ENV_VAR, ServiceTags, load_service_tags
@@ -103,11 +106,44 @@ def _load_site(args: argparse.Namespace) -> Site:
     )
 
 
+def _known_header(name: str, where: str) -> str:
+    """The documented spelling of a header ``acl`` evaluates (``Host`` included), or an
+    error naming it and listing those headers."""
+    if name.strip().lower() == "host":
+        return "Host"
+    known = canonical_header(name)
+    if known is None:
+        raise UsageError(
+            f"{where}: header {name.strip()!r} is not one acl evaluates: expected Host or one of"
+            f" {', '.join(HEADER_NAMES)} (access restrictions read no other header)"
+        )
+    return known
+
+
 def _parse_header(text: str) -> tuple[str, str]:
     name, sep, value = text.partition(":")
     if not sep or not name.strip():
         raise UsageError(f"--header {text!r} is not 'Name: value'")
-    return name.strip(), value.strip()
+    return _known_header(name, f"--header {text!r:.80}"), value.strip()
+
+
+def _outputs_are_not_inputs(
+    args: argparse.Namespace, outputs: list[tuple[str, str | None]]
+) -> None:
+    """Refuse, before anything is read, an output that is one of the command's inputs."""
+    if not any(path for _, path in outputs):
+        return
+    inputs: list[tuple[str, str | None]] = [
+        ("--rules", getattr(args, "rules", None)),
+        ("--proposed", getattr(args, "proposed", None)),
+        ("--service-tags", getattr(args, "service_tags", None) or os.environ.get(ENV_VAR)),
+        ("--parameters", getattr(args, "parameters", None)),
+    ]
+    inputs += [("--var-file", name) for name in getattr(args, "var_file", None) or []]
+    logs = [name for name in getattr(args, "log", None) or [] if name != "-"]
+    if logs:
+        inputs += [("--log", name) for name in expand_sources(logs)]
+    refuse_inputs(outputs, inputs, logs)
 
 
 # ---------------------------------------------------------------------------- eval
@@ -146,6 +182,18 @@ def _read_requests(path: str) -> list[tuple[int, Request]]:
         origin = (
             Origin(file=path, line=key) if where == "line" else Origin(file=path, path=f"$[{key}]")
         )
+        headers = item.get("headers") if isinstance(item, dict) else None
+        if isinstance(headers, dict):
+            for name in headers:
+                if isinstance(name, str):
+                    _known_header(name, f"{origin}: request headers")
+            host = [name for name in headers if isinstance(name, str) and name.lower() == "host"]
+            if host:
+                item = {**item, "headers": {k: v for k, v in headers.items() if k not in host}}
+                value = headers[host[0]]
+                if item.get("host") not in (None, value) or len(host) > 1:
+                    raise RequestError('the Host header and "host" disagree', origin)
+                item["host"] = value
         try:
             requests.append((key, request_from_dict(item, origin)))
         except AclError as exc:
@@ -219,10 +267,17 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         _print_batch(site, decisions, args.json, args.explain)
         denied = any(not decision.allowed for _, _, decision in decisions)
         return 1 if args.fail_on_deny and denied else 0
+    headers = [_parse_header(text) for text in args.header]
+    host = args.host
+    for name, value in headers:
+        if name == "Host":
+            if host is not None and host != value:
+                raise UsageError(f"--host {host!r} and --header 'Host: {value}' disagree")
+            host = value
     request = Request(
         args.ip,
-        host=args.host,
-        headers=[_parse_header(text) for text in args.header],
+        host=host,
+        headers=[(name, value) for name, value in headers if name != "Host"],
         subnet=args.subnet,
         service_endpoint=args.service_endpoint,
         private_endpoint=args.private_endpoint,
@@ -379,10 +434,14 @@ class _Progress:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    if args.dask and args.out:
+        raise UsageError("--out is not available with --dask (use acl.dask.decide_dataframe)")
+    _outputs_are_not_inputs(args, [("--out", args.out), ("--report", args.report)])
     site = _load_site(args)
     engine = compile(site)
     options = _read_options(args)
-    writer = DecisionWriter(args.out, as_audit_log=args.as_audit_log) if args.out else None
+    report = AtomicOutput(args.report, what="report") if args.report else None
+    writer = None
     progress = _Progress(sys.stderr.isatty() and not args.no_progress)
 
     def on_batch(batch: Any, decided: Any) -> None:
@@ -391,26 +450,39 @@ def _cmd_check(args: argparse.Namespace) -> int:
         progress(batch, decided)
 
     try:
-        if args.dask:
-            if writer is not None:
-                raise UsageError(
-                    "--out is not available with --dask (use acl.dask.decide_dataframe)"
-                )
-            from .dask import check_files, connect
+        writer = DecisionWriter(args.out, as_audit_log=args.as_audit_log) if args.out else None
+        try:
+            if args.dask:
+                from .dask import check_files, connect
 
-            client = connect(args.dask)
-            try:
-                summary = check_files(client, engine, args.log, options)
-            finally:
-                client.close()
-        else:
-            summary = replay(engine, read_logs(args.log, options), on_batch=on_batch)
-    finally:
-        progress.done()
+                client = connect(args.dask)
+                try:
+                    summary = check_files(client, engine, args.log, options)
+                finally:
+                    client.close()
+            else:
+                summary = replay(engine, read_logs(args.log, options), on_batch=on_batch)
+        finally:
+            progress.done()
+        renderers = {
+            "table": render_text,
+            "json": render_json,
+            "csv": render_csv,
+            "html": render_html,
+        }
+        text = renderers[args.format](summary)
         if writer is not None:
             writer.close()
-    renderers = {"table": render_text, "json": render_json, "csv": render_csv, "html": render_html}
-    write_text(args.report, renderers[args.format](summary))
+        if report is not None:
+            report.write_text(text + ("" if text.endswith("\n") else "\n"))
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        if report is not None:
+            report.discard()
+        raise
+    if report is None:
+        print(text)
     tripped = []
     if args.fail_on_deny and summary.denied:
         tripped.append(f"{summary.denied:,} requests denied (--fail-on-deny)")
@@ -428,16 +500,27 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_whatif(args: argparse.Namespace) -> int:
+    _outputs_are_not_inputs(args, [("--report", args.report)])
     current = compile(_load_site(args))
     proposed_args = argparse.Namespace(**{**vars(args), "rules": args.proposed})
     proposed = compile(_load_site(proposed_args))
-    result = whatif(
-        current, proposed, read_logs(args.log, _read_options(args)), examples=args.examples
-    )
+    report = AtomicOutput(args.report, what="report") if args.report else None
+    try:
+        result = whatif(
+            current, proposed, read_logs(args.log, _read_options(args)), examples=args.examples
+        )
+    except BaseException:
+        if report is not None:
+            report.discard()
+        raise
     if args.format == "json":
-        write_text(args.report, json.dumps({"format": WHATIF_FORMAT, **result.to_dict()}, indent=2))
+        text = json.dumps({"format": WHATIF_FORMAT, **result.to_dict()}, indent=2)
     else:
-        write_text(args.report, render_whatif_text(result, examples=args.examples))
+        text = render_whatif_text(result, examples=args.examples)
+    if report is not None:
+        report.write_text(text + "\n")
+    else:
+        print(text)
     return 1 if args.fail_on_flip and result.flipped else 0
 
 
@@ -648,6 +731,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         code: int = args.handler(args)
+        sys.stdout.flush()
         return code
     except AclError as exc:
         print(f"acl: error: {exc}", file=sys.stderr)
@@ -657,6 +741,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        if exc.filename is not None:  # not an output: a file acl read
+            raise
+        # standard output that cannot be written (a full disk, /dev/full): one line, and
+        # nothing left to flush at exit
+        print(f"acl: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,15 +33,31 @@ def _require() -> Any:
     return dask, distributed
 
 
-def connect(address: str) -> Any:
-    """A ``distributed.Client``: ``local`` starts a LocalCluster with worker processes."""
+CONNECT_TIMEOUT = 10.0
+"""Seconds :func:`connect` waits for a scheduler to answer."""
+
+
+def connect(address: str, *, timeout: float | None = None) -> Any:
+    """A ``distributed.Client``: ``local`` starts a LocalCluster with worker processes.
+
+    Raises:
+        AclError: the scheduler does not answer within ``timeout`` seconds (default
+            :data:`CONNECT_TIMEOUT`), or the address is not one.
+    """
     _, distributed = _require()
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
     if address == "local":
         cluster = distributed.LocalCluster(
             processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None
         )
         return distributed.Client(cluster)
-    return distributed.Client(address)
+    try:
+        return distributed.Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise AclError(
+            f"cannot reach the Dask scheduler {address!r} within {timeout:g} s: {why:.200}"
+        ) from None
 
 
 def _ship(client: Any, engine: Engine) -> Any:

@@ -11,6 +11,7 @@ the builtin it refines, so ``except ValueError`` keeps working for callers who d
      ├── ServiceTagDataError(AclError, ValueError)   a service tag file that cannot be read
      ├── RequestError(AclError, ValueError)      a request that cannot be evaluated
      ├── LogError(AclError, ValueError)          a log source that cannot be read at all
+     ├── OutputError(AclError, OSError)          an output that cannot be written, or is an input
      └── ExpectationError(AclError, ValueError)  an expectation file (``acl test``) that cannot be read
 
 Messages name the culprit with ``!r``, the file, the JSON path or line, the rule's name and
@@ -31,6 +32,7 @@ __all__ = [
     "ExpectationError",
     "LogError",
     "Origin",
+    "OutputError",
     "RequestError",
     "ServiceTagDataError",
     "ServiceTagError",
@@ -169,3 +171,8 @@ class ExpectationError(_Located, ValueError):
 
 class LogError(_Located, ValueError):
     """A log source that cannot be read at all (a bad line is a reject, never this)."""
+
+
+class OutputError(_Located, OSError):
+    """An output file that cannot be written (a missing folder, a full disk), or that is one
+    of the command's inputs. Nothing of it is left behind."""

@@ -4,6 +4,7 @@ self-contained HTML page (inline SVG charts, no scripts, no network).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import io
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from .engine import BulkDecisions
-from .errors import AclError, Origin
+from .errors import AclError
 from .logs import Batch
+from .outputs import AtomicOutput
 from .replay import Summary, WhatIf, audit_record, iter_rows
 
 __all__ = [
@@ -338,23 +340,35 @@ class DecisionWriter:
         self._handle: IO[str] | None = None
         self._csv: Any = None
         self._parquet: Any = None
+        if self.kind == "parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise AclError("--out *.parquet needs pyarrow: pip install pyarrow") from None
+        self._output = AtomicOutput(self.path, what="--out file")
         try:
-            if self.kind == "parquet":
-                try:
-                    import pyarrow  # noqa: F401
-                except ImportError:
-                    raise AclError("--out *.parquet needs pyarrow: pip install pyarrow") from None
-            else:
-                self._handle = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed by close()
+            if self.kind != "parquet":
+                self._handle = self._output.open("w")
                 if self.kind == "csv":
                     self._csv = csv.writer(self._handle, lineterminator="\n")
                     self._csv.writerow(self.COLUMNS)
         except OSError as exc:
-            raise AclError(
-                f"{Origin(file=self.path)}: cannot write: {exc.strerror or exc}"
-            ) from None
+            self._output.discard()
+            raise self._output._error(exc) from None
 
     def write(self, batch: Batch, result: BulkDecisions) -> None:
+        """Add one batch's records.
+
+        Raises:
+            OutputError: they cannot be written (a full disk); the partial file is removed.
+        """
+        try:
+            self._write(batch, result)
+        except OSError as exc:
+            self.discard()
+            raise self._output._error(exc) from None
+
+    def _write(self, batch: Batch, result: BulkDecisions) -> None:
         rows = list(iter_rows(batch, result))
         if self.kind == "parquet":
             import pyarrow as pa
@@ -362,7 +376,7 @@ class DecisionWriter:
 
             table = pa.Table.from_pylist(rows, schema=self._schema(pa))
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self.path, table.schema)
+                self._parquet = pq.ParquetWriter(self._output.temp, table.schema)
             self._parquet.write_table(table)
             return
         assert self._handle is not None
@@ -401,20 +415,40 @@ class DecisionWriter:
         )
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
+        """Finish the file and rename it into place (see :class:`~acl.outputs.AtomicOutput`).
+
+        Raises:
+            OutputError: it cannot be written (the partial file is removed).
+        """
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+            elif self.kind == "parquet":
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                pq.write_table(pa.Table.from_pylist([], schema=self._schema(pa)), self._output.temp)
+        except OSError as exc:
+            self.discard()
+            raise self._output._error(exc) from None
+        self._output.commit()
+
+    def discard(self) -> None:
+        """Give up: remove the partial file; an earlier file of that name stays as it was."""
         if self._parquet is not None:
-            self._parquet.close()
-        elif self.kind == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            pq.write_table(pa.Table.from_pylist([], schema=self._schema(pa)), self.path)
+            with contextlib.suppress(OSError):  # a full disk: the file is removed anyway
+                self._parquet.close()
+            self._parquet = None
+        self._output.discard()
 
 
-def write_text(path: str | None, text: str) -> None:
-    """Print, or write to a file."""
+def write_text(path: str | None, text: str, *, what: str = "report") -> None:
+    """Print, or write a file whole (see :class:`~acl.outputs.AtomicOutput`).
+
+    Raises:
+        OutputError: the file cannot be written; nothing of it is left.
+    """
     if path is None:
         print(text)
         return
-    Path(path).write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+    AtomicOutput(path, what=what).write_text(text + ("" if text.endswith("\n") else "\n"))

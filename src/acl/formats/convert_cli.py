@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, Origin, quote
@@ -175,12 +174,14 @@ def register(
         site = load_site(args)
         text = convert(site, args.to, resource_type=args.resource_type)
         if args.output:
-            try:
-                Path(args.output).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(
-                    f"cannot write: {exc.strerror or exc}", Origin(file=args.output)
-                ) from None
+            from ..outputs import AtomicOutput, refuse_inputs
+
+            refuse_inputs(
+                [("--output", args.output)],
+                [("the site", args.rules), ("--parameters", getattr(args, "parameters", None))]
+                + [("--var-file", name) for name in getattr(args, "var_file", None) or []],
+            )
+            AtomicOutput(args.output, what="output").write_text(text)
         else:
             sys.stdout.write(text)
         return 0

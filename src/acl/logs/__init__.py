@@ -14,14 +14,16 @@ and chains the readers' batches.
 
 from __future__ import annotations
 
+import contextlib
+import fnmatch
 import glob
 import gzip
-import io
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any, cast
 
 from ..addresses import parse_address
 from ..errors import AddressError, LogError, Origin
@@ -31,8 +33,11 @@ __all__ = [
     "DEFAULT_BATCH",
     "DEFAULT_FRONTDOOR_SOURCE",
     "FRONTDOOR_MODES",
+    "HEAD_LINES",
     "MAPPING_KEYS",
+    "MAX_LINE",
     "READERS",
+    "READ_SIZE",
     "SNIFFERS",
     "Batch",
     "BatchBuilder",
@@ -42,6 +47,7 @@ __all__ = [
     "Reader",
     "Reject",
     "expand_sources",
+    "glob_matches",
     "open_source",
     "read_logs",
     "sniff_format",
@@ -266,7 +272,7 @@ class ReadOptions:
 
 Lines = Iterable[tuple[int, str]]
 """What a reader reads: ``(line number, text without its line end)``, numbers from 1 and
-consecutive. :func:`read_logs` passes a :class:`NumberedLines`, which fast readers may read in
+increasing (consecutive, but for the lines :class:`NumberedLines` rejects itself). :func:`read_logs` passes a :class:`NumberedLines`, which fast readers may read in
 blocks instead; readers must accept any iterable too."""
 Reader = Callable[[Lines, str, ReadOptions], Iterator[Batch]]
 
@@ -293,109 +299,324 @@ def sniff_format(first: list[str], source: str) -> str:
     )
 
 
+def _magic(text: str) -> bool:
+    return any(ch in text for ch in "*?[")
+
+
+def _match_part(pattern: str, name: str) -> bool:
+    """One path component against one glob component (a wildcard never matches a leading
+    dot, as in :func:`glob.glob`)."""
+    if not _magic(pattern):
+        return pattern == name
+    if name.startswith(".") and not pattern.startswith("."):
+        return False
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+def _match_parts(pattern: Sequence[str], parts: Sequence[str]) -> bool:
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        for skip in range(len(parts) + 1):
+            if any(part.startswith(".") for part in parts[:skip]):
+                break
+            if _match_parts(rest, parts[skip:]):
+                return True
+        return False
+    return bool(parts) and _match_part(head, parts[0]) and _match_parts(rest, parts[1:])
+
+
+def glob_matches(pattern: str, path: str) -> bool:
+    """Whether ``path`` is, or would be when it exists, one of the files the glob
+    ``pattern`` names (``**`` spans any number of folders), both taken as absolute paths.
+
+    >>> glob_matches("logs/**/*.log", "logs/2024/01/a.log"), glob_matches("logs/*.log", "logs/a.gz")
+    (True, False)
+    """
+    want = os.path.abspath(pattern).split(os.sep)
+    have = os.path.abspath(path).split(os.sep)
+    return _match_parts(want, have)
+
+
+def _glob(pattern: str) -> list[str]:
+    """The files a glob names. ``**`` walks the folders below its fixed part, following a
+    symbolic link to a folder once: a folder met again (the same device and inode, a link
+    loop or a second link to it) is not walked again."""
+    if "**" not in pattern:
+        return glob.glob(pattern)
+    parts = pattern.split(os.sep)
+    fixed = next(i for i, part in enumerate(parts) if _magic(part))
+    root = os.sep.join(parts[:fixed]) or (os.sep if pattern.startswith(os.sep) else "")
+    seen: set[tuple[int, int]] = set()
+    found: list[str] = []
+    for folder, subfolders, files in os.walk(root or os.curdir, followlinks=True):
+        try:
+            info = os.stat(folder)
+        except OSError:
+            subfolders[:] = []
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in seen:
+            subfolders[:] = []
+            continue
+        seen.add(key)
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        for name in files:
+            path = os.path.join(folder, name)
+            if not root:
+                path = os.path.relpath(path)
+            if glob_matches(pattern, path):
+                found.append(path)
+    return found
+
+
 def expand_sources(patterns: Iterable[str]) -> list[str]:
-    """Files from names and globs, in the given order (``-`` is stdin).
+    """Files from names and globs, in the given order (``-`` is stdin). A file named twice,
+    or reached by two names (a symbolic link, a second glob), is read once: at its first
+    place.
 
     Raises:
         LogError: a name matches no file.
     """
     out: list[str] = []
+    seen: set[tuple[int, int]] = set()
+
+    def add(name: str) -> None:
+        try:
+            info = os.stat(name)
+        except OSError:
+            out.append(name)  # open_source says why it cannot be read
+            return
+        key = (info.st_dev, info.st_ino)
+        if key not in seen:
+            seen.add(key)
+            out.append(name)
+
     for pattern in patterns:
         if pattern == "-":
             out.append(pattern)
             continue
-        if any(ch in pattern for ch in "*?["):
-            matches = sorted(glob.glob(pattern, recursive=True))
+        if _magic(pattern):
+            matches = sorted(_glob(pattern))
             if not matches:
                 raise LogError(f"no file matches {pattern!r}")
-            out.extend(matches)
+            for name in matches:
+                add(name)
         elif not os.path.exists(pattern):
             raise LogError("no such file", Origin(file=pattern))
         else:
-            out.append(pattern)
+            add(pattern)
     return out
 
 
-def open_source(name: str) -> IO[str]:
-    """A text stream for a file name (``.gz`` decompressed, ``-`` stdin); UTF-8, BOM dropped,
-    undecodable bytes replaced (the line is then rejected by its reader, not the file)."""
+MAX_LINE = 1 << 20
+"""The longest line the readers take, in bytes without its line end (1 MiB). A longer line is
+a reject ``line longer than 1048576 bytes``; reading goes on at the next line."""
+READ_SIZE = 1 << 16
+"""Bytes read from a source at a time."""
+HEAD_LINES = 4096
+"""At most this many lines are read ahead for sniffing the format."""
+
+
+def open_source(name: str) -> IO[bytes]:
+    """A byte stream for a file name (``.gz`` decompressed, ``-`` stdin), for
+    :class:`NumberedLines`, which decodes UTF-8 (a BOM dropped, undecodable bytes replaced:
+    the line is then rejected by its reader, not the file)."""
     if name == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="replace")
+        return sys.stdin.buffer
     try:
         with open(name, "rb") as probe:
             magic = probe.read(2)
         if magic == b"\x1f\x8b" or name.endswith(".gz"):
-            return gzip.open(name, "rt", encoding="utf-8-sig", errors="replace")
-        return open(name, encoding="utf-8-sig", errors="replace", newline="")
+            return cast(IO[bytes], gzip.open(name, "rb"))
+        return open(name, "rb")
     except OSError as exc:
         raise LogError(f"cannot read log: {exc.strerror or exc}", Origin(file=name)) from None
 
 
 class NumberedLines:
-    """The numbered lines of one text stream, with the first few read ahead for sniffing.
+    """The numbered lines of one stream, with the first few read ahead for sniffing.
 
+    The stream gives bytes (UTF-8, as :func:`open_source` opens it) or text. It is read
+    :data:`READ_SIZE` at a time; a line ends at ``\r\n``, ``\n`` or a lone ``\r``.
     Iterating gives ``(number, text)`` with the line end removed. A reader that wants speed
     may call :meth:`blocks` instead (one or the other, from the start).
+
+    Two kinds of line never reach a reader; they are kept in :attr:`rejects` as
+    ``(line, reason)``, and :func:`read_logs` adds them to the batches: a line longer than
+    ``max_line`` bytes (characters for a text stream), and the rest of a ``.gz`` stream that
+    ends early (one reject, ``truncated gzip stream``, numbered as the line that was cut) or
+    is corrupt (``corrupt gzip stream: Incorrect length of data produced``). The numbers of the lines given to the reader then skip those lines.
     """
 
-    def __init__(self, stream: IO[str], sniff_lines: int = 3) -> None:
+    def __init__(
+        self, stream: IO[bytes] | IO[str], sniff_lines: int = 3, *, max_line: int = MAX_LINE
+    ) -> None:
         self.stream = stream
+        self.max_line = max_line
+        self.rejects: list[tuple[int, str]] = []
+        """Lines the readers do not see, and why (see the class docstring)."""
         self.head: list[tuple[int, str]] = []
         """The lines read ahead: up to ``sniff_lines`` non-blank ones and the blanks between."""
-        number = 0
+        self._size = READ_SIZE
+        self._source = self._read()
+        self._pending: list[tuple[int, int, str]] = []
         found = 0
-        while found < sniff_lines:
-            line = stream.readline()
-            if not line:
-                break
-            number += 1
-            text = line.rstrip("\r\n")
-            self.head.append((number, text))
-            if text.strip():
-                found += 1
+        for first, _, text in self._source:
+            lines = text.split("\n")
+            lines.pop()
+            for k, line in enumerate(lines):
+                self.head.append((first + k, line))
+                found += bool(line.strip())
+                if found >= sniff_lines or len(self.head) >= HEAD_LINES:
+                    rest = lines[k + 1 :]
+                    if rest:
+                        self._pending.append((first + k + 1, len(rest), "\n".join(rest) + "\n"))
+                    break
+            else:
+                continue
+            break
 
     @property
     def first(self) -> list[str]:
         """The non-blank lines read ahead, for the sniffers."""
         return [text for _, text in self.head if text.strip()]
 
+    def take_rejects(self) -> list[tuple[int, str]]:
+        """The :attr:`rejects` met so far, once."""
+        taken, self.rejects = self.rejects, []
+        return taken
+
+    def _read(self) -> Iterator[tuple[int, int, str]]:
+        """``(number of the first line, number of lines, text)`` blocks of whole lines, every
+        line end made ``\n``; over-long lines and a broken gzip stream become rejects."""
+        stream: Any = self.stream
+        read = getattr(stream, "read1", None) or stream.read
+        limit = self.max_line
+        number = 1  # of the line being read
+        parts: list[Any] = []  # the line being read, when it has not ended yet
+        held = 0
+        skipping = False  # the line being read is too long: dropped up to its end
+        cr_held = False  # the last chunk ended with \r: a \n may follow
+        start = True
+
+        def decode(data: Any) -> str:
+            return data if isinstance(data, str) else data.decode("utf-8", "replace")
+
+        def too_long() -> None:
+            self.rejects.append((number, f"line longer than {limit} bytes"))
+
+        while True:
+            try:
+                chunk = read(self._size)
+            except EOFError:
+                self.rejects.append((number, "truncated gzip stream"))
+                return
+            except (gzip.BadGzipFile, zlib.error) as exc:
+                self.rejects.append((number, f"corrupt gzip stream: {exc}"))
+                return
+            nl: Any = "\n" if isinstance(chunk, str) else b"\n"
+            cr: Any = "\r" if isinstance(chunk, str) else b"\r"
+            if start and chunk:
+                start = False
+                if chunk[:3] == b"\xef\xbb\xbf" or chunk[:1] == "\ufeff":
+                    chunk = chunk[3:] if isinstance(chunk, bytes) else chunk[1:]
+            if not chunk:
+                if not cr_held:
+                    break
+                chunk = nl  # the \r that ended the stream ends a line
+            elif cr_held:
+                chunk = cr + chunk
+            cr_held = False
+            if chunk[-1:] == cr:
+                chunk = chunk[:-1]
+                cr_held = True
+            if cr in chunk:
+                chunk = chunk.replace(cr + nl, nl).replace(cr, nl)
+            cut = chunk.rfind(nl)
+            if cut < 0:  # the line goes on
+                if not skipping:
+                    parts.append(chunk)
+                    held += len(chunk)
+                    if held > limit:
+                        skipping, parts, held = True, [], 0
+                continue
+            begin = 0
+            if skipping or parts:
+                end = chunk.find(nl)
+                if skipping or held + end > limit:
+                    too_long()
+                else:
+                    parts.append(chunk[: end + 1])
+                    yield number, 1, decode(chunk[:0].join(parts))
+                skipping, parts, held = False, [], 0
+                number += 1
+                begin = end + 1
+            if begin <= cut:
+                body = chunk[begin : cut + 1]
+                if len(body) <= limit:  # no line in it can be too long
+                    text = decode(body)
+                    count = text.count("\n")
+                    yield number, count, text
+                    number += count
+                else:
+                    run: list[Any] = []
+                    for line in body.split(nl)[:-1]:
+                        if len(line) > limit:
+                            if run:
+                                yield number, len(run), decode(nl.join(run) + nl)
+                                number += len(run)
+                                run = []
+                            too_long()
+                            number += 1
+                        else:
+                            run.append(line)
+                    if run:
+                        yield number, len(run), decode(nl.join(run) + nl)
+                        number += len(run)
+            if cut + 1 < len(chunk):
+                parts.append(chunk[cut + 1 :])
+                held = len(chunk) - cut - 1
+        if skipping or held > limit:
+            too_long()
+        elif parts:
+            yield number, 1, decode(parts[0][:0].join(parts)) + "\n"
+
+    def _blocks(self) -> Iterator[tuple[int, int, str]]:
+        while self._pending:
+            yield self._pending.pop(0)
+        yield from self._source
+
     def __iter__(self) -> Iterator[tuple[int, str]]:
         yield from self.head
-        for number, line in enumerate(self.stream, start=len(self.head) + 1):
-            yield number, line.rstrip("\r\n")
+        for first, _, text in self._blocks():
+            lines = text.split("\n")
+            lines.pop()
+            for k, line in enumerate(lines):
+                yield first + k, line
 
-    def blocks(self, size: int = 1 << 16) -> Iterator[tuple[int, int, str]]:
+    def blocks(self, size: int = READ_SIZE) -> Iterator[tuple[int, int, str]]:
         """The lines as ``(number of the first line, number of lines, text)`` blocks of
-        about ``size`` characters of whole lines.
+        about ``size`` bytes of whole lines (a long line makes a longer block).
 
-        Every line in a block ends with ``\\n`` (one is added to a last line without it);
-        other line ends (``\\r\\n``) are left as they are. The read-ahead lines come first,
-        as a block of their own.
+        Every line in a block ends with ``\n`` (one is added to a last line without it; a
+        ``\r\n`` or lone ``\r`` line end is made ``\n``). The read-ahead lines come first,
+        in blocks of their own.
         """
-        number = 1
-        if self.head:
-            yield number, len(self.head), "".join(text + "\n" for _, text in self.head)
-            number += len(self.head)
-        read = self.stream.read
-        carry = ""
-        while True:
-            chunk = read(size)
-            if not chunk:
-                break
-            if carry:
-                chunk = carry + chunk
-            cut = chunk.rfind("\n") + 1
-            if cut == 0:  # no line end yet: a very long line
-                carry = chunk
-                size *= 2
-                continue
-            carry = chunk[cut:]
-            text = chunk[:cut] if carry else chunk
-            count = text.count("\n")
-            yield number, count, text
-            number += count
-        if carry:
-            yield number, carry.count("\n") + 1, carry + "\n"
+        self._size = max(1, min(size, READ_SIZE))
+        run: list[str] = []
+        start = 0
+        for number, text in self.head:
+            if run and number != start + len(run):
+                yield start, len(run), "".join(line + "\n" for line in run)
+                run = []
+            if not run:
+                start = number
+            run.append(text)
+        if run:
+            yield start, len(run), "".join(line + "\n" for line in run)
+        yield from self._blocks()
 
 
 def text_blocks(lines: Lines, size: int = 1 << 16) -> Iterator[tuple[int, int, str]]:
@@ -433,11 +654,23 @@ def read_logs(sources: Iterable[str], options: ReadOptions | None = None) -> Ite
         )
     for name in expand_sources(sources):
         label = "<stdin>" if name == "-" else name
-        with open_source(name) as stream:
+        with contextlib.ExitStack() as stack:
+            stream = open_source(name)
+            if name != "-":
+                stack.enter_context(stream)
             lines = NumberedLines(stream)
             fmt = opts.format or ("columns" if opts.mapping else sniff_format(lines.first, label))
-            reader = READERS[fmt]
-            yield from reader(lines, label, opts)
+            for batch in READERS[fmt](lines, label, opts):
+                batch.rejects.extend(
+                    Reject(label, line, reason) for line, reason in lines.take_rejects()
+                )
+                yield batch
+            if lines.rejects:
+                yield Batch(
+                    label,
+                    fmt,
+                    rejects=[Reject(label, line, reason) for line, reason in lines.take_rejects()],
+                )
 
 
 def _register() -> None:

@@ -406,11 +406,17 @@ class CsvRows:
     def __init__(self, lines: Lines, source: str) -> None:
         first, self._lines = peek(lines)
         self.delimiter = csv_delimiter(source, first or "")
-        self.header: list[str] = (
-            [cell.strip() for cell in next(csv.reader([first], delimiter=self.delimiter))]
-            if first
-            else []
-        )
+        try:
+            self.header: list[str] = (
+                [cell.strip() for cell in next(csv.reader([first], delimiter=self.delimiter))]
+                if first
+                else []
+            )
+        except csv.Error as exc:  # a header cell over the csv module's field limit
+            raise LogError(
+                f"cannot read the CSV header: {exc} in {(first or '')[:60]!r}...",
+                Origin(file=source),
+            ) from None
 
     def index(self, name: str) -> int | None:
         """The position of a column: the exact name, else ignoring case and a unit suffix
