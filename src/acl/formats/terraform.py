@@ -774,8 +774,12 @@ class _Reader:
 
     def site(self, resource: _Node, ctx_file: str | None, source: str | None) -> Site:
         config, key_paths, public, public_path = self.site_config(resource)
+        # what the provider sends (a plan or state holds what it sent and read back)
         ctx = _PlacedContext(
-            file=ctx_file, service_tags=self.options.tags(), places=dict(self.places)
+            file=ctx_file,
+            service_tags=self.options.tags(),
+            places=dict(self.places),
+            document="sent",
         )
         site = site_from_config(
             config,
