@@ -268,9 +268,7 @@ def test_ipv6_left_open_fires_whatever_ip_mode_says(
     extra = {} if mode is None else {"ipMode": mode}
     site = site_of(*rules, ipSecurityRestrictionsDefaultAction="Allow", **extra)
     assert site.ip_mode == mode
-    v4_only = all(
-        p.version == 4 for r in site.main_rules for s in r.sources for p in s.prefixes
-    )
+    v4_only = all(p.version == 4 for r in site.main_rules for s in r.sources for p in s.prefixes)
     codes = {f.code for f in lint(site)}
     assert ("ACL035" in codes) == v4_only
     if v4_only:

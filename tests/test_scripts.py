@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +158,9 @@ def test_duplicates_are_refused_as_the_cli_does() -> None:
         )
     # the same addresses in another order are the same set
     with pytest.raises(acl.ConfigError, match="already exists"):
-        az(f"{ADD} -p 1 --ip-address 10.0.0.0/8,192.0.2.7\n{ADD} -p 2 --ip-address 192.0.2.7,10.0.0.0/8\n")
+        az(
+            f"{ADD} -p 1 --ip-address 10.0.0.0/8,192.0.2.7\n{ADD} -p 2 --ip-address 192.0.2.7,10.0.0.0/8\n"
+        )
     with pytest.raises(acl.ConfigError, match="value 'azurecloud' and the same HTTP header"):
         az(f"{ADD} -p 1 --service-tag AzureCloud\n{ADD} -p 2 --service-tag azurecloud\n")
     # a different header filter makes another rule

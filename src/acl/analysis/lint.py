@@ -252,8 +252,7 @@ _CHECKS = (
         "The collection's rules restrict IPv4 only and its unmatched-rule action is Allow, so "
         "every IPv6 client gets in: App Service accepts IPv6 whatever ipMode says (ipMode only "
         "changes DNS).",
-        "Add rules for IPv6 (::/0 or your IPv6 ranges), or set the unmatched-rule action to "
-        "Deny.",
+        "Add rules for IPv6 (::/0 or your IPv6 ranges), or set the unmatched-rule action to Deny.",
     ),
     Check(
         "ACL040",

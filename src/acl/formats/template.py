@@ -39,12 +39,19 @@ SITES = "microsoft.web/sites"
 SLOTS = "microsoft.web/sites/slots"
 SITE_CONFIG = "microsoft.web/sites/config"
 SLOT_CONFIG = "microsoft.web/sites/slots/config"
-SITE_CONNECTIONS = ("microsoft.web/sites/privateendpointconnections",
-                    "microsoft.web/sites/slots/privateendpointconnections")
-SITE_BINDINGS = ("microsoft.web/sites/hostnamebindings", "microsoft.web/sites/slots/hostnamebindings")
+SITE_CONNECTIONS = (
+    "microsoft.web/sites/privateendpointconnections",
+    "microsoft.web/sites/slots/privateendpointconnections",
+)
+SITE_BINDINGS = (
+    "microsoft.web/sites/hostnamebindings",
+    "microsoft.web/sites/slots/hostnamebindings",
+)
 PRIVATE_ENDPOINTS = "microsoft.network/privateendpoints"
 ACCESS_KEYS = (*sorted(SITE_CONFIG_KEYS), "ipMode", "publicNetworkAccess")
-_SITE_ID = re.compile(r"/providers/microsoft\.web/sites/([^/]+)(?:/slots/([^/]+))?/*$", re.IGNORECASE)
+_SITE_ID = re.compile(
+    r"/providers/microsoft\.web/sites/([^/]+)(?:/slots/([^/]+))?/*$", re.IGNORECASE
+)
 
 
 def is_template(document: Any) -> bool:
