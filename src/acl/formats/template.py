@@ -48,6 +48,7 @@ SITE_BINDINGS = (
     "microsoft.web/sites/slots/hostnamebindings",
 )
 PRIVATE_ENDPOINTS = "microsoft.network/privateendpoints"
+DEPLOYMENTS = "microsoft.resources/deployments"
 ACCESS_KEYS = (*sorted(SITE_CONFIG_KEYS), "ipMode", "publicNetworkAccess")
 _SITE_ID = re.compile(
     r"/providers/microsoft\.web/sites/([^/]+)(?:/slots/([^/]+))?/*$", re.IGNORECASE
@@ -422,6 +423,8 @@ class _Scan:
 
     sites: dict[str, _Found] = field(default_factory=dict)
     endpoints: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    deployments: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    """Nested deployments (Bicep modules): not read, but one may hold a private endpoint."""
 
 
 def _walk(
@@ -457,6 +460,9 @@ def _walk(
                 )
             if "copy" not in resource:
                 scan.endpoints.append((rpath, resource))
+            continue
+        if kind == DEPLOYMENTS:
+            scan.deployments.append((rpath, resource))
             continue
         if kind not in (SITES, SLOTS, SITE_CONFIG, SLOT_CONFIG, *SITE_CONNECTIONS, *SITE_BINDINGS):
             continue
@@ -635,6 +641,17 @@ def _has_private_endpoint(chosen: str, entry: _Found, scan: _Scan, resolver: _Re
     (``manualPrivateLinkServiceConnections``) waits for the site owner's approval, so it does
     not count; a warning says so."""
     ctx = resolver.ctx
+    for rpath, resource in scan.deployments:
+        props = resource.get("properties")
+        inner = props.get("template") if isinstance(props, Mapping) else None
+        text = json.dumps(inner if inner is not None else props).lower()
+        if "privateendpoint" in text or (inner is None and "templatelink" in text):
+            raise ConfigError(
+                "a nested deployment (a Bicep module) may create a private endpoint for the "
+                "site, and acl does not read nested deployments: say whether the site has a "
+                "private endpoint with --private-endpoint-site or --no-private-endpoint-site",
+                ctx.origin(rpath),
+            )
     found = False
     for path, props in entry.connections:
         if not isinstance(props, Mapping):
