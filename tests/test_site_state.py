@@ -725,3 +725,60 @@ def test_cli_site_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         "--document",
     ):
         assert flag in help_text
+
+
+# -------------------------------------------------------------------- expectation files
+
+EXPECTATIONS = Path(__file__).parent / "expectations"
+
+
+def test_the_expectation_files_pass() -> None:
+    from acl.expectations import run_files
+
+    files = sorted(p for p in EXPECTATIONS.iterdir() if p.suffix in (".json", ".yaml"))
+    report = run_files(files)
+    assert not report.errors and report.failed == 0, [r.message for r in report.results]
+    assert report.passed >= len(files)
+
+
+def test_expectation_options_reach_the_loader(tmp_path: Path) -> None:
+    from acl.expectations import run_file
+
+    doc = {
+        "options": {"document": "sent"},
+        "site": {"ipSecurityRestrictions": [DENY_ALL]},
+        "cases": [{"request": {"ip": "192.0.2.1"}, "expect": "allow", "rule": "default"}],
+    }
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert [r.passed for r in run_file(path)] == [True]
+    doc["options"] = {"document": "returned"}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert [r.passed for r in run_file(path)] == [False]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ([], "options [] is not an object"),
+        ({"private_endpoints": True}, "unknown key(s) 'private_endpoints'"),
+        ({"private_endpoint": "yes"}, "options private_endpoint 'yes' is not true or false"),
+        ({"hosting": "dedicated"}, "options hosting 'dedicated' is not one of"),
+        ({"document": "posted"}, "options document 'posted' is not 'returned' or 'sent'"),
+    ],
+)
+def test_bad_expectation_options(tmp_path: Path, options: Any, message: str) -> None:
+    from acl.expectations import run_file
+
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps({"options": options, "site": [OFFICE], "cases": []}))
+    with pytest.raises(acl.ExpectationError) as caught:
+        run_file(path)
+    assert message in str(caught.value) and "$.options" in str(caught.value)
+
+
+def test_every_reason_but_rule_is_a_reason_word() -> None:
+    from acl.expectations import REASON_WORDS
+    from acl.model import REASONS
+
+    assert set(REASONS) - {"rule"} == REASON_WORDS
