@@ -44,6 +44,7 @@ __all__ = [
     "parse_rules",
     "connection_approved",
     "hosting_of",
+    "is_synthetic",
     "parse_ip_mode",
     "site_from_config",
     "site_state",
@@ -329,7 +330,7 @@ def _address_source(text: str, origin: Origin, tags: ServiceTags) -> Source:
         raise ConfigError(exc.message, origin) from None
 
 
-def _is_synthetic(item: Mapping[str, Any]) -> bool:
+def is_synthetic(item: Mapping[str, Any]) -> bool:
     """The API's rendering of the unmatched-rule action: ``ipAddress`` ``Any``, the name
     ``Deny all`` or ``Allow all``, the priority the API gives it, no header filter, no subnet."""
     name = item.get("name")
@@ -354,7 +355,7 @@ def _check_priorities(items: list[Any], path: str, ctx: Context) -> None:
     rules = [
         (position, item)
         for position, item in enumerate(items)
-        if isinstance(item, Mapping) and not _is_synthetic(item)
+        if isinstance(item, Mapping) and not is_synthetic(item)
     ]
     missing = [(position, item) for position, item in rules if item.get("priority") is None]
     if not missing or len(missing) == len(rules):
@@ -403,15 +404,15 @@ def parse_rules(
         if raw_name is not None and name is None:
             raise ConfigError(f"name {raw_name!r} is not valid: expected a string", origin)
         ip_address = _optional_str(item, "ipAddress", origin)
-        is_synthetic = _is_synthetic(item)
-        if is_synthetic and ctx.document == "returned":
+        api_entry = is_synthetic(item)
+        if api_entry and ctx.document == "returned":
             assert name is not None
             synthetic = parse_action(item.get("action") or name.split()[0], origin)
             continue
         tag = _tag(item, origin)
         raw_action = item.get("action")
         action = Action.ALLOW if raw_action is None else parse_action(raw_action, origin)
-        (ignored if is_synthetic else rules).append(
+        (ignored if api_entry else rules).append(
             Rule(
                 position=position,
                 priority=_priority(item, origin),

@@ -608,7 +608,13 @@ def _with_template_state(
     for path, props in entry.properties:
         if options.hosting is None and "hostingEnvironmentProfile" in props:
             ppath = f"{path}.hostingEnvironmentProfile"
-            profile = resolver.resolve_ids(props["hostingEnvironmentProfile"], ppath)
+            try:
+                profile = resolver.resolve_ids(props["hostingEnvironmentProfile"], ppath)
+            except ConfigError as exc:
+                raise ConfigError(
+                    f"{exc.message}; or say where the site runs with --hosting ase|multi-tenant",
+                    exc.origin,
+                ) from None
             if hosting_of(profile, ppath, ctx) == "ase":
                 values["hosting"] = "ase"
         if options.ip_based_ssl is None and "hostNameSslStates" in props:
