@@ -729,6 +729,7 @@ def test_cli_site_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 # -------------------------------------------------------------------- expectation files
 
+
 def test_expectation_options_reach_the_loader(tmp_path: Path) -> None:
     from acl.expectations import run_file
 
