@@ -162,6 +162,32 @@ CASES: dict[str, tuple[acl.Site, acl.Site]] = {
         site_of(rule("mapped", 100, "::ffff:203.0.113.0/120,2001:db8::/32")),
         site_of(rule("v6", 100, "2001:db8::/32")),
     ),
+    "ACL034": (
+        acl.loads(
+            json.dumps(
+                {
+                    "ipSecurityRestrictions": [
+                        rule("office", 100, "203.0.113.0/24"),
+                        rule("Deny all", 2147483647, "Any", "Deny"),
+                    ]
+                }
+            ),
+            document="sent",
+        ),
+        site_of(rule("office", 100, "203.0.113.0/24"), rule("Deny all", 2147483647, "Any", "Deny")),
+    ),
+    "ACL035": (
+        site_of(
+            rule("scanner", 100, "203.0.113.66", "Deny"),
+            ipSecurityRestrictionsDefaultAction="Allow",
+            ipMode="IPv4",
+        ),
+        site_of(
+            rule("scanner", 100, "203.0.113.66,2001:db8::66", "Deny"),
+            ipSecurityRestrictionsDefaultAction="Allow",
+            ipMode="IPv4",
+        ),
+    ),
     "ACL040": (
         site_of(*[rule(f"r{i}", 100 + i, f"10.{i // 256}.{i % 256}.0/24") for i in range(513)]),
         site_of(*[rule(f"r{i}", 100 + i, f"10.{i // 256}.{i % 256}.0/24") for i in range(512)]),
@@ -214,6 +240,42 @@ def test_finding_fires_and_stays_quiet(code: str) -> None:
         if finding.example is not None:
             assert acl.evaluate(bad, finding.example).collection == (finding.collection or "main")
     assert not [f for f in lint(good) if f.code == code], f"{code} fired on the clean site"
+
+
+def test_ignored_deny_all_names_the_entry_and_the_setting() -> None:
+    bad, _ = CASES["ACL034"]
+    (finding,) = [f for f in lint(bad) if f.code == "ACL034"]
+    assert finding.rules[0].name == "Deny all"
+    assert finding.rules[0].path == "$.ipSecurityRestrictions[1]"
+    assert "set ipSecurityRestrictionsDefaultAction" in finding.message
+    # Azure ignores it: the office rule alone, with the implicit Deny
+    assert bad.main_default is None and [r.name for r in bad.main_rules] == ["office"]
+
+
+@pytest.mark.parametrize("mode", [None, "IPv4", "IPv6", "IPv4AndIPv6"])
+@pytest.mark.parametrize(
+    "rules",
+    [
+        [rule("scanner", 100, "203.0.113.66", "Deny")],
+        [rule("office", 100, "203.0.113.0/24"), rule("scanner", 200, "198.51.100.9", "Deny")],
+        [rule("office", 100, "203.0.113.0/24"), rule("vnet", 200, SUBNETS[0])],
+        [tagged("afd", 100, "AzureFrontDoor.Backend", headers={"X-Azure-FDID": [FDID]})],
+    ],
+)
+def test_ipv6_left_open_fires_whatever_ip_mode_says(
+    mode: str | None, rules: list[dict[str, Any]]
+) -> None:
+    extra = {} if mode is None else {"ipMode": mode}
+    site = site_of(*rules, ipSecurityRestrictionsDefaultAction="Allow", **extra)
+    assert site.ip_mode == mode
+    v4_only = all(p.version == 4 for r in site.main_rules for s in r.sources for p in s.prefixes)
+    codes = {f.code for f in lint(site)}
+    assert ("ACL035" in codes) == v4_only
+    if v4_only:
+        assert acl.evaluate(site, acl.Request("2001:db8::1")).allowed
+    # the implicit Deny closes IPv6 too: no finding
+    closed = site_of(*rules, **extra)
+    assert "ACL035" not in {f.code for f in lint(closed)}
 
 
 def test_shadowed_names_the_smallest_cover() -> None:

@@ -201,9 +201,18 @@ def test_synthetic_names_are_refused() -> None:
     site = acl.loads('[{"name": "x", "priority": 1, "ipAddress": "Any"}]')
     from dataclasses import replace
 
-    renamed = replace(site, main_rules=(replace(site.main_rules[0], name="Deny all"),))
-    with pytest.raises(ConvertError, match="would be read back as the unmatched-rule action"):
+    renamed = replace(site, main_rules=(replace(site.main_rules[0], name="Allow all"),))
+    with pytest.raises(ConvertError, match="is how the API renders the unmatched-rule action"):
         convert(renamed, "arm")
+    last = replace(
+        site, main_rules=(replace(site.main_rules[0], name="Deny all", priority=2**31 - 1),)
+    )
+    with pytest.raises(ConvertError, match="rename it or change its priority"):
+        convert(last, "arm")
+    # at another priority it is a user rule, and reads back as one
+    user = replace(site, main_rules=(replace(site.main_rules[0], name="Deny all", priority=500),))
+    back = acl.loads(convert(user, "arm"))
+    assert [(r.name, r.priority) for r in back.main_rules] == [("Deny all", 500)]
 
 
 def test_unknown_target() -> None:

@@ -66,7 +66,7 @@ CASES = [
     ),
     (rule(ipAddress=None), "no source", "vnetSubnetResourceId"),
     (rule(ipAddress="10.0.0.0/8,,10.1.0.0/16"), "'10.0.0.0/8,,10.1.0.0/16'", "empty element"),
-    (rule(priority=None), "priority is missing", "2147483647"),
+    (rule(priority=None), "priority is missing on 1 of the 2 rules", "or give none"),
     (rule(priority=2**31), "2147483648", "out of range"),
     (rule(priority="100"), "'100'", "expected an integer"),
     (rule(priority=True), "True", "expected an integer"),

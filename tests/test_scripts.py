@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -91,10 +92,18 @@ def test_bare_addresses_become_host_routes() -> None:
     assert site.main_rules[0].ip_address == "192.0.2.7/32,2001:db8::1/128"
 
 
+def test_host_bits_are_cleared_as_azure_cli_2_91_does() -> None:
+    # _validate_ip_address_format: ipaddress.ip_network(ip, False) of each element
+    site = az(f"{ADD} -p 1 --ip-address 10.1.2.3/24,192.0.2.7,2001:db8::1:2/64")
+    assert site.main_rules[0].ip_address == "10.1.2.0/24,192.0.2.7/32,2001:db8::/64"
+    engine = acl.compile(site)
+    assert engine.decide(acl.Request("10.1.2.200")).decided_by == "#0"
+
+
 @pytest.mark.parametrize(
     ("command", "message"),
     [
-        (f"{ADD} -p 1 --ip-address 192.0.2.7/24", "192.0.2.7/24 has host bits set"),
+        (f"{ADD} -p 1 --ip-address 192.0.2.7/33", "192.0.2.7/33"),
         (f"{ADD} -p 1 --ip-address '192.0.2.0/24, 10.0.0.0/8'", "Spaces not allowed"),
         (
             f"{ADD} -p 1 --ip-address " + ",".join(f"10.0.0.{i}" for i in range(9)),
@@ -140,13 +149,26 @@ def test_az_errors_point_at_the_line(command: str, message: str) -> None:
 
 def test_duplicates_are_refused_as_the_cli_does() -> None:
     with pytest.raises(
-        acl.ConfigError, match=r"deploy\.sh:2: .*IP address: 192\.0\.2\.7/32 already exists"
+        acl.ConfigError,
+        match=r"deploy\.sh:2: .*IP address '192\.0\.2\.7/32' and the same HTTP header filter "
+        "already exists",
     ):
         az(
             f"{ADD} -p 1 --ip-address 192.0.2.7/32\n{ADD} -p 2 --ip-address 192.0.2.7 --action Deny\n"
         )
-    with pytest.raises(acl.ConfigError, match="Service Tag: azurecloud already exists"):
+    # the same addresses in another order are the same set
+    with pytest.raises(acl.ConfigError, match="already exists"):
+        az(
+            f"{ADD} -p 1 --ip-address 10.0.0.0/8,192.0.2.7\n{ADD} -p 2 --ip-address 192.0.2.7,10.0.0.0/8\n"
+        )
+    with pytest.raises(acl.ConfigError, match="value 'azurecloud' and the same HTTP header"):
         az(f"{ADD} -p 1 --service-tag AzureCloud\n{ADD} -p 2 --service-tag azurecloud\n")
+    # a different header filter makes another rule
+    site = az(
+        f"{ADD} -p 1 --ip-address 192.0.2.7\n"
+        f"{ADD} -p 2 --ip-address 192.0.2.7 --http-header x-forwarded-host=a.example.com\n"
+    )
+    assert len(site.main_rules) == 2
     # the same address in the other collection is fine
     site = az(f"{ADD} -p 1 --ip-address 192.0.2.7\n{ADD} -p 1 --ip-address 192.0.2.7 --scm-site\n")
     assert len(site.main_rules) == len(site.scm_rules) == 1
@@ -265,8 +287,12 @@ def test_base_site() -> None:
     site = az(text, base_site=base)
     assert [r.name for r in site.main_rules] == ["new"]
     assert site.main_default is acl.Action.DENY
-    with pytest.raises(acl.ConfigError, match=r"IP address: 10.0.0.0/8 already exists"):
+    with pytest.raises(acl.ConfigError, match=r"IP address '10.0.0.0/8' and the same HTTP"):
         az(f"{ADD} -p 1 --ip-address 10.0.0.0/8\n", base_site=base)
+    # the script changes rules; the base site's state stays
+    closed = replace(base, has_private_endpoint=True, hosting="ase", ip_based_ssl=True)
+    site = az(text, base_site=closed)
+    assert (site.has_private_endpoint, site.hosting, site.ip_based_ssl) == (True, "ase", True)
 
 
 def test_empty_script() -> None:

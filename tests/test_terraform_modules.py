@@ -598,12 +598,19 @@ def test_logic_app_public_network_access() -> None:
         logic_app('public_network_access = "Enabled"', site="public_network_access_enabled = false")
 
 
-def test_logic_app_has_no_default_action() -> None:
-    with pytest.raises(
-        acl.ConfigError,
-        match=r"main\.tf:13: .*ip_restriction_default_action is not an argument of azurerm_logic_app_standard",
-    ):
-        logic_app(site='ip_restriction_default_action = "Deny"')
+def test_logic_app_default_actions_from_azurerm_4_67() -> None:
+    site = logic_app(
+        site='ip_restriction_default_action = "Allow"\n'
+        '    scm_ip_restriction_default_action = "Deny"'
+    )
+    assert site.main_default is acl.Action.ALLOW and site.scm_default is acl.Action.DENY
+    assert decide(site, "192.0.2.1") == ("Allow", None)
+    # unset, nothing is sent: the implicit Deny
+    assert logic_app().main_default is None
+    with pytest.raises(acl.ConfigError, match=r"main\.tf:13: .*needs azurerm 4\.67 or later"):
+        logic_app(site='ip_restriction_default_action = "Deny"', azurerm_version="4.66")
+    with pytest.raises(acl.ConfigError, match="'deny' is not valid"):
+        logic_app(site='ip_restriction_default_action = "deny"')
 
 
 def test_logic_app_in_a_state() -> None:

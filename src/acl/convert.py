@@ -106,15 +106,13 @@ def rule_to_arm(rule: Rule) -> dict[str, Any]:
 
 
 def _check_not_synthetic(rule: Rule) -> None:
-    if (
-        rule.name is not None
-        and rule.name.strip().lower() in ("allow all", "deny all")
-        and any(s.kind == "any" for s in rule.sources)
-        and not rule.headers
-    ):
+    from .formats.restrictions import is_synthetic
+
+    if is_synthetic(rule_to_arm(rule)):
         raise ConvertError(
-            f"a rule named {rule.name!r} for Any would be read back as the "
-            "unmatched-rule action, not as a rule; rename it",
+            f"a rule named {rule.name!r} for Any at priority {rule.priority} is how the API "
+            "renders the unmatched-rule action: Azure ignores it in what it is sent, and reads "
+            "it as the default in what it returns; rename it or change its priority",
             rule,
         )
 

@@ -22,7 +22,7 @@ from .decision import Decision
 from .engine import compile
 from .errors import AclError, ExpectationError, Origin
 from .formats import LoadOptions, load, load_document
-from .model import Request, Site
+from .model import HOSTINGS, REASONS, Request, Site
 from .servicetags import load_service_tags
 
 __all__ = ["CaseResult", "Report", "request_from_dict", "run_file", "run_files"]
@@ -30,7 +30,50 @@ __all__ = ["CaseResult", "Report", "request_from_dict", "run_file", "run_files"]
 REQUEST_KEYS = frozenset(
     {"ip", "host", "headers", "subnet", "service_endpoint", "private_endpoint"}
 )
-REASON_WORDS = frozenset({"default", "private-endpoint", "public-access-disabled"})
+REASON_WORDS = frozenset(reason for reason in REASONS if reason != "rule")
+"""The words ``rule`` may name instead of a rule: every reason but a rule's."""
+OPTION_KEYS = {
+    "private_endpoint": bool,
+    "hosting": str,
+    "ip_based_ssl": bool,
+    "document": str,
+}
+"""The load options an expectation file may give (``options``): the site state a site
+document cannot say (a bare rule list has no private endpoint), and what the document is."""
+
+
+def _load_options(data: Mapping[str, Any], label: str) -> dict[str, Any]:
+    options = data.get("options")
+    where = Origin(file=label, path="$.options")
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise ExpectationError(f"options {options!r:.60} is not an object", where)
+    unknown = set(options) - set(OPTION_KEYS)
+    if unknown:
+        raise ExpectationError(
+            f"options has unknown key(s) {', '.join(sorted(map(repr, unknown)))}: expected "
+            f"{', '.join(OPTION_KEYS)}",
+            where,
+        )
+    for key, kind in OPTION_KEYS.items():
+        if key in options and not isinstance(options[key], kind):
+            wanted = "true or false" if kind is bool else "a string"
+            raise ExpectationError(
+                f"options {key} {options[key]!r:.60} is not {wanted}",
+                Origin(file=label, path=f"$.options.{key}"),
+            )
+    if "hosting" in options and options["hosting"] not in HOSTINGS:
+        raise ExpectationError(
+            f"options hosting {options['hosting']!r:.60} is not one of {', '.join(HOSTINGS)}",
+            Origin(file=label, path="$.options.hosting"),
+        )
+    if "document" in options and options["document"] not in ("returned", "sent"):
+        raise ExpectationError(
+            f"options document {options['document']!r:.60} is not 'returned' or 'sent'",
+            Origin(file=label, path="$.options.document"),
+        )
+    return dict(options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +214,7 @@ def run_file(path: str | Path) -> list[CaseResult]:
         tags = load_service_tags(file.parent / tags_path if isinstance(tags_path, str) else None)
     except AclError as exc:
         raise ExpectationError(str(exc), Origin(file=label, path="$.service_tags")) from None
+    state = _load_options(data, label)
     if "site_file" in data:
         if not isinstance(data["site_file"], str):
             raise ExpectationError(
@@ -185,10 +229,10 @@ def run_file(path: str | Path) -> list[CaseResult]:
             )
 
         def loader() -> Site:
-            return load(site_path, service_tags=tags)
+            return load(site_path, service_tags=tags, **state)
 
     elif "site" in data:
-        options = LoadOptions(source=f"{label} $.site", service_tags=tags)
+        options = LoadOptions(source=f"{label} $.site", service_tags=tags, **state)
 
         def loader() -> Site:
             return load_document(data["site"], options)

@@ -236,6 +236,25 @@ _CHECKS = (
         "Write the IPv4 prefix instead.",
     ),
     Check(
+        "ACL034",
+        "ignored-deny-all",
+        "warning",
+        "A 'Deny all'/'Allow all' entry (ipAddress Any at the API's priority) in a document sent "
+        "to Azure (a template, a PUT/PATCH body) has no effect: Azure ignores it, and it does "
+        "not set the unmatched-rule action.",
+        "Remove the entry and set ipSecurityRestrictionsDefaultAction (or "
+        "scmIpSecurityRestrictionsDefaultAction) instead.",
+    ),
+    Check(
+        "ACL035",
+        "ipv6-unrestricted",
+        "warning",
+        "The collection's rules restrict IPv4 only and its unmatched-rule action is Allow, so "
+        "every IPv6 client gets in: App Service accepts IPv6 whatever ipMode says (ipMode only "
+        "changes DNS).",
+        "Add rules for IPv6 (::/0 or your IPv6 ranges), or set the unmatched-rule action to Deny.",
+    ),
+    Check(
         "ACL040",
         "too-many-rules",
         "warning",
@@ -759,6 +778,7 @@ class _Linter:
                 for prefix in source.prefixes:
                     if prefix.length == 0:
                         deny_all[prefix.version].append(rule)
+        self._ipv6_open(collection, model, rules, deny_all[4])
         for closed, open_ in ((4, 6), (6, 4)):
             if not deny_all[closed] or deny_all[open_]:
                 continue
@@ -775,6 +795,41 @@ class _Linter:
                 rules=deny_all[closed][:1],
                 example=example,
             )
+
+    def _ipv6_open(
+        self,
+        collection: Collection,
+        model: CollectionModel,
+        rules: Sequence[Rule],
+        ipv4_deny_all: Sequence[Rule],
+    ) -> None:
+        """ACL035: IP rules for IPv4 only, and the unmatched-rule action lets IPv6 in (ACL022
+        says it when a rule denies all of IPv4). ``ipMode`` does not matter: it is DNS only."""
+        if ipv4_deny_all:
+            return
+        ip_rules = [r for r in rules if any(s.kind in ("cidr", "service_tag") for s in r.sources)]
+        if not ip_rules:
+            return
+        for rule in rules:
+            for source in rule.sources:
+                if source.kind == "any" or any(p.version == 6 for p in source.prefixes):
+                    return
+        found = find(self.space, model, Action.ALLOW, families=(6,), endpoint="none")
+        if found is None:
+            return
+        example = witness(self.space, model, found).request
+        mode = self.site.ip_mode
+        dns = f" (ipMode {mode} only changes DNS)" if mode is not None else ""
+        label = "main" if collection == "main" else "scm"
+        self.add(
+            "ACL035",
+            f"the {label} collection's {len(ip_rules)} IP rule(s) are IPv4 only and its "
+            f"unmatched-rule action is Allow: every IPv6 client gets in (e.g. "
+            f"{example.address}){dns}",
+            collection=collection,
+            rules=ip_rules[:1],
+            example=example,
+        )
 
     def open_sites(self) -> None:
         site = self.site
@@ -831,6 +886,20 @@ class _Linter:
                 )
         for rule in site.all_rules():
             self.rule(rule)
+        for rule in site.ignored_rules:
+            setting = (
+                "ipSecurityRestrictionsDefaultAction"
+                if rule.collection == "main"
+                else "scmIpSecurityRestrictionsDefaultAction"
+            )
+            self.add(
+                "ACL034",
+                f"entry {rule.label} ({rule.ip_address}, {rule.action.value}) has no effect: "
+                "Azure ignores it in what is sent to it and it does not set the unmatched-rule "
+                f"action; set {setting}",
+                collection=rule.collection,
+                rules=[rule],
+            )
 
     def rule(self, rule: Rule) -> None:
         c = rule.collection

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, Origin, quote
-from ..model import Site
+from ..model import HOSTINGS, Site
 from ._limits import bounded, json_loads
 from .azcli import load_azcli
 from .options import ConfigWarning, LoadOptions
@@ -220,8 +220,42 @@ def _check_options(name: str, options: LoadOptions) -> None:
         )
 
 
+def _check_site_options(options: LoadOptions) -> None:
+    if options.hosting is not None and options.hosting not in HOSTINGS:
+        raise ConfigError(
+            f"hosting {options.hosting!r} is not valid: expected one of {', '.join(HOSTINGS)}",
+            Origin(path="--hosting"),
+        )
+    if options.document is not None and options.document not in ("returned", "sent"):
+        raise ConfigError(
+            f"document {options.document!r} is not valid: expected 'returned' or 'sent'",
+            Origin(path="--document"),
+        )
+    for flag, value in (
+        ("--private-endpoint-site", options.private_endpoint),
+        ("--ip-based-ssl", options.ip_based_ssl),
+    ):
+        if value is not None and not isinstance(value, bool):
+            raise ConfigError(f"{value!r} is not valid: expected true or false", Origin(path=flag))
+
+
+def with_site_options(site: Site, options: LoadOptions) -> Site:
+    """``site`` with the site state that ``options`` gives (``private_endpoint``, ``hosting``,
+    ``ip_based_ssl``); an option overrides what the file says."""
+    _check_site_options(options)
+    values: dict[str, Any] = {}
+    if options.private_endpoint is not None:
+        values["has_private_endpoint"] = options.private_endpoint
+    if options.hosting is not None:
+        values["hosting"] = options.hosting
+    if options.ip_based_ssl is not None:
+        values["ip_based_ssl"] = options.ip_based_ssl
+    return replace(site, **values) if values else site
+
+
 def load_document(document: Any, options: LoadOptions, *, format: str | None = None) -> Site:
     """A site from an already parsed JSON document."""
+    _check_site_options(options)
     name = format or sniff(document)
     if name is None:
         raise ConfigError(
@@ -234,7 +268,7 @@ def load_document(document: Any, options: LoadOptions, *, format: str | None = N
     if loader is None:
         raise ConfigError(f"format {quote(name)} is unknown: expected one of {', '.join(FORMATS)}")
     _check_options(name, options)
-    return loader(document, options)
+    return with_site_options(loader(document, options), options)
 
 
 def _check_format(format: str | None) -> None:
@@ -265,14 +299,14 @@ def loads(
     _check_format(format)
     if format in TEXT_FORMATS:
         _check_options(format, opts)
-        return FORMATS[format](text, opts)
+        return with_site_options(FORMATS[format](text, opts), opts)
     try:
         document = json_loads(text, opts.source)
     except json.JSONDecodeError as exc:
         guessed = sniff_text(text) if format is None else None
         if guessed is not None:
             _check_options(guessed, opts)
-            return FORMATS[guessed](text, opts)
+            return with_site_options(FORMATS[guessed](text, opts), opts)
         raise ConfigError(
             f"invalid JSON: {exc.msg}", Origin(file=opts.source, line=exc.lineno, column=exc.colno)
         ) from None
@@ -299,7 +333,7 @@ def load(
     if name == "terraform":
         options = _file_options(file, option_values)
         _check_options(name, options)
-        return load_terraform(Path(file), options)
+        return with_site_options(load_terraform(Path(file), options), options)
     if Path(file).is_dir():
         raise ConfigError(
             f"{file} is a folder: only Terraform configurations are read from folders "

@@ -3,9 +3,10 @@
 the CLI applies them.
 
 The CLI's own rules are reproduced: ``--ip-address`` values go through Python's
-``ipaddress.ip_network`` (a bare address becomes ``/32`` or ``/128``; host bits set are an
-error, as in the CLI), spaces and more than eight ranges are refused, duplicate addresses or
-service tags cannot be added, ``--http-header name=value`` may repeat, ``--vnet-name`` with
+``ipaddress.ip_network(value, False)`` (a bare address becomes ``/32`` or ``/128``; host bits
+are cleared: ``10.1.2.3/24`` is stored as ``10.1.2.0/24``, as azure-cli 2.91 does), spaces and
+more than eight ranges are refused, a rule with the same addresses (in any order) or service
+tags and the same header filter cannot be added, ``--http-header name=value`` may repeat, ``--vnet-name`` with
 a subnet name needs ``options.subnet_id_template``, ``remove`` finds the first rule by name or
 source *and* action, and ``set`` changes ``--use-same-restrictions-for-scm-site``,
 ``--default-action`` and ``--scm-default-action``. ``az webapp update --set
@@ -187,7 +188,10 @@ class ScriptSites:
         for arm_key, origin in state.setting_origins.items():
             key_paths[arm_key] = arm_key
             places[arm_key] = origin
-        ctx = _PlacedContext(file=source, service_tags=self.options.tags(), places=places)
+        # a script's commands are sent to Azure
+        ctx = _PlacedContext(
+            file=source, service_tags=self.options.tags(), places=places, document="sent"
+        )
         site = site_from_config(
             config,
             path="$",
@@ -197,6 +201,16 @@ class ScriptSites:
             public_path="publicNetworkAccess",
             key_paths=key_paths,
         )
+        base = self.options.base_site
+        if base is not None:
+            # the commands change rules and settings, not the site's state
+            site = replace(
+                site,
+                has_private_endpoint=base.has_private_endpoint,
+                hosting=base.hosting,
+                ip_based_ssl=base.ip_based_ssl,
+                ip_mode=base.ip_mode,
+            )
         return site
 
 
@@ -782,7 +796,8 @@ def _is_resource_id(text: str) -> bool:
 
 
 def _normalized_ips(value: str, what: str, origin: Origin) -> str:
-    """The CLI's ``_validate_ip_address_format``: ``ipaddress.ip_network`` of each element."""
+    """The CLI's ``_validate_ip_address_format``: ``ipaddress.ip_network(element, False)`` of
+    each element, so host bits are cleared and a bare address gets ``/32`` or ``/128``."""
     if " " in value:
         raise ConfigError(f"{what}: Spaces not allowed: '{value}' ", origin)
     elements = value.split(",")
@@ -791,14 +806,21 @@ def _normalized_ips(value: str, what: str, origin: Origin) -> str:
     out = []
     for element in elements:
         try:
-            out.append(str(ipaddress.ip_network(element)))
+            out.append(str(ipaddress.ip_network(element, False)))
         except ValueError as exc:
             raise ConfigError(
                 f"{what}: --ip-address {quote(element)}: {exc} (the az CLI checks addresses with "
-                "Python's ipaddress.ip_network, which refuses host bits)",
+                "Python's ipaddress.ip_network)",
                 origin,
             ) from None
     return ",".join(out)
+
+
+def _address_set(value: Any) -> frozenset[str]:
+    """The CLI's ``_normalize_ip_address_list``: the comma-separated parts as a set."""
+    if not isinstance(value, str) or not value:
+        return frozenset()
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
 
 
 def _headers(values: Sequence[str], what: str, origin: Origin) -> dict[str, list[str]]:
@@ -927,10 +949,15 @@ class _Az:
             rule["vnetSubnetResourceId"] = subnet
         elif "--ip-address" in args:
             ips = _normalized_ips(args["--ip-address"], what, origin)
-            if any(other.data.get("ipAddress") == ips for other in rules):
+            # _validate_ip_address_existence: the same set of addresses, the same headers
+            if any(
+                _address_set(other.data.get("ipAddress")) == _address_set(ips)
+                and _normal_headers(other.data.get("headers")) == _normal_headers(headers)
+                for other in rules
+            ):
                 raise ConfigError(
-                    f"{what}: IP address: {ips} already exists. Cannot add duplicate IP address "
-                    "values.",
+                    f"{what}: An access-restriction rule with IP address '{ips}' and the same "
+                    "HTTP header filter already exists. Cannot add a duplicate rule.",
                     origin,
                 )
             rule["ipAddress"] = ips
@@ -941,11 +968,13 @@ class _Az:
             if len(tag.split(",")) > 8:
                 raise ConfigError(f"{what}: Maximum 8 service tags are allowed per rule.", origin)
             if any(
-                str(other.data.get("ipAddress") or "").lower() == tag.lower() for other in rules
+                str(other.data.get("ipAddress") or "").lower() == tag.lower()
+                and _normal_headers(other.data.get("headers")) == _normal_headers(headers)
+                for other in rules
             ):
                 raise ConfigError(
-                    f"{what}: Service Tag: {tag} already exists. Cannot add duplicate Service Tag "
-                    "values.",
+                    f"{what}: A service-tag access-restriction rule with value '{tag}' and the "
+                    "same HTTP header filter already exists. Cannot add a duplicate rule.",
                     origin,
                 )
             rule["ipAddress"] = tag

@@ -16,7 +16,13 @@ from ..errors import ConfigError, Origin, quote
 from ..model import Site
 from .terraform import WEB_APP_TYPES
 
-__all__ = ["add_iac_options", "iac_load_options", "register"]
+__all__ = [
+    "add_iac_options",
+    "add_site_options",
+    "iac_load_options",
+    "register",
+    "site_load_options",
+]
 
 
 class _InOrder(argparse._AppendAction):
@@ -81,6 +87,52 @@ def add_iac_options(group: argparse._ActionsContainer) -> None:
         help="the site a script's commands are applied to (any format; default: a site without "
         "rules)",
     )
+    add_site_options(group)
+
+
+def add_site_options(group: argparse._ActionsContainer) -> None:
+    """The site state a file may not say: ``--private-endpoint-site``, ``--hosting``,
+    ``--ip-based-ssl`` and ``--document``. Each overrides what the file says."""
+    group.add_argument(
+        "--private-endpoint-site",
+        dest="private_endpoint_site",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the site has an approved private endpoint (or, with --no-, has none), whatever "
+        "the file says; with no publicNetworkAccess, public traffic is then denied",
+    )
+    group.add_argument(
+        "--hosting",
+        choices=["multi-tenant", "ase"],
+        default=None,
+        help="where the site runs: the multi-tenant service or an App Service Environment "
+        "(default: what the file says, else multi-tenant)",
+    )
+    group.add_argument(
+        "--ip-based-ssl",
+        dest="ip_based_ssl",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the site has an IpBasedEnabled SSL binding (service-endpoint rules never match)",
+    )
+    group.add_argument(
+        "--document",
+        choices=["returned", "sent"],
+        default=None,
+        help="what a JSON file is: returned by Azure (a GET, az ... show, an export: a 'Deny "
+        "all' entry is the default action) or sent to it (a PUT/PATCH body: Azure ignores such "
+        "an entry). Default: templates are sent, other JSON returned",
+    )
+
+
+def site_load_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``LoadOptions`` fields the options of :func:`add_site_options` give."""
+    return {
+        "private_endpoint": getattr(args, "private_endpoint_site", None),
+        "hosting": getattr(args, "hosting", None),
+        "ip_based_ssl": getattr(args, "ip_based_ssl", None),
+        "document": getattr(args, "document", None),
+    }
 
 
 def _warn(message: str) -> None:
@@ -104,6 +156,7 @@ def iac_load_options(args: argparse.Namespace) -> dict[str, Any]:
         "unresolved": getattr(args, "unresolved", None) or "error",
         "subnet_id_template": getattr(args, "subnet_id_template", None),
         "on_warning": _warn,
+        **site_load_options(args),
     }
     base = getattr(args, "base_site", None)
     if base:

@@ -22,23 +22,36 @@ from ..errors import ConfigError, quote
 from ..model import Site
 from ._limits import bounded
 from .options import LoadOptions
-from .restrictions import SITE_CONFIG_KEYS, Context, parse_rules, site_from_config
+from .restrictions import (
+    SITE_CONFIG_KEYS,
+    Context,
+    parse_rules,
+    site_from_config,
+    site_state,
+    with_state,
+)
 
 __all__ = ["load_config_web", "load_rules", "load_site", "load_siteconfig"]
 
 
 def _context(options: LoadOptions) -> Context:
-    return Context(file=options.source, service_tags=options.tags())
+    # what Azure returns unless told otherwise: the shape does not say
+    return Context(
+        file=options.source,
+        service_tags=options.tags(),
+        document=options.document or "returned",
+    )
 
 
 @bounded
 def load_rules(document: Any, options: LoadOptions) -> Site:
     """A bare list of rules: the main collection, no defaults."""
     ctx = _context(options)
-    rules, synthetic = parse_rules(document, collection="main", path="$", ctx=ctx)
+    rules, synthetic, ignored = parse_rules(document, collection="main", path="$", ctx=ctx)
     return Site(
         main_rules=rules,
         main_default=synthetic,
+        ignored_rules=ignored,
         source=options.source,
         service_tags_change=ctx.service_tags.change_number,
     )
@@ -88,7 +101,7 @@ def load_site(document: Any, options: LoadOptions) -> Site:
     config = props.get("siteConfig")
     if config is None:
         config = {}
-    return site_from_config(
+    site = site_from_config(
         config,
         path=f"{base}.siteConfig",
         ctx=ctx,
@@ -96,6 +109,7 @@ def load_site(document: Any, options: LoadOptions) -> Site:
         public_network_access=props.get("publicNetworkAccess"),
         public_path=f"{base}.publicNetworkAccess",
     )
+    return with_state(site, site_state(props, base, ctx))
 
 
 @bounded

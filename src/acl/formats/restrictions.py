@@ -8,8 +8,8 @@ what was expected. Nothing is guessed: a site loads whole or not at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from ..addresses import Prefix, parse_prefix, parse_subnet_mask
 from ..errors import AddressError, ConfigError, Origin, ServiceTagError
@@ -22,23 +22,44 @@ from ..headers import (
     canonical_header,
     normalize_host,
 )
-from ..model import Action, Collection, HeaderFilter, Rule, Site, Source, normalize_subnet
+from ..model import (
+    Action,
+    Collection,
+    HeaderFilter,
+    Hosting,
+    Rule,
+    Site,
+    Source,
+    normalize_subnet,
+)
 from ..servicetags import ServiceTags
 from ._limits import BigNumber, quote
 
 __all__ = [
+    "DEFAULT_PRIORITY",
     "INT32_MAX",
     "INT32_MIN",
     "SITE_CONFIG_KEYS",
     "Context",
     "parse_action",
     "parse_rules",
+    "connection_approved",
+    "hosting_of",
+    "is_synthetic",
+    "parse_ip_mode",
     "site_from_config",
+    "site_state",
+    "ssl_states_ip_based",
+    "with_state",
 ]
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 SYNTHETIC_NAMES = {"allow all": Action.ALLOW, "deny all": Action.DENY}
+SYNTHETIC_PRIORITIES = {"allow all": (INT32_MAX, 1), "deny all": (INT32_MAX,)}
+"""The priorities the API gives its synthetic entries (older API versions: ``Allow all`` at 1)."""
+DEFAULT_PRIORITY = 65000
+"""The priority of every rule of a collection in which no rule has one."""
 
 SITE_CONFIG_KEYS = frozenset(
     {
@@ -57,6 +78,9 @@ class Context:
 
     file: str | None
     service_tags: ServiceTags
+    document: Literal["returned", "sent"] = "returned"
+    """What the document is: what Azure returns, or what is sent to it (a template, a PUT
+    body), in which Azure ignores a ``Deny all``/``Allow all`` entry."""
 
     def origin(self, path: str, **rule: Any) -> Origin:
         return Origin(file=self.file, path=path, **rule)
@@ -108,13 +132,10 @@ def _int32(value: Any, key: str, origin: Origin) -> int:
 
 
 def _priority(item: Mapping[str, Any], origin: Origin) -> int:
-    if "priority" not in item or item["priority"] is None:
-        raise ConfigError(
-            "priority is missing: every rule needs an integer priority "
-            f"from {INT32_MIN} to {INT32_MAX}",
-            origin,
-        )
-    return _int32(item["priority"], "priority", origin)
+    value = item.get("priority")
+    if value is None:
+        return DEFAULT_PRIORITY
+    return _int32(value, "priority", origin)
 
 
 def _tag(item: Mapping[str, Any], origin: Origin) -> str | None:
@@ -326,18 +347,68 @@ def _address_source(text: str, origin: Origin, tags: ServiceTags) -> Source:
         raise ConfigError(exc.message, origin) from None
 
 
+def is_synthetic(item: Mapping[str, Any]) -> bool:
+    """The API's rendering of the unmatched-rule action: ``ipAddress`` ``Any``, the name
+    ``Deny all`` or ``Allow all``, the priority the API gives it, no header filter, no subnet."""
+    name = item.get("name")
+    ip_address = item.get("ipAddress")
+    priority = item.get("priority")
+    if not isinstance(name, str) or not isinstance(ip_address, str):
+        return False
+    key = name.strip().lower()
+    return (
+        ip_address.strip().lower() == "any"
+        and key in SYNTHETIC_NAMES
+        and isinstance(priority, int)
+        and not isinstance(priority, bool)
+        and priority in SYNTHETIC_PRIORITIES[key]
+        and not item.get("headers")
+        and not item.get("vnetSubnetResourceId")
+    )
+
+
+def _check_priorities(items: list[Any], path: str, ctx: Context) -> None:
+    """All or nothing: every rule has a priority, or none has (each then gets 65000)."""
+    rules = [
+        (position, item)
+        for position, item in enumerate(items)
+        if isinstance(item, Mapping) and not is_synthetic(item)
+    ]
+    missing = [(position, item) for position, item in rules if item.get("priority") is None]
+    if not missing or len(missing) == len(rules):
+        return
+    shown = ", ".join(
+        (repr(item["name"]) if isinstance(item.get("name"), str) else "(unnamed)")
+        + f" at {path}[{position}]"
+        for position, item in missing[:5]
+    )
+    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    position, item = missing[0]
+    name = item.get("name") if isinstance(item.get("name"), str) else None
+    raise ConfigError(
+        f"priority is missing on {len(missing)} of the {len(rules)} rules: {shown}{more}; "
+        "give every rule an integer priority, or give none (each rule then gets "
+        f"{DEFAULT_PRIORITY}, in list order)",
+        ctx.origin(f"{path}[{position}]", rule_name=name, rule_position=position),
+    )
+
+
 def parse_rules(
     items: Any, *, collection: Collection, path: str, ctx: Context
-) -> tuple[tuple[Rule, ...], Action | None]:
-    """Parse a rule list. Returns the user rules and the default implied by a synthetic
-    ``Allow all``/``Deny all`` entry (None when there is none)."""
+) -> tuple[tuple[Rule, ...], Action | None, tuple[Rule, ...]]:
+    """Parse a rule list. Returns the user rules, the default implied by a synthetic
+    ``Allow all``/``Deny all`` entry (None when there is none), and the synthetic entries
+    Azure ignores: in a document sent to Azure (``ctx.document == "sent"``) such an entry is
+    neither a rule nor a default."""
     if items is None:
-        return (), None
+        return (), None, ()
     if not isinstance(items, list):
         raise ConfigError(
             f"{quote(items)} is not valid: expected a list of rules", ctx.origin(path)
         )
+    _check_priorities(items, path, ctx)
     rules: list[Rule] = []
+    ignored: list[Rule] = []
     synthetic: Action | None = None
     for position, item in enumerate(items):
         item_path = f"{path}[{position}]"
@@ -352,20 +423,15 @@ def parse_rules(
         if raw_name is not None and name is None:
             raise ConfigError(f"name {quote(raw_name)} is not valid: expected a string", origin)
         ip_address = _optional_str(item, "ipAddress", origin)
-        if (
-            ip_address is not None
-            and ip_address.strip().lower() == "any"
-            and name is not None
-            and name.strip().lower() in SYNTHETIC_NAMES
-            and not item.get("headers")
-            and not item.get("vnetSubnetResourceId")
-        ):
+        api_entry = is_synthetic(item)
+        if api_entry and ctx.document == "returned":
+            assert name is not None
             synthetic = parse_action(item.get("action") or name.split()[0], origin)
             continue
         tag = _tag(item, origin)
         raw_action = item.get("action")
         action = Action.ALLOW if raw_action is None else parse_action(raw_action, origin)
-        rules.append(
+        (ignored if api_entry else rules).append(
             Rule(
                 position=position,
                 priority=_priority(item, origin),
@@ -384,7 +450,7 @@ def parse_rules(
                 origin=origin,
             )
         )
-    return tuple(rules), synthetic
+    return tuple(rules), synthetic, tuple(ignored)
 
 
 def _default(
@@ -405,6 +471,140 @@ def parse_public_access(value: Any, origin: Origin) -> str | None:
     raise ConfigError(
         f"publicNetworkAccess {quote(value)} is not valid: expected 'Enabled' or 'Disabled'", origin
     )
+
+
+IP_MODES = ("IPv4", "IPv6", "IPv4AndIPv6")
+CONNECTION_STATUSES = ("Approved", "Pending", "Rejected", "Disconnected")
+
+
+def parse_ip_mode(value: Any, origin: Origin) -> str | None:
+    """``ipMode`` (``IPv4``, ``IPv6``, ``IPv4AndIPv6``), kept as the documented spelling. It
+    only changes which addresses DNS gives out: every stamp accepts IPv6 whatever it says."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        for mode in IP_MODES:
+            if value.strip().lower() == mode.lower():
+                return mode
+    raise ConfigError(
+        f"ipMode {value!r:.60} is not valid: expected one of {', '.join(IP_MODES)}", origin
+    )
+
+
+def connection_approved(connection: Any, path: str, ctx: Context) -> bool:
+    """Whether a ``privateEndpointConnections`` entry is approved: its
+    ``privateLinkServiceConnectionState.status`` (under ``properties``, or flattened) is
+    ``Approved``. ``Pending``, ``Rejected`` and ``Disconnected`` connections carry no traffic."""
+    if not isinstance(connection, Mapping):
+        raise ConfigError(
+            f"private endpoint connection {connection!r:.60} is not valid: expected an object",
+            ctx.origin(path),
+        )
+    props = connection.get("properties")
+    holder = props if isinstance(props, Mapping) else connection
+    where = f"{path}.properties" if holder is props else path
+    state = holder.get("privateLinkServiceConnectionState")
+    if not isinstance(state, Mapping):
+        raise ConfigError(
+            "private endpoint connection has no privateLinkServiceConnectionState: cannot tell "
+            "whether it is approved",
+            ctx.origin(where),
+        )
+    status = state.get("status")
+    if isinstance(status, str):
+        for known in CONNECTION_STATUSES:
+            if status.strip().lower() == known.lower():
+                return known == "Approved"
+    raise ConfigError(
+        f"privateLinkServiceConnectionState status {status!r:.60} is not valid: expected one "
+        f"of {', '.join(CONNECTION_STATUSES)}",
+        ctx.origin(f"{where}.privateLinkServiceConnectionState.status"),
+    )
+
+
+def ssl_states_ip_based(value: Any, path: str, ctx: Context) -> bool:
+    """Whether a ``hostNameSslStates`` list has an ``IpBasedEnabled`` binding."""
+    if value is None:
+        return False
+    if not isinstance(value, list):
+        raise ConfigError(
+            f"hostNameSslStates {value!r:.60} is not valid: expected a list", ctx.origin(path)
+        )
+    found = False
+    for index, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise ConfigError(
+                f"hostNameSslStates entry {item!r:.60} is not valid: expected an object",
+                ctx.origin(f"{path}[{index}]"),
+            )
+        state = item.get("sslState")
+        if state is not None and not isinstance(state, str):
+            raise ConfigError(
+                f"sslState {state!r:.60} is not valid: expected a string",
+                ctx.origin(f"{path}[{index}].sslState"),
+            )
+        if isinstance(state, str) and state.strip().lower() == "ipbasedenabled":
+            found = True
+    return found
+
+
+def hosting_of(profile: Any, path: str, ctx: Context) -> Hosting:
+    """``"ase"`` when ``hostingEnvironmentProfile`` names an App Service Environment."""
+    if profile is None:
+        return "multi-tenant"
+    if not isinstance(profile, Mapping):
+        raise ConfigError(
+            f"hostingEnvironmentProfile {profile!r:.60} is not valid: expected an object",
+            ctx.origin(path),
+        )
+    ident = profile.get("id")
+    if ident is None or ident == "":
+        return "multi-tenant"
+    if not isinstance(ident, str):
+        raise ConfigError(
+            f"hostingEnvironmentProfile id {ident!r:.60} is not valid: expected a resource id",
+            ctx.origin(f"{path}.id"),
+        )
+    return "ase"
+
+
+def site_state(props: Mapping[str, Any], base: str, ctx: Context) -> dict[str, Any]:
+    """The site state a ``Microsoft.Web/sites`` resource's properties give, as
+    :class:`~acl.model.Site` field values: an approved private endpoint connection, an App
+    Service Environment, an IP-based SSL binding and ``ipMode``."""
+    state: dict[str, Any] = {}
+    connections = props.get("privateEndpointConnections")
+    if connections is not None:
+        cpath = f"{base}.privateEndpointConnections"
+        if not isinstance(connections, list):
+            raise ConfigError(
+                f"privateEndpointConnections {connections!r:.60} is not valid: expected a list",
+                ctx.origin(cpath),
+            )
+        approved = [
+            connection_approved(item, f"{cpath}[{index}]", ctx)
+            for index, item in enumerate(connections)
+        ]
+        state["has_private_endpoint"] = any(approved)
+    state["hosting"] = hosting_of(
+        props.get("hostingEnvironmentProfile"), f"{base}.hostingEnvironmentProfile", ctx
+    )
+    state["ip_based_ssl"] = ssl_states_ip_based(
+        props.get("hostNameSslStates"), f"{base}.hostNameSslStates", ctx
+    )
+    mode = parse_ip_mode(props.get("ipMode"), ctx.origin(f"{base}.ipMode"))
+    if mode is not None:
+        state["ip_mode"] = mode
+    return state
+
+
+def with_state(site: Site, state: Mapping[str, Any]) -> Site:
+    """``site`` with the site state fields in ``state`` set (``ip_mode`` from the resource's
+    properties only where the siteConfig has none)."""
+    values = dict(state)
+    if site.ip_mode is not None:
+        values.pop("ip_mode", None)
+    return replace(site, **values) if values else site
 
 
 def site_from_config(
@@ -432,13 +632,13 @@ def site_from_config(
         raise ConfigError(
             f"{quote(config)} is not valid: expected a siteConfig object", ctx.origin(path)
         )
-    main, main_synthetic = parse_rules(
+    main, main_synthetic, main_ignored = parse_rules(
         config.get("ipSecurityRestrictions"),
         collection="main",
         path=where("ipSecurityRestrictions"),
         ctx=ctx,
     )
-    scm, scm_synthetic = parse_rules(
+    scm, scm_synthetic, scm_ignored = parse_rules(
         config.get("scmIpSecurityRestrictions"),
         collection="scm",
         path=where("scmIpSecurityRestrictions"),
@@ -468,4 +668,6 @@ def site_from_config(
         name=name,
         source=ctx.file,
         service_tags_change=ctx.service_tags.change_number,
+        ip_mode=parse_ip_mode(config.get("ipMode"), ctx.origin(where("ipMode"))),
+        ignored_rules=main_ignored + scm_ignored,
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,15 @@ from ._limits import (
     step,
 )
 from .options import LoadOptions
-from .restrictions import SITE_CONFIG_KEYS, Context, site_from_config
+from .restrictions import (
+    SITE_CONFIG_KEYS,
+    Context,
+    connection_approved,
+    hosting_of,
+    parse_ip_mode,
+    site_from_config,
+    ssl_states_ip_based,
+)
 
 __all__ = ["is_template", "load_template"]
 
@@ -42,7 +50,20 @@ SITES = "microsoft.web/sites"
 SLOTS = "microsoft.web/sites/slots"
 SITE_CONFIG = "microsoft.web/sites/config"
 SLOT_CONFIG = "microsoft.web/sites/slots/config"
-ACCESS_KEYS = (*sorted(SITE_CONFIG_KEYS), "publicNetworkAccess")
+SITE_CONNECTIONS = (
+    "microsoft.web/sites/privateendpointconnections",
+    "microsoft.web/sites/slots/privateendpointconnections",
+)
+SITE_BINDINGS = (
+    "microsoft.web/sites/hostnamebindings",
+    "microsoft.web/sites/slots/hostnamebindings",
+)
+PRIVATE_ENDPOINTS = "microsoft.network/privateendpoints"
+DEPLOYMENTS = "microsoft.resources/deployments"
+ACCESS_KEYS = (*sorted(SITE_CONFIG_KEYS), "ipMode", "publicNetworkAccess")
+_SITE_ID = re.compile(
+    r"/providers/microsoft\.web/sites/([^/]+)(?:/slots/([^/]+))?/*$", re.IGNORECASE
+)
 
 
 def is_template(document: Any) -> bool:
@@ -76,6 +97,24 @@ class _Resolver:
     variable_defs: Mapping[str, Any]
     variables: dict[str, Any] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
+    on_warning: Callable[[str], None] | None = None
+    resource_ids: bool = False
+    """Whether ``resourceId()`` is evaluated: only where a site is named by its id (a private
+    endpoint's target, an App Service Environment), as ``/subscriptions/*/resourceGroups/*/
+    providers/TYPE/NAME``: the subscription and resource group are not known offline."""
+
+    def warn(self, message: str) -> None:
+        if self.on_warning is not None:
+            self.on_warning(message)
+
+    def resolve_ids(self, value: Any, path: str) -> Any:
+        """``resolve`` with ``resourceId()`` evaluated."""
+        before = self.resource_ids
+        self.resource_ids = True
+        try:
+            return self.resolve(value, path)
+        finally:
+            self.resource_ids = before
 
     def resolve(self, value: Any, path: str) -> Any:
         """``value`` with every expression string in it replaced by its value."""
@@ -208,6 +247,8 @@ class _Resolver:
             "concat": self._concat,
             "format": self._format,
         }
+        if self.resource_ids:
+            functions["resourceid"] = self._resource_id
         function = functions.get(name.lower())
         if function is None:
             raise _Unsupported(name)
@@ -257,6 +298,27 @@ class _Resolver:
             self.variables[key] = self.resolve(self.variable_defs[key], f"$.variables.{key}")
             self._resolving.discard(f"variables.{key}")
         return self.variables[key]
+
+    @staticmethod
+    def _resource_id(args: list[Any], path: str) -> Any:
+        texts = [_text(arg) for arg in args]
+        kinds = [i for i, text in enumerate(texts) if "/" in text]
+        if not kinds:
+            raise ValueError("resourceId() needs a resource type such as 'Microsoft.Web/sites'")
+        at = kinds[0]
+        scope = texts[:at]
+        subscription = scope[0] if len(scope) == 2 else "*"
+        group = scope[-1] if scope else "*"
+        kind = texts[at].split("/")
+        names = texts[at + 1 :]
+        if len(names) != len(kind) - 1:
+            raise ValueError(f"resourceId() of {texts[at]!r} needs {len(kind) - 1} name(s)")
+        parts = [kind[0], kind[1]]
+        for child, name in zip(kind[2:], names[1:], strict=True):
+            parts += [child]
+            parts += [name]
+        parts.insert(2, names[0])
+        return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/" + "/".join(parts)
 
     @staticmethod
     def _concat(args: list[Any], path: str) -> Any:
@@ -411,6 +473,27 @@ class _Found:
     site_parts: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     config_parts: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     public: tuple[str, Any] | None = None
+    properties: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    """The site resource's properties, unresolved, for the site state."""
+    connections: list[tuple[str, Any]] = field(default_factory=list)
+    """``sites/privateEndpointConnections`` resources: (path, properties)."""
+    bindings: list[tuple[str, Any]] = field(default_factory=list)
+    """``sites/hostNameBindings`` resources: (path, properties)."""
+    declared: bool = False
+    """A site, slot or config/web resource names it (not only a child resource)."""
+
+    def is_site(self) -> bool:
+        return self.declared
+
+
+@dataclass
+class _Scan:
+    """Everything the walk collects: the sites, and the private endpoints that may target one."""
+
+    sites: dict[str, _Found] = field(default_factory=dict)
+    endpoints: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    deployments: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    """Nested deployments (Bicep modules): not read, but one may hold a private endpoint."""
 
 
 def _walk(
@@ -419,8 +502,9 @@ def _walk(
     parent_type: str,
     parent_name: list[str],
     resolver: _Resolver,
-    found: dict[str, _Found],
+    scan: _Scan,
 ) -> None:
+    found = scan.sites
     if resources is None:
         return
     if not isinstance(resources, list):
@@ -434,7 +518,22 @@ def _walk(
             continue
         full_type = f"{parent_type}/{raw_type}" if parent_type else raw_type
         kind = full_type.lower()
-        if kind not in (SITES, SLOTS, SITE_CONFIG, SLOT_CONFIG):
+        if kind == PRIVATE_ENDPOINTS:
+            if "copy" in resource and "microsoft.web/sites" in json.dumps(resource).lower():
+                raise ConfigError(
+                    "a Microsoft.Network/privateEndpoints resource that may target a site uses a "
+                    "copy loop, which acl does not expand; write the resources out, or say "
+                    "whether the site has a private endpoint with --private-endpoint-site / "
+                    "--no-private-endpoint-site",
+                    resolver.ctx.origin(f"{rpath}.copy"),
+                )
+            if "copy" not in resource:
+                scan.endpoints.append((rpath, resource))
+            continue
+        if kind == DEPLOYMENTS:
+            scan.deployments.append((rpath, resource))
+            continue
+        if kind not in (SITES, SLOTS, SITE_CONFIG, SLOT_CONFIG, *SITE_CONNECTIONS, *SITE_BINDINGS):
             continue
         if "copy" in resource:
             raise ConfigError(
@@ -457,7 +556,9 @@ def _walk(
         if kind in (SITES, SLOTS):
             key = "/".join(segments)
             entry = found.setdefault(key, _Found())
+            entry.declared = True
             if isinstance(props, Mapping):
+                entry.properties.append((f"{rpath}.properties", props))
                 if "siteConfig" in props:
                     config = props["siteConfig"]
                     cpath = f"{rpath}.properties.siteConfig"
@@ -471,13 +572,18 @@ def _walk(
                 full_type,
                 segments,
                 resolver,
-                found,
+                scan,
             )
+        elif kind in SITE_CONNECTIONS or kind in SITE_BINDINGS:
+            owner = found.setdefault("/".join(segments[:-1]), _Found())
+            where = owner.connections if kind in SITE_CONNECTIONS else owner.bindings
+            where.append((f"{rpath}.properties", props))
         else:
             if segments[-1].lower() != "web":
                 continue
             key = "/".join(segments[:-1])
             entry = found.setdefault(key, _Found())
+            entry.declared = True
             if props is not None:
                 cpath = f"{rpath}.properties"
                 entry.config_parts.append((cpath, _access_part(props, cpath, resolver)))
@@ -500,13 +606,17 @@ def _access_part(config: Any, path: str, resolver: _Resolver) -> Mapping[str, An
 @bounded
 def load_template(document: Any, options: LoadOptions) -> Site:
     """The site of an ARM deployment template (``options.site`` picks one of several)."""
-    ctx = Context(file=options.source, service_tags=options.tags())
+    # a template is what is sent to Azure: a Deny all entry in it is ignored
+    ctx = Context(file=options.source, service_tags=options.tags(), document="sent")
     if not isinstance(document, Mapping):
         raise ConfigError("expected a deployment template object", ctx.origin("$"))
     variables = document.get("variables") or {}
-    resolver = _Resolver(ctx, _parameter_values(document, options, ctx), variables)
-    found: dict[str, _Found] = {}
-    _walk(document.get("resources"), "$.resources", "", [], resolver, found)
+    resolver = _Resolver(
+        ctx, _parameter_values(document, options, ctx), variables, on_warning=options.warn
+    )
+    scan = _Scan()
+    _walk(document.get("resources"), "$.resources", "", [], resolver, scan)
+    found = {name: entry for name, entry in scan.sites.items() if entry.is_site()}
     if not found:
         raise ConfigError(
             "the template has no Microsoft.Web/sites, sites/slots or sites/config resource",
@@ -530,6 +640,12 @@ def load_template(document: Any, options: LoadOptions) -> Site:
             ctx.origin("$.resources"),
         )
     entry = found[chosen]
+    if options.document == "returned":
+        raise ConfigError(
+            "a deployment template is what is sent to Azure, never what it returns: "
+            "--document returned does not apply to it",
+            ctx.origin("$"),
+        )
     merged: dict[str, Any] = {}
     key_paths: dict[str, str] = {}
     # config/web is applied after the site's siteConfig, wherever it stands in the file.
@@ -541,7 +657,7 @@ def load_template(document: Any, options: LoadOptions) -> Site:
     public_path = key_paths.get("publicNetworkAccess")
     if entry.public is not None:
         public_path, public_value = entry.public
-    return site_from_config(
+    site = site_from_config(
         merged,
         path="$",
         ctx=ctx,
@@ -550,3 +666,155 @@ def load_template(document: Any, options: LoadOptions) -> Site:
         public_path=public_path,
         key_paths=key_paths,
     )
+    return _with_template_state(site, chosen, entry, scan, resolver, options)
+
+
+def _with_template_state(
+    site: Site, chosen: str, entry: _Found, scan: _Scan, resolver: _Resolver, options: LoadOptions
+) -> Site:
+    """The site state the template gives: private endpoints, an App Service Environment, an
+    IP-based SSL binding and ``ipMode`` (the options, when given, are not looked up here)."""
+    ctx = resolver.ctx
+    values: dict[str, Any] = {}
+    ip_mode = site.ip_mode
+    for path, props in entry.properties:
+        if options.hosting is None and "hostingEnvironmentProfile" in props:
+            ppath = f"{path}.hostingEnvironmentProfile"
+            try:
+                profile = resolver.resolve_ids(props["hostingEnvironmentProfile"], ppath)
+            except ConfigError as exc:
+                raise ConfigError(
+                    f"{exc.message}; or say where the site runs with --hosting ase|multi-tenant",
+                    exc.origin,
+                ) from None
+            if hosting_of(profile, ppath, ctx) == "ase":
+                values["hosting"] = "ase"
+        if options.ip_based_ssl is None and "hostNameSslStates" in props:
+            spath = f"{path}.hostNameSslStates"
+            states = resolver.resolve(props["hostNameSslStates"], spath)
+            if ssl_states_ip_based(states, spath, ctx):
+                values["ip_based_ssl"] = True
+        if ip_mode is None and "ipMode" in props:
+            ip_mode = parse_ip_mode(
+                resolver.resolve(props["ipMode"], f"{path}.ipMode"), ctx.origin(f"{path}.ipMode")
+            )
+    if options.ip_based_ssl is None:
+        for path, props in entry.bindings:
+            if not isinstance(props, Mapping) or "sslState" not in props:
+                continue
+            state = resolver.resolve(props["sslState"], f"{path}.sslState")
+            if ssl_states_ip_based([{"sslState": state}], f"{path}.sslState", ctx):
+                values["ip_based_ssl"] = True
+    if options.private_endpoint is None:
+        values["has_private_endpoint"] = _has_private_endpoint(chosen, entry, scan, resolver)
+    if ip_mode is not None:
+        values["ip_mode"] = ip_mode
+    return replace(site, **values)
+
+
+def _has_private_endpoint(chosen: str, entry: _Found, scan: _Scan, resolver: _Resolver) -> bool:
+    """An approved ``sites/privateEndpointConnections`` child, or a
+    ``Microsoft.Network/privateEndpoints`` resource whose automatically approved connection
+    (``privateLinkServiceConnections``) targets the site. A manual connection
+    (``manualPrivateLinkServiceConnections``) waits for the site owner's approval, so it does
+    not count; a warning says so."""
+    ctx = resolver.ctx
+    for rpath, resource in scan.deployments:
+        props = resource.get("properties")
+        inner = props.get("template") if isinstance(props, Mapping) else None
+        text = json.dumps(inner if inner is not None else props).lower()
+        if "privateendpoint" in text or (inner is None and "templatelink" in text):
+            raise ConfigError(
+                "a nested deployment (a Bicep module) may create a private endpoint for the "
+                "site, and acl does not read nested deployments: say whether the site has a "
+                "private endpoint with --private-endpoint-site or --no-private-endpoint-site",
+                ctx.origin(rpath),
+            )
+    found = False
+    for path, props in entry.connections:
+        if not isinstance(props, Mapping):
+            raise ConfigError(
+                f"private endpoint connection properties {props!r:.60} are not valid: expected "
+                "an object",
+                ctx.origin(path),
+            )
+        key = "privateLinkServiceConnectionState"
+        state = {key: resolver.resolve(props.get(key), f"{path}.{key}")}
+        if connection_approved({"properties": state}, path.removesuffix(".properties"), ctx):
+            found = True
+    for rpath, resource in scan.endpoints:
+        if "condition" in resource:
+            condition = resolver.resolve(resource["condition"], f"{rpath}.condition")
+            if condition is False:
+                continue
+        props = resource.get("properties")
+        if not isinstance(props, Mapping):
+            continue
+        for key, approved in (
+            ("privateLinkServiceConnections", True),
+            ("manualPrivateLinkServiceConnections", False),
+        ):
+            connections = props.get(key)
+            if connections is None:
+                continue
+            cpath = f"{rpath}.properties.{key}"
+            if not isinstance(connections, list):
+                connections = resolver.resolve(connections, cpath)
+            if not isinstance(connections, list):
+                raise ConfigError(f"{key} is not valid: expected a list", ctx.origin(cpath))
+            for index, connection in enumerate(connections):
+                where = f"{cpath}[{index}]"
+                if not _targets(connection, chosen, where, resolver):
+                    continue
+                if approved:
+                    found = True
+                else:
+                    resolver.warn(
+                        f"{ctx.origin(where)}: a manual private endpoint connection to "
+                        f"{chosen!r} waits for approval and is not counted; once it is approved, "
+                        "give --private-endpoint-site"
+                    )
+    return found
+
+
+def _targets(connection: Any, chosen: str, where: str, resolver: _Resolver) -> bool:
+    """Whether a private link service connection targets the site ``chosen`` (``app`` or
+    ``app/slot``): its ``privateLinkServiceId`` names the app (compared by name, since the
+    subscription and resource group are not known offline), and its ``groupIds`` say
+    ``sites`` (the app) or ``sites-SLOT`` (a slot)."""
+    ctx = resolver.ctx
+    props = connection.get("properties") if isinstance(connection, Mapping) else None
+    if not isinstance(props, Mapping):
+        raise ConfigError(
+            "private link service connection is not valid: expected an object with properties",
+            ctx.origin(where),
+        )
+    where = f"{where}.properties"
+    try:
+        target = resolver.resolve_ids(
+            props.get("privateLinkServiceId"), f"{where}.privateLinkServiceId"
+        )
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{exc.message}; this private endpoint may target the site: say whether the site "
+            "has a private endpoint with --private-endpoint-site or --no-private-endpoint-site",
+            exc.origin,
+        ) from None
+    if not isinstance(target, str):
+        raise ConfigError(
+            f"privateLinkServiceId {target!r:.60} is not valid: expected a resource id",
+            ctx.origin(f"{where}.privateLinkServiceId"),
+        )
+    match = _SITE_ID.search(target)
+    if match is None:
+        return False
+    name = match.group(1)
+    if match.group(2):
+        name += f"/{match.group(2)}"
+    groups = resolver.resolve(props.get("groupIds"), f"{where}.groupIds")
+    if isinstance(groups, list):
+        for group in groups:
+            if isinstance(group, str) and group.lower().startswith("sites-"):
+                name = f"{name}/{group[len('sites-') :]}"
+                break
+    return name.lower() == chosen.lower()

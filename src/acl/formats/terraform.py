@@ -62,6 +62,7 @@ from .options import AZURERM_DEFAULT_ACTION_VERSION, LoadOptions
 from .restrictions import Context, site_from_config
 
 __all__ = [
+    "FLEX_TYPES",
     "LEGACY_TYPES",
     "LOGIC_APP_TYPES",
     "WEB_APP_TYPES",
@@ -77,6 +78,13 @@ _CURRENT = (
     "azurerm_linux_function_app",
     "azurerm_windows_function_app",
 )
+FLEX_TYPES = frozenset({"azurerm_function_app_flex_consumption"})
+"""The Flex Consumption function app (azurerm 4.x): the site_config of the current web apps,
+``ip_restriction_default_action`` and ``scm_ip_restriction_default_action`` defaulting to
+``Allow``; azurerm has no slot resource for it."""
+LOGIC_APP_DEFAULT_ACTION_VERSION = (4, 67)
+"""The azurerm release whose ``azurerm_logic_app_standard`` takes
+``ip_restriction_default_action`` and ``scm_ip_restriction_default_action``."""
 LOGIC_APP_TYPES = frozenset({"azurerm_logic_app_standard"})
 """Logic App Standard: a web app without default actions, whose public network access is
 ``public_network_access`` (``"Enabled"``/``"Disabled"``) or, in azurerm 3.87 and later,
@@ -90,7 +98,7 @@ LEGACY_TYPES = frozenset(
     }
 )
 WEB_APP_TYPES = frozenset(
-    {*_CURRENT, *(f"{t}_slot" for t in _CURRENT), *LEGACY_TYPES, *LOGIC_APP_TYPES}
+    {*_CURRENT, *(f"{t}_slot" for t in _CURRENT), *FLEX_TYPES, *LEGACY_TYPES, *LOGIC_APP_TYPES}
 )
 """The resource types whose ``site_config`` holds access restrictions."""
 
@@ -543,13 +551,34 @@ class _Reader:
                     f"{attr} {quote(value)} is not valid: expected 'Allow' or 'Deny'", origin
                 )
             return value
-        if self.legacy or self.logic_app:
-            # neither sends a default action: the implicit Deny applies
+        if self.logic_app:
+            # azurerm 4.67 and later take the default actions; unset, nothing is sent
+            if value is None:
+                return None
+            if self.options.azurerm_version and (
+                parse_azurerm_version(self.options.azurerm_version)
+                < LOGIC_APP_DEFAULT_ACTION_VERSION
+            ):
+                raise ConfigError(
+                    f"{attr} of azurerm_logic_app_standard needs azurerm 4.67 or later, and the "
+                    f"azurerm version is {self.options.azurerm_version}",
+                    origin,
+                )
+            if value not in ("Allow", "Deny"):
+                raise ConfigError(
+                    f"{attr} {value!r} is not valid: the azurerm provider expects 'Allow' or "
+                    "'Deny' (case-sensitive)",
+                    origin,
+                )
+            return str(value)
+        if self.legacy:
+            # the legacy resources send no default action: the implicit Deny applies
             if value is not None:
                 raise ConfigError(
                     f"{attr} is not an argument of {self.resource_type}: only "
                     "azurerm_linux_web_app, azurerm_windows_web_app, the function apps and their "
-                    "slots (azurerm 3.95 and later) have it",
+                    "slots (azurerm 3.95 and later) and azurerm_logic_app_standard (azurerm 4.67 "
+                    "and later) have it",
                     origin,
                 )
             return None
@@ -777,8 +806,12 @@ class _Reader:
 
     def site(self, resource: _Node, ctx_file: str | None, source: str | None) -> Site:
         config, key_paths, public, public_path = self.site_config(resource)
+        # what the provider sends (a plan or state holds what it sent and read back)
         ctx = _PlacedContext(
-            file=ctx_file, service_tags=self.options.tags(), places=dict(self.places)
+            file=ctx_file,
+            service_tags=self.options.tags(),
+            places=dict(self.places),
+            document="sent",
         )
         site = site_from_config(
             config,
@@ -2312,7 +2345,258 @@ def load_terraform(document: Any, options: LoadOptions) -> Site:
         address, (holder, scope) = _choose(instances, replace(options, site=keyed), label_, where)
     node = resource.node(scope, holder.evaluator, address)
     reader = _Reader(address, resource.type, options)
-    return reader.site(node, resource.file.name, resource.file.name)
+    site = reader.site(node, resource.file.name, resource.file.name)
+    return _with_hcl_state(site, holder, resource, node, address, options)
+
+
+# ---------------------------------------------------------------------------- site state
+
+_REFERENCE = re.compile(
+    r"^\s*(?:\$\{\s*)?(?P<type>azurerm_\w+)\.(?P<name>[\w-]+)(?P<key>\[[^\]]*\])?"
+    r"\.(?P<attr>\w+)\s*\}?\s*$"
+)
+_ARM_SITE = re.compile(r"/providers/microsoft\.web/sites/([^/]+)/*$", re.IGNORECASE)
+PRIVATE_ENDPOINT_TYPE = "azurerm_private_endpoint"
+BINDING_TYPES = ("azurerm_app_service_custom_hostname_binding",)
+CERTIFICATE_BINDING_TYPE = "azurerm_app_service_certificate_binding"
+PLAN_TYPES = ("azurerm_service_plan", "azurerm_app_service_plan")
+
+
+def _source_text(node: _Node, name: str) -> str | None:
+    """The expression an attribute is written as (HCL source, or a ``.tf.json`` string)."""
+    if isinstance(node, _MergedNode):
+        return _source_text(node._from(name), name)
+    if isinstance(node, _HclNode):
+        found = node._attributes.get(name)
+        return None if found is None else node.hcl.source(found[0])
+    if isinstance(node, _JsonNode):
+        value = node.data.get(name)
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _refers_to(text: str | None, address: str, attr: str) -> bool | None:
+    """Whether an expression is ``<address>.<attr>`` (True), another resource's attribute
+    (False), or something else (None). ``address`` may carry an instance key."""
+    if text is None:
+        return None
+    match = _REFERENCE.match(text)
+    if match is None:
+        return None
+    key = match.group("key") or ""
+    written = f"{match.group('type')}.{match.group('name')}{key.replace(chr(39), chr(34))}"
+    if match.group("attr") != attr:
+        return False
+    if _unkeyed(address) != f"{match.group('type')}.{match.group('name')}":
+        return False
+    if key and written != address:
+        if not re.fullmatch(r'\[(?:\d+|"[^"]*")\]', key):
+            return None  # a computed key: which instance cannot be told from the text
+        return False
+    return True
+
+
+def _state_error(what: str, origin: Origin, flag: str) -> ConfigError:
+    return ConfigError(f"{what}; say it with {flag}", origin)
+
+
+def _with_hcl_state(
+    site: Site,
+    holder: _Instance,
+    resource: _Resource,
+    node: _Node,
+    address: str,
+    options: LoadOptions,
+) -> Site:
+    """The site state the configuration says, from the resources next to the app in its
+    module: an ``azurerm_private_endpoint`` whose connection targets the app, the service
+    plan's ``app_service_environment_id``, an ``IpBasedEnabled`` hostname binding."""
+    local = address[len(holder.prefix()) :]
+    values: dict[str, Any] = {}
+    if options.private_endpoint is None:
+        values["has_private_endpoint"] = _hcl_private_endpoint(
+            holder, resource, node, local, options
+        )
+    if options.hosting is None:
+        plan = _source_text(node, "service_plan_id") or _source_text(node, "app_service_plan_id")
+        for other in holder.module.resources:
+            if other.type not in PLAN_TYPES:
+                continue
+            for suffix, _, scope in _expand(
+                other.meta(), holder.evaluator, other.file, other.address, "resource"
+            ):
+                if _refers_to(plan, other.address + suffix, "id"):
+                    plan_node = other.node(scope, holder.evaluator, other.address + suffix)
+                    if plan_node.defines("app_service_environment_id"):
+                        values["hosting"] = "ase"
+    if options.ip_based_ssl is None and _hcl_ip_based_ssl(holder, node, local):
+        values["ip_based_ssl"] = True
+    return replace(site, **values) if values else site
+
+
+def _hcl_instances(other: _Resource, holder: _Instance) -> list[tuple[str, _Node]]:
+    return [
+        (other.address + suffix, other.node(scope, holder.evaluator, other.address + suffix))
+        for suffix, _, scope in _expand(
+            other.meta(),
+            holder.evaluator,
+            other.file,
+            other.address,
+            "resource",
+            other.meta_files(),
+        )
+    ]
+
+
+def _hcl_private_endpoint(
+    holder: _Instance, resource: _Resource, node: _Node, local: str, options: LoadOptions
+) -> bool:
+    slot = resource.type.endswith("_slot")
+    target = _source_text(node, "app_service_id") if slot else None
+    slot_name: Any = None
+    if slot:
+        try:
+            slot_name = node.value("name")
+        except NeedsPlan:
+            slot_name = None
+    found = False
+    for other in holder.module.resources:
+        if other.type != PRIVATE_ENDPOINT_TYPE:
+            continue
+        for pe_address, pe in _hcl_instances(other, holder):
+            for connection in pe.children("private_service_connection"):
+                if isinstance(connection, _Skipped):
+                    raise _state_error(
+                        f"{pe_address}: its private_service_connection needs a plan, so acl "
+                        "cannot tell whether it targets the app",
+                        Origin(file=connection.file, line=connection.line, path=connection.path),
+                        "--private-endpoint-site or --no-private-endpoint-site",
+                    )
+                text = _source_text(connection, "private_connection_resource_id")
+                where = Origin(
+                    file=connection.file,
+                    line=connection.attribute_line("private_connection_resource_id"),
+                    path=f"{pe_address}.private_service_connection.private_connection_resource_id",
+                )
+                if slot:
+                    refers = (
+                        None
+                        if target is None
+                        else (" ".join(text.split()) == " ".join(target.split()) if text else None)
+                    )
+                else:
+                    refers = _refers_to(text, local, "id")
+                if refers is None:
+                    refers = _literal_target(connection, node, where)
+                if not refers:
+                    continue
+                try:
+                    groups = connection.value("subresource_names")
+                except NeedsPlan:
+                    groups = None
+                names = (
+                    [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else []
+                )
+                wanted = f"sites-{slot_name}" if slot else "sites"
+                if slot and slot_name is None:
+                    raise _state_error(
+                        f"{pe_address} targets the slot's app, but the slot's name cannot be "
+                        "known offline",
+                        where,
+                        "--private-endpoint-site or --no-private-endpoint-site",
+                    )
+                if names and not any(n.lower() == wanted.lower() for n in names):
+                    continue
+                if not names and slot:
+                    continue
+                manual = connection.value("is_manual_connection")
+                if manual in (True, "true"):
+                    options.warn(
+                        f"{where}: a manual private endpoint connection waits for the site "
+                        "owner's approval and is not counted; once it is approved, give "
+                        "--private-endpoint-site"
+                    )
+                    continue
+                found = True
+    return found
+
+
+def _literal_target(connection: _Node, app: _Node, where: Origin) -> bool:
+    """A connection whose target is not a reference: its value, when known offline, is a
+    resource id compared with the app's name; an unknown value is an error."""
+    try:
+        value = connection.value("private_connection_resource_id")
+    except NeedsPlan as exc:
+        raise _state_error(
+            f"private_connection_resource_id = {exc.expression} cannot be known offline, so acl "
+            "cannot tell whether this private endpoint targets the app",
+            where,
+            "--private-endpoint-site or --no-private-endpoint-site",
+        ) from None
+    if not isinstance(value, str):
+        return False
+    match = _ARM_SITE.search(value)
+    if match is None:
+        return False
+    try:
+        name = app.value("name")
+    except NeedsPlan as exc:
+        raise _state_error(
+            f"the private endpoint targets the site {match.group(1)!r}, and the app's name "
+            f"{exc.expression} cannot be known offline",
+            where,
+            "--private-endpoint-site or --no-private-endpoint-site",
+        ) from None
+    return isinstance(name, str) and name.lower() == match.group(1).lower()
+
+
+def _hcl_ip_based_ssl(holder: _Instance, node: _Node, local: str) -> bool:
+    """An ``azurerm_app_service_custom_hostname_binding`` of the app with ``ssl_state =
+    "IpBasedEnabled"``, or an ``azurerm_app_service_certificate_binding`` with that state for
+    a hostname binding of the app."""
+    try:
+        app_name = node.value("name")
+    except NeedsPlan:
+        app_name = None
+    bindings: list[str] = []
+    found = False
+    for other in holder.module.resources:
+        if other.type not in BINDING_TYPES:
+            continue
+        for binding_address, binding in _hcl_instances(other, holder):
+            text = _source_text(binding, "app_service_name")
+            ours = _refers_to(text, local, "name")
+            if ours is None:
+                try:
+                    ours = app_name is not None and binding.value("app_service_name") == app_name
+                except NeedsPlan:
+                    ours = False
+            if not ours:
+                continue
+            bindings.append(binding_address)
+            if _ip_based(binding):
+                found = True
+    for other in holder.module.resources:
+        if other.type != CERTIFICATE_BINDING_TYPE:
+            continue
+        for _, cert in _hcl_instances(other, holder):
+            text = _source_text(cert, "hostname_binding_id")
+            if any(_refers_to(text, b, "id") for b in bindings) and _ip_based(cert):
+                found = True
+    return found
+
+
+def _ip_based(node: _Node) -> bool:
+    try:
+        state = node.value("ssl_state")
+    except NeedsPlan as exc:
+        raise _state_error(
+            f"ssl_state = {exc.expression} cannot be known offline, so acl cannot tell whether "
+            "the app has IP-based SSL",
+            node.origin("ssl_state"),
+            "--ip-based-ssl or --no-ip-based-ssl",
+        ) from None
+    return isinstance(state, str) and state.lower() == "ipbasedenabled"
 
 
 # ---------------------------------------------------------------------------- terraform show -json
@@ -2337,8 +2621,11 @@ def _state_resources(module: Any, path: str) -> Iterator[tuple[str, Mapping[str,
         yield from _state_resources(child, f"{path}.child_modules[{index}]")
 
 
-def _show_candidates(document: Mapping[str, Any]) -> list[tuple[str, tuple[str, Any, Any, str]]]:
-    """(address, (type, values, unknown, JSON path of values)) for every web app."""
+def _show_candidates(
+    document: Mapping[str, Any], types: frozenset[str] = WEB_APP_TYPES
+) -> list[tuple[str, tuple[str, Any, Any, str]]]:
+    """(address, (type, values, unknown, JSON path of values)) for every web app (or every
+    resource of ``types``)."""
     found: list[tuple[str, tuple[str, Any, Any, str]]] = []
     if isinstance(document.get("resource_changes"), list):
         for index, change in enumerate(document["resource_changes"]):
@@ -2347,7 +2634,7 @@ def _show_candidates(document: Mapping[str, Any]) -> list[tuple[str, tuple[str, 
             kind = change.get("type")
             raw = change.get("change")
             details: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-            if kind not in WEB_APP_TYPES or details.get("actions") == ["delete"]:
+            if kind not in types or details.get("actions") == ["delete"]:
                 continue
             after = details.get("after")
             if not isinstance(after, Mapping):
@@ -2369,13 +2656,13 @@ def _show_candidates(document: Mapping[str, Any]) -> list[tuple[str, tuple[str, 
             document["values"].get("root_module"), "$.values.root_module"
         ):
             kind = resource.get("type")
-            if kind in WEB_APP_TYPES and resource.get("mode", "managed") == "managed":
+            if kind in types and resource.get("mode", "managed") == "managed":
                 address = str(resource.get("address", f"{kind}.{resource.get('name')}"))
                 found.append((address, (kind, resource.get("values") or {}, None, values_path)))
         return found
     if isinstance(document.get("resources"), list):
         for index, resource in enumerate(document["resources"]):
-            if not isinstance(resource, Mapping) or resource.get("type") not in WEB_APP_TYPES:
+            if not isinstance(resource, Mapping) or resource.get("type") not in types:
                 continue
             if resource.get("mode", "managed") != "managed":
                 continue
@@ -2423,4 +2710,94 @@ def load_terraform_show(document: Any, options: LoadOptions) -> Site:
     node = _DictNode(values, unknown, options.source, None, path)
     reader = _Reader(address, kind, options, json_paths=True)
     site = reader.site(node, options.source, options.source)
+    if options.private_endpoint is None:
+        found = _show_private_endpoint(document, address, kind, values, options)
+        site = replace(site, has_private_endpoint=found)
     return site
+
+
+def _configuration_references(document: Mapping[str, Any], address: str) -> list[str]:
+    """The references a plan's ``configuration`` records for a private endpoint's
+    ``private_service_connection[*].private_connection_resource_id`` (root module only)."""
+    config = document.get("configuration")
+    root = config.get("root_module") if isinstance(config, Mapping) else None
+    resources = root.get("resources") if isinstance(root, Mapping) else None
+    found: list[str] = []
+    for resource in resources if isinstance(resources, list) else []:
+        if not isinstance(resource, Mapping) or resource.get("address") != _unkeyed(address):
+            continue
+        expressions = resource.get("expressions")
+        blocks_ = (
+            expressions.get("private_service_connection")
+            if isinstance(expressions, Mapping)
+            else None
+        )
+        for block in blocks_ if isinstance(blocks_, list) else []:
+            target = (
+                block.get("private_connection_resource_id") if isinstance(block, Mapping) else None
+            )
+            refs = target.get("references") if isinstance(target, Mapping) else None
+            found.extend(r for r in refs if isinstance(r, str)) if isinstance(refs, list) else None
+    return found
+
+
+def _show_private_endpoint(
+    document: Mapping[str, Any],
+    address: str,
+    kind: str,
+    app: Mapping[str, Any],
+    options: LoadOptions,
+) -> bool:
+    """An ``azurerm_private_endpoint`` in the plan or state whose automatic connection targets
+    the app: by the app's ``id`` (a state, or a plan of existing resources), or, when the plan
+    does not know the id yet, by the configuration's references to the app."""
+    if kind.endswith("_slot"):
+        parent = app.get("app_service_id")
+        wanted = f"sites-{app.get('name')}"
+        app_id = parent if isinstance(parent, str) else None
+    else:
+        wanted = "sites"
+        app_id = app.get("id") if isinstance(app.get("id"), str) else None
+    found = False
+    endpoints = _show_candidates(document, frozenset({PRIVATE_ENDPOINT_TYPE}))
+    for pe_address, (_, values, _unknown, path) in endpoints:
+        connections = values.get("private_service_connection")
+        for index, connection in enumerate(connections if isinstance(connections, list) else []):
+            if not isinstance(connection, Mapping):
+                continue
+            where = Origin(
+                file=options.source,
+                path=f"{path}.private_service_connection[{index}].private_connection_resource_id",
+            )
+            target = connection.get("private_connection_resource_id")
+            if isinstance(target, str) and app_id is not None:
+                ours = target.strip().lower() == app_id.strip().lower()
+            else:
+                refs = _configuration_references(document, pe_address)
+                app_ref = _unkeyed(address) if not kind.endswith("_slot") else None
+                if refs and app_ref is not None:
+                    ours = app_ref in refs or f"{app_ref}.id" in refs
+                elif isinstance(target, str) and _ARM_SITE.search(target) is None:
+                    ours = False  # a known id of something that is not a site
+                else:
+                    raise _state_error(
+                        f"{pe_address}: the plan does not say what its connection targets",
+                        where,
+                        "--private-endpoint-site or --no-private-endpoint-site",
+                    )
+            if not ours:
+                continue
+            names = connection.get("subresource_names")
+            groups = (
+                [n.lower() for n in names if isinstance(n, str)] if isinstance(names, list) else []
+            )
+            if groups and wanted.lower() not in groups:
+                continue
+            if connection.get("is_manual_connection") is True:
+                options.warn(
+                    f"{where}: a manual private endpoint connection waits for the site owner's "
+                    "approval and is not counted; once it is approved, give --private-endpoint-site"
+                )
+                continue
+            found = True
+    return found
