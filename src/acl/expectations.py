@@ -30,7 +30,9 @@ __all__ = ["CaseResult", "Report", "request_from_dict", "run_file", "run_files"]
 REQUEST_KEYS = frozenset(
     {"ip", "host", "headers", "subnet", "service_endpoint", "private_endpoint"}
 )
-REASON_WORDS = frozenset({"default", "private-endpoint", "public-access-disabled"})
+REASON_WORDS = frozenset(
+    {"default", "private-endpoint", "public-access-disabled", "service-endpoint-blocked"}
+)
 
 
 @dataclass(frozen=True, slots=True)
