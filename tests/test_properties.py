@@ -256,8 +256,8 @@ def test_saved_engines_keep_site_state(site: acl.Site) -> None:
     engine = pickle.loads(pickle.dumps(acl.compile(site)))
     assert engine.site == site
     assert engine.tables.endpoint_lists.tolist() == acl.compile(site).tables.endpoint_lists.tolist()
-    request = acl.Request("10.0.0.1", service_endpoint=True)
-    _same(engine.decide(request), evaluate(site, request))
+    for request in (acl.Request("10.0.0.1", service_endpoint=True), acl.Request("10.0.0.1")):
+        _same(engine.decide(request), evaluate(engine.site, request))
 
 
 def test_state_changes_decisions_as_documented() -> None:
