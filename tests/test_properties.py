@@ -7,7 +7,6 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-
 from hypothesis import assume, given
 from hypothesis import strategies as st
 

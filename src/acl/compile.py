@@ -583,9 +583,8 @@ def build_tables(site: Site) -> Tables:
                 if source.kind == "any":
                     everywhere.append(rule_id)
                     via_endpoint.append(rule_id)
-                elif source.kind in ("any_vnets", "subnet"):
-                    if vnet_rules:
-                        via_endpoint.append(rule_id)
+                elif source.kind in ("any_vnets", "subnet") and vnet_rules:
+                    via_endpoint.append(rule_id)
                 for prefix in source.prefixes:
                     blocks[prefix.version].append((prefix.network, prefix.length, rule_id))
         v4 = _family_table(*_partition(blocks[4], everywhere, unconditional, 32, lists), 32)
