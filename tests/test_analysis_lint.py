@@ -15,7 +15,15 @@ import acl
 from acl.analysis import CHECKS, AnalysisError, Finding, diff, lint, search
 
 from .conftest import rule, site_of
-from .strategies import FDIDS, SUBNETS, requests, site_configs, site_from_config
+from .strategies import (
+    FDIDS,
+    SUBNETS,
+    endpoint_requests,
+    requests,
+    site_configs,
+    site_from_config,
+    site_states,
+)
 
 FDID = FDIDS[0]
 
@@ -359,7 +367,10 @@ def _swapped(site: acl.Site, a: int, b: int, collection: str) -> acl.Site:
 def _by_rule(findings: list[Finding], site: acl.Site) -> dict[tuple[str, int], set[str]]:
     codes: dict[tuple[str, int], set[str]] = {}
     for finding in findings:
-        if finding.code in ("ACL001", "ACL002", "ACL006") and finding.rules:
+        if (
+            finding.code in ("ACL001", "ACL002", "ACL006", "ACL027", "ACL028", "ACL029")
+            and finding.rules
+        ):
             ref = finding.rules[0]
             codes.setdefault((ref.collection, ref.position), set()).add(finding.code)
     return codes
@@ -370,10 +381,21 @@ def test_shadowed_and_redundant_agree_with_brute_force(
     config: dict[str, Any], data: st.DataObject
 ) -> None:
     # lint looks at the rules as if public access were enabled (and says when it is not)
-    site = replace(site_from_config(config), public_network_access=None)
+    _agrees_with_brute_force(replace(site_from_config(config), public_network_access=None), data)
+
+
+@given(config=site_configs(), state=site_states(), data=st.data())
+def test_lint_with_site_state_agrees_with_brute_force(
+    config: dict[str, Any], state: dict[str, Any], data: st.DataObject
+) -> None:
+    site = replace(site_from_config(config), **{**state, "public_network_access": "Enabled"})
+    _agrees_with_brute_force(site, data, endpoint_requests)
+
+
+def _agrees_with_brute_force(site: acl.Site, data: st.DataObject, draw: Any = requests) -> None:
     findings = lint(site)
     codes = _by_rule(findings, site)
-    batch = data.draw(st.lists(requests(site), min_size=20, max_size=40))
+    batch = data.draw(st.lists(draw(site), min_size=20, max_size=40))
     deciders = {id(acl.evaluate(site, r).rule) for r in batch}
     for finding in findings:
         if finding.code == "ACL005":
@@ -387,7 +409,7 @@ def test_shadowed_and_redundant_agree_with_brute_force(
         for r in site.rules(collection):
             mine = codes.get((r.collection, r.position), set())
             removed = diff(site, _without(site, r))
-            if "ACL006" in mine:
+            if mine & {"ACL006", "ACL027", "ACL028", "ACL029"}:
                 assert search(site, r.action, collection, rule=r) is None
                 continue
             if "ACL001" in mine:

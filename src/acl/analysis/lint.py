@@ -527,7 +527,10 @@ class _Linter:
         """The minimal states in which all these rules match, or None (and an ACL099
         finding) when there are too many to check."""
         try:
-            return self.space.minimal_states([model.conds[k] for k in rules])
+            states = self.space.minimal_states([model.conds[k] for k in rules])
+            if model.blocked:  # service-endpoint traffic never reaches the rules
+                states = [state for state in states if state.endpoint == EP_NONE]
+            return states
         except AnalysisError:
             if tuple(rules) not in self.incomplete:
                 self.incomplete.add(tuple(rules))
