@@ -94,8 +94,6 @@ def _missed(rule: Rule, request: Request, site: Site) -> str:
         ignored = site.service_endpoint_rules_ignored()
         if ignored is not None:
             return f"source did not match: service-endpoint rules never match because {ignored}"
-        if not endpoint_traffic(site, request):
-            return "source did not match: the request did not come through a service endpoint"
         return "source did not match"
     if kinds & {"cidr", "service_tag"} and endpoint_traffic(site, request):
         return (
