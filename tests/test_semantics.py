@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -438,3 +440,25 @@ def test_decision_json_is_stable() -> None:
             "detail": "source and every header filter matched",
         }
     ]
+
+
+# Expectation files for a site with a private endpoint (site resources with an approved
+# privateEndpointConnections entry). The private endpoint is set here directly, so these run
+# whatever the site-resource loader detects; `acl test` runs them too once it detects it.
+PRIVATE_ENDPOINT_CASES = sorted(
+    (Path(__file__).parent / "data" / "private-endpoint").glob("*.json")
+)
+
+
+@pytest.mark.parametrize("path", PRIVATE_ENDPOINT_CASES, ids=lambda p: p.name)
+def test_private_endpoint_expectation_files(path: Path) -> None:
+    from acl.expectations import request_from_dict
+
+    doc = json.loads(path.read_text())
+    site = replace(acl.loads(json.dumps(doc["site"])), has_private_endpoint=True)
+    engine = acl.compile(site)
+    for case in doc["cases"]:
+        request = request_from_dict(case["request"])
+        for decision in (acl.evaluate(site, request), engine.decide(request)):
+            assert decision.action.word == case["expect"], (path.name, case["name"])
+            assert decision.decided_by == case["rule"], (path.name, case["name"])
