@@ -219,3 +219,47 @@ def requests(draw: st.DrawFn, site: acl.Site) -> acl.Request:
         service_endpoint=draw(st.booleans()) if subnet is None else True,
         private_endpoint=draw(st.integers(0, 15)) == 0,
     )
+
+
+# ---------------------------------------------------------------------------- site state
+
+
+@st.composite
+def site_states(draw: st.DrawFn) -> dict[str, Any]:
+    """Site state beyond the rules, as ``dataclasses.replace`` arguments: a private
+    endpoint, an App Service Environment, IP-based SSL and every publicNetworkAccess
+    spelling, in all combinations."""
+    return {
+        "has_private_endpoint": draw(st.booleans()),
+        "hosting": draw(st.sampled_from(["multi-tenant", "multi-tenant", "ase"])),
+        "ip_based_ssl": draw(st.integers(0, 3)) == 0,
+        "public_network_access": draw(
+            st.sampled_from([None, None, None, "", "Enabled", "enabled", "Disabled"])
+        ),
+    }
+
+
+@st.composite
+def stateful_sites(draw: st.DrawFn) -> acl.Site:
+    """A generated site (:func:`site_configs`) with generated site state (:func:`site_states`)."""
+    import dataclasses
+
+    site = site_from_config(draw(site_configs()))
+    return dataclasses.replace(site, **draw(site_states()))
+
+
+@st.composite
+def endpoint_requests(draw: st.DrawFn, site: acl.Site) -> acl.Request:
+    """A request (:func:`requests`), half of them through a service endpoint (with or
+    without a subnet), some through a private endpoint."""
+    request = draw(requests(site))
+    if request.service_endpoint or draw(st.booleans()):
+        return request
+    return acl.Request(
+        request.ip,
+        host=request.host,
+        headers=request.headers,
+        subnet=draw(st.sampled_from([None, *SUBNETS])),
+        service_endpoint=True,
+        private_endpoint=request.private_endpoint,
+    )

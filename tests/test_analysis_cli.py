@@ -158,7 +158,7 @@ def test_diff_text_and_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert code == 1
     assert out.splitlines() == [
         "[main] allow -> deny: 198.51.100.128/25",
-        "  when: any headers, any endpoint",
+        "  when: no service endpoint",
         "  old:  allow by rule 'office' (#0, priority 100)",
         "  new:  deny by default (1 rule(s) and no unmatched-rule action: the implicit Deny)",
         '  e.g.: {"host": "app.azurewebsites.net", "ip": "198.51.100.129"}',

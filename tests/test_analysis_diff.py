@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+from dataclasses import replace
 from typing import Any
 from unittest import mock
 
@@ -18,7 +19,15 @@ from acl.model import Site
 
 from . import strategies
 from .conftest import rule, site_of
-from .strategies import FDIDS, SUBNETS, requests, rules, site_configs, site_from_config
+from .strategies import (
+    FDIDS,
+    SUBNETS,
+    requests,
+    rules,
+    site_configs,
+    site_from_config,
+    site_states,
+)
 
 # ---------------------------------------------------------------------------- examples
 
@@ -47,7 +56,7 @@ def test_a_narrowed_rule_reports_the_range_in_fewest_cidrs() -> None:
     assert d.old.action is acl.Action.ALLOW and d.old.rule is not None
     assert d.old.rule.name == "office"
     assert d.new.action is acl.Action.DENY and d.new.reason == "default"
-    assert str(d.condition) == "any headers, any endpoint"
+    assert str(d.condition) == "no service endpoint"
     assert acl.evaluate(old, d.example).allowed and not acl.evaluate(new, d.example).allowed
     assert d.example.address == "198.51.100.129"
 
@@ -65,7 +74,7 @@ def test_a_header_filter_added_is_a_header_condition() -> None:
     header = d.condition.headers[0]
     assert header.header == "X-Azure-FDID"
     assert header.matches == () and [f.values for f in header.does_not_match] == [(fdid,)]
-    assert str(d.condition) == f"X-Azure-FDID matches none of [{fdid}]"
+    assert str(d.condition) == f"X-Azure-FDID matches none of [{fdid}]; no service endpoint"
     assert d.old.action is acl.Action.ALLOW and d.new.action is acl.Action.DENY
     assert d.example.header("X-Azure-FDID") == []
 
@@ -146,7 +155,11 @@ def test_compact_cidrs_use_the_complement_when_shorter() -> None:
         rule("a", 100, "198.51.100.0/24,2001:db8::/32", "Deny"),
         ipSecurityRestrictionsDefaultAction="Allow",
     )
-    (d,) = diff(old, new).differences
+    by_condition = {str(d.condition): d for d in diff(old, new).differences}
+    # Service-endpoint traffic is matched by no IP rule: inside the rule's ranges it
+    # changes too.
+    assert by_condition["service endpoint"].cidrs == ("198.51.100.0/24", "2001:db8::/32")
+    d = by_condition["any headers, any endpoint"]
     assert d.compact_cidrs == (("0.0.0.0/0", "::/0"), ("198.51.100.0/24", "2001:db8::/32"))
     assert len(d.cidrs) > 40
     assert diff(new, old).differences[0].to_dict()["compact"]["exclude"][0] == "198.51.100.0/24"
@@ -314,3 +327,64 @@ def test_diff_is_exact_against_brute_force(
                             service_endpoint=d.example.service_endpoint,
                         ),
                     )
+
+
+def _state_diff(**state: object) -> Diff:
+    site = site_of(
+        rule("office", 100, "198.51.100.0/24"),
+        rule("vnets", 200, "AnyVnets"),
+        publicNetworkAccess="Enabled",
+    )
+    return diff(site, replace(site, **state))  # type: ignore[arg-type]
+
+
+def test_a_private_endpoint_alone_changes_service_endpoint_decisions() -> None:
+    result = _state_diff(has_private_endpoint=True)
+    (d,) = [d for d in result.differences if d.collection == "main"]
+    assert d.old.rule is not None and d.old.rule.name == "vnets"
+    assert d.new.reason == "service-endpoint-blocked"
+    assert d.example.service_endpoint
+    assert str(d.condition).startswith("service endpoint")
+
+
+def test_a_private_endpoint_with_absent_public_access_closes_the_site() -> None:
+    site = site_of(rule("office", 100, "198.51.100.0/24"))
+    result = diff(site, replace(site, has_private_endpoint=True))
+    assert result.differences
+    assert {d.new.reason for d in result.differences} == {"public-access-disabled"}
+    assert all(d.old.action is acl.Action.ALLOW for d in result.differences)
+
+
+def test_hosting_in_an_ase_changes_endpoint_traffic() -> None:
+    result = _state_diff(hosting="ase")
+    (d,) = result.differences
+    assert d.example.service_endpoint
+    assert d.old.rule is not None and d.old.rule.name == "vnets"
+    assert d.new.reason == "default"
+    assert "198.51.100.0/24" not in d.cidrs  # there the office rule allows on an ASE too
+
+
+def test_ip_based_ssl_alone_changes_anyvnets_decisions() -> None:
+    result = _state_diff(ip_based_ssl=True)
+    (d,) = result.differences
+    assert d.old.rule is not None and d.old.rule.name == "vnets"
+    assert d.new.reason == "default" and d.new.action is acl.Action.DENY
+
+
+@given(config=site_configs(), state=site_states())
+def test_diff_over_site_state_agrees_with_the_reference(
+    config: dict[str, object], state: dict[str, object]
+) -> None:
+    old = site_from_config(config)
+    new = replace(old, **state)  # type: ignore[arg-type]
+    result = diff(old, new)  # verify=True checks every example with the reference
+    probes = [
+        acl.Request(ip, subnet=subnet, service_endpoint=se)
+        for ip in ("198.51.100.7", "10.0.0.1", "2001:db8::7")
+        for subnet, se in ((None, False), (None, True), (SUBNETS[0], True))
+    ]
+    for request in probes:
+        a, b = acl.evaluate(old, request), acl.evaluate(new, request)
+        inside = any(d.contains(request) for d in result.differences)
+        if result.complete:
+            assert inside == (a.action is not b.action), (request, a, b)

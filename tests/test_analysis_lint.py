@@ -15,7 +15,15 @@ import acl
 from acl.analysis import CHECKS, AnalysisError, Finding, diff, lint, search
 
 from .conftest import rule, site_of
-from .strategies import FDIDS, SUBNETS, requests, site_configs, site_from_config
+from .strategies import (
+    FDIDS,
+    SUBNETS,
+    endpoint_requests,
+    requests,
+    site_configs,
+    site_from_config,
+    site_states,
+)
 
 FDID = FDIDS[0]
 
@@ -145,6 +153,21 @@ CASES: dict[str, tuple[acl.Site, acl.Site]] = {
     "ACL026": (
         site_of(rule("office", 100, "203.0.113.0/24"), publicNetworkAccess="Disabled"),
         site_of(rule("office", 100, "203.0.113.0/24"), publicNetworkAccess="Enabled"),
+    ),
+    "ACL027": (
+        replace(
+            site_of(rule("app", 100, SUBNETS[0]), publicNetworkAccess="Enabled"),
+            has_private_endpoint=True,
+        ),
+        site_of(rule("app", 100, SUBNETS[0]), publicNetworkAccess="Enabled"),
+    ),
+    "ACL028": (
+        replace(site_of(rule("vnets", 100, "AnyVnets")), hosting="ase"),
+        replace(site_of(rule("vnet", 100, "10.1.0.0/16")), hosting="ase"),
+    ),
+    "ACL029": (
+        replace(site_of(rule("app", 100, SUBNETS[0])), ip_based_ssl=True),
+        replace(site_of(rule("office", 100, "203.0.113.0/24")), ip_based_ssl=True),
     ),
     "ACL030": (
         site_of(rule("office", 100, "203.0.113.9/24")),
@@ -350,10 +373,25 @@ def test_family_left_open_has_an_ipv6_example() -> None:
 def test_default_allow_that_never_decides_is_no_finding() -> None:
     site = site_of(
         rule("office", 100, "203.0.113.0/24"),
-        rule("rest", 200, "0.0.0.0/0,::/0", "Deny"),
+        rule("rest", 200, "Any", "Deny"),
         ipSecurityRestrictionsDefaultAction="Allow",
     )
     assert not [f for f in lint(site) if f.code == "ACL021"]
+
+
+def test_default_allow_reached_through_service_endpoints() -> None:
+    # IP rules never match service-endpoint traffic on multi-tenant App Service, so a
+    # deny-all written as CIDRs leaves VNet traffic to the unmatched-rule action.
+    site = site_of(
+        rule("office", 100, "203.0.113.0/24"),
+        rule("rest", 200, "0.0.0.0/0,::/0", "Deny"),
+        ipSecurityRestrictionsDefaultAction="Allow",
+    )
+    (finding,) = [f for f in lint(site) if f.code == "ACL021"]
+    assert "through a service endpoint" in finding.message
+    assert finding.example is not None and finding.example.service_endpoint
+    assert acl.evaluate(site, finding.example).reason == "default"
+    assert not [f for f in lint(replace(site, hosting="ase")) if f.code == "ACL021"]
 
 
 def test_default_allow_is_info_for_a_block_list() -> None:
@@ -391,7 +429,10 @@ def _swapped(site: acl.Site, a: int, b: int, collection: str) -> acl.Site:
 def _by_rule(findings: list[Finding], site: acl.Site) -> dict[tuple[str, int], set[str]]:
     codes: dict[tuple[str, int], set[str]] = {}
     for finding in findings:
-        if finding.code in ("ACL001", "ACL002", "ACL006") and finding.rules:
+        if (
+            finding.code in ("ACL001", "ACL002", "ACL006", "ACL027", "ACL028", "ACL029")
+            and finding.rules
+        ):
             ref = finding.rules[0]
             codes.setdefault((ref.collection, ref.position), set()).add(finding.code)
     return codes
@@ -402,10 +443,21 @@ def test_shadowed_and_redundant_agree_with_brute_force(
     config: dict[str, Any], data: st.DataObject
 ) -> None:
     # lint looks at the rules as if public access were enabled (and says when it is not)
-    site = replace(site_from_config(config), public_network_access=None)
+    _agrees_with_brute_force(replace(site_from_config(config), public_network_access=None), data)
+
+
+@given(config=site_configs(), state=site_states(), data=st.data())
+def test_lint_with_site_state_agrees_with_brute_force(
+    config: dict[str, Any], state: dict[str, Any], data: st.DataObject
+) -> None:
+    site = replace(site_from_config(config), **{**state, "public_network_access": "Enabled"})
+    _agrees_with_brute_force(site, data, endpoint_requests)
+
+
+def _agrees_with_brute_force(site: acl.Site, data: st.DataObject, draw: Any = requests) -> None:
     findings = lint(site)
     codes = _by_rule(findings, site)
-    batch = data.draw(st.lists(requests(site), min_size=20, max_size=40))
+    batch = data.draw(st.lists(draw(site), min_size=20, max_size=40))
     deciders = {id(acl.evaluate(site, r).rule) for r in batch}
     for finding in findings:
         if finding.code == "ACL005":
@@ -419,7 +471,7 @@ def test_shadowed_and_redundant_agree_with_brute_force(
         for r in site.rules(collection):
             mine = codes.get((r.collection, r.position), set())
             removed = diff(site, _without(site, r))
-            if "ACL006" in mine:
+            if mine & {"ACL006", "ACL027", "ACL028", "ACL029"}:
                 assert search(site, r.action, collection, rule=r) is None
                 continue
             if "ACL001" in mine:
@@ -443,3 +495,37 @@ def test_shadowed_and_redundant_agree_with_brute_force(
                 continue
             assert search(site, r.action, collection, rule=r) is not None
             assert removed.identical == ("ACL002" in mine), (r.label, mine, removed)
+
+
+def test_public_access_disabled_by_a_private_endpoint_says_why() -> None:
+    site = replace(site_of(rule("office", 100, "203.0.113.0/24")), has_private_endpoint=True)
+    (finding,) = [f for f in lint(site) if f.code == "ACL026"]
+    assert "publicNetworkAccess is absent and the site has a private endpoint" in finding.message
+
+
+def test_private_range_says_why_and_is_quiet_on_an_ase() -> None:
+    site = site_of(rule("vnet", 100, "10.1.0.0/16"))
+    (finding,) = [f for f in lint(site) if f.code == "ACL031"]
+    assert "never match traffic through a service endpoint" in finding.message
+    assert not [f for f in lint(replace(site, hosting="ase")) if f.code == "ACL031"]
+
+
+def test_service_endpoint_rules_that_never_match_are_not_unmatchable_rules() -> None:
+    # ACL027-ACL029 say why such a rule never matches; ACL006 would blame its values.
+    site = replace(
+        site_of(rule("app", 100, SUBNETS[0]), rule("vnets", 200, "AnyVnets")),
+        has_private_endpoint=True,
+        hosting="ase",
+        ip_based_ssl=True,
+        public_network_access="Enabled",
+    )
+    codes = sorted(f.code for f in lint(site) if f.rules)
+    assert codes == ["ACL027", "ACL027", "ACL028", "ACL028", "ACL029", "ACL029"]
+
+
+def test_an_ip_rule_does_not_shadow_an_anyvnets_rule_on_multi_tenant() -> None:
+    # Service-endpoint traffic is never matched by 0.0.0.0/0, so AnyVnets still decides.
+    site = site_of(rule("all", 100, "0.0.0.0/0", "Deny"), rule("vnets", 200, "AnyVnets"))
+    assert not [f for f in lint(site) if f.code in ("ACL001", "ACL006")]
+    on_ase = [f.code for f in lint(replace(site, hosting="ase")) if f.rules]
+    assert "ACL028" in on_ase and "ACL006" not in on_ase

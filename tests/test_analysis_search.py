@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,7 +14,15 @@ from acl.analysis import AnalysisError, search
 from acl.headers import HEADER_NAMES
 
 from .conftest import rule, site_of
-from .strategies import FDIDS, SUBNETS, requests, site_configs, site_from_config
+from .strategies import (
+    FDIDS,
+    SUBNETS,
+    endpoint_requests,
+    requests,
+    site_configs,
+    site_from_config,
+    stateful_sites,
+)
 
 
 def test_can_anything_reach_scm_from_the_internet(example_site: acl.Site) -> None:
@@ -135,8 +144,18 @@ def _answers(question: dict[str, Any], decision: acl.Decision) -> bool:
 
 @given(config=site_configs(), data=st.data())
 def test_search_is_exact_against_brute_force(config: dict[str, Any], data: st.DataObject) -> None:
-    site = site_from_config(config)
-    batch = data.draw(st.lists(requests(site), min_size=30, max_size=50))
+    _search_agrees(site_from_config(config), data, requests)
+
+
+@given(site=stateful_sites(), data=st.data())
+def test_search_with_site_state_is_exact_against_brute_force(
+    site: acl.Site, data: st.DataObject
+) -> None:
+    _search_agrees(site, data, endpoint_requests)
+
+
+def _search_agrees(site: acl.Site, data: st.DataObject, draw: Any) -> None:
+    batch = data.draw(st.lists(draw(site), min_size=30, max_size=50))
     for question in data.draw(st.lists(questions(site), min_size=1, max_size=4)):
         found = search(site, **question)
         if found is not None:
@@ -154,3 +173,23 @@ def test_subnet_endpoint_search() -> None:
     found = search(site, "deny", endpoint="service")
     assert found is not None and found.rule is not None and found.rule.name == "b"
     assert found.request.subnet is None and found.request.service_endpoint
+
+
+def test_search_finds_service_endpoint_traffic_past_ip_rules() -> None:
+    # multi-tenant: 0.0.0.0/0 and ::/0 never match service-endpoint traffic
+    site = site_of(rule("all", 100, "0.0.0.0/0,::/0"), ipSecurityRestrictionsDefaultAction="Deny")
+    found = search(site, "deny")
+    assert found is not None and found.request.service_endpoint
+    assert found.decision.reason == "default"
+    assert search(site, "deny", endpoint="none") is None
+    assert search(replace(site, hosting="ase"), "deny") is None
+
+
+def test_search_finds_service_endpoint_traffic_refused_by_a_private_endpoint() -> None:
+    site = replace(
+        site_of(rule("any", 100, "Any"), publicNetworkAccess="Enabled"), has_private_endpoint=True
+    )
+    found = search(site, "deny")
+    assert found is not None and found.decision.reason == "service-endpoint-blocked"
+    assert search(site, "deny", endpoint="none") is None
+    assert search(replace(site, public_network_access=None), "allow") is None

@@ -106,14 +106,18 @@ def test_terraform_output(example: acl.Site) -> None:
     assert "    scm_ip_restriction {" in text
 
 
-def test_terraform_writes_effective_defaults_and_any() -> None:
-    site = acl.loads('[{"name": "all", "priority": 10, "ipAddress": "Any", "action": "Deny"}]')
+def test_terraform_writes_effective_defaults_and_refuses_any() -> None:
+    site = acl.loads('[{"name": "all", "priority": 10, "ipAddress": "0.0.0.0/0,::/0"}]')
     text = convert(site, "terraform")
     assert 'ip_restriction_default_action     = "Deny"' in text  # implicit Deny, made explicit
     assert 'scm_ip_restriction_default_action = "Allow"' in text  # no scm rules
-    assert 'ip_address = "0.0.0.0/0,::/0"' in text
     back = read_back(text, "terraform")
     assert acl.analysis.diff(site, back).identical
+    # Any matches service-endpoint traffic, 0.0.0.0/0,::/0 does not (multi-tenant)
+    anything = acl.loads('[{"name": "all", "priority": 10, "ipAddress": "Any", "action": "Deny"}]')
+    for target in ("terraform", "azcli"):
+        with pytest.raises(ConvertError, match="never match traffic through a service endpoint"):
+            convert(anything, target)
 
 
 def test_hcl_strings_are_escaped() -> None:

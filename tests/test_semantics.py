@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 import acl
@@ -71,6 +75,33 @@ def test_public_access_disabled_denies_before_rules() -> None:
     site = site_of(rule("all", 100, "0.0.0.0/0"), publicNetworkAccess="disabled")
     d = decide(site, "1.1.1.1")
     assert (d.allowed, d.reason, d.rule) == (False, "public-access-disabled", None)
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_a_private_endpoint_disables_absent_public_access(value: str | None) -> None:
+    site = replace(
+        site_of(rule("all", 100, "0.0.0.0/0"), publicNetworkAccess=value), has_private_endpoint=True
+    )
+    d = decide(site, "1.1.1.1")
+    assert (d.allowed, d.reason, d.rule) == (False, "public-access-disabled", None)
+    assert d.detail == "publicNetworkAccess is absent and the site has a private endpoint"
+    assert decide(site, "1.1.1.1", private_endpoint=True).reason == "private-endpoint"
+
+
+def test_a_private_endpoint_with_public_access_enabled_refuses_service_endpoints() -> None:
+    site = replace(
+        site_of(
+            rule("vnets", 100, "AnyVnets"), rule("any", 200, "Any"), publicNetworkAccess="Enabled"
+        ),
+        has_private_endpoint=True,
+    )
+    d = decide(site, "10.0.0.1", service_endpoint=True)
+    assert (d.allowed, d.reason, d.trace) == (False, "service-endpoint-blocked", ())
+    assert "private endpoint" in d.detail
+    assert "no rule was evaluated" in d.explain()
+    assert decide(site, "10.0.0.1", subnet=SUBNET).reason == "service-endpoint-blocked"
+    assert decide(site, "1.1.1.1").decided_by == "any"
+    assert decide(site, "1.1.1.1", private_endpoint=True).reason == "private-endpoint"
 
 
 def test_public_access_enabled_or_absent_evaluates_rules() -> None:
@@ -220,9 +251,45 @@ def test_subnet_rules_compare_the_id_case_insensitively_without_trailing_slash()
     assert decide(site, "10.0.0.1", service_endpoint=True).reason == "default"
 
 
-def test_ip_rules_match_service_endpoint_traffic_by_address() -> None:
-    site = site_of(rule("all6", 1, "::/0"))
-    assert decide(site, "fd00::1002:fc01:3000:2000:1000", subnet=SUBNET).decided_by == "all6"
+def test_ip_rules_never_match_service_endpoint_traffic_on_multi_tenant() -> None:
+    site = site_of(rule("all6", 1, "::/0"), rule("vnet", 2, "10.0.0.0/8"))
+    assert decide(site, "fd00::1002:fc01:3000:2000:1000", subnet=SUBNET).reason == "default"
+    assert decide(site, "10.0.0.1", service_endpoint=True).reason == "default"
+    assert decide(site, "10.0.0.1").decided_by == "vnet"
+    d = decide(site, "10.0.0.1", service_endpoint=True).with_trace()
+    assert d.trace is not None and "never match a request that came through a service" in (
+        d.trace[0].detail
+    )
+
+
+def test_any_anyvnets_and_subnet_rules_match_service_endpoint_traffic() -> None:
+    site = site_of(
+        rule("all", 1, "0.0.0.0/0", "Deny"), rule("app", 2, SUBNET), rule("any", 3, "Any", "Deny")
+    )
+    assert decide(site, "10.0.0.1", subnet=SUBNET).decided_by == "app"
+    assert decide(site, "10.0.0.1", service_endpoint=True).decided_by == "any"
+
+
+def test_an_ase_matches_private_ranges_and_never_service_endpoint_rules() -> None:
+    site = replace(
+        site_of(
+            rule("app", 1, SUBNET), rule("vnets", 2, "AnyVnets"), rule("vnet", 3, "10.0.0.0/8")
+        ),
+        hosting="ase",
+    )
+    assert decide(site, "10.0.0.1", subnet=SUBNET).decided_by == "vnet"
+    assert decide(site, "10.0.0.1", service_endpoint=True).decided_by == "vnet"
+    assert decide(site, "192.0.2.1", subnet=SUBNET).reason == "default"
+    d = decide(site, "192.0.2.1", subnet=SUBNET).with_trace()
+    assert d.trace is not None and "App Service Environment" in d.trace[0].detail
+
+
+def test_ip_based_ssl_makes_service_endpoint_rules_never_match() -> None:
+    site = replace(site_of(rule("app", 1, SUBNET), rule("vnets", 2, "AnyVnets")), ip_based_ssl=True)
+    assert decide(site, "10.0.0.1", subnet=SUBNET).reason == "default"
+    assert decide(site, "10.0.0.1", service_endpoint=True).reason == "default"
+    d = decide(site, "10.0.0.1", subnet=SUBNET).with_trace()
+    assert d.trace is not None and "IP-based SSL" in d.trace[0].detail
 
 
 # §5 headers --------------------------------------------------------------------------------
@@ -373,3 +440,25 @@ def test_decision_json_is_stable() -> None:
             "detail": "source and every header filter matched",
         }
     ]
+
+
+# Expectation files for a site with a private endpoint (site resources with an approved
+# privateEndpointConnections entry). The private endpoint is set here directly, so these run
+# whatever the site-resource loader detects; `acl test` runs them too once it detects it.
+PRIVATE_ENDPOINT_CASES = sorted(
+    (Path(__file__).parent / "data" / "private-endpoint").glob("*.json")
+)
+
+
+@pytest.mark.parametrize("path", PRIVATE_ENDPOINT_CASES, ids=lambda p: p.name)
+def test_private_endpoint_expectation_files(path: Path) -> None:
+    from acl.expectations import request_from_dict
+
+    doc = json.loads(path.read_text())
+    site = replace(acl.loads(json.dumps(doc["site"])), has_private_endpoint=True)
+    engine = acl.compile(site)
+    for case in doc["cases"]:
+        request = request_from_dict(case["request"])
+        for decision in (acl.evaluate(site, request), engine.decide(request)):
+            assert decision.action.word == case["expect"], (path.name, case["name"])
+            assert decision.decided_by == case["rule"], (path.name, case["name"])

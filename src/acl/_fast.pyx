@@ -7,7 +7,7 @@ contiguity and allocate the outputs; the loops below take typed memoryviews, run
 the GIL and cannot raise.
 
 Codes: a compiled rule index (>= 0), or DEFAULT (-1), PRIVATE_ENDPOINT (-2),
-PUBLIC_ACCESS_DISABLED (-3), INVALID (-4).
+PUBLIC_ACCESS_DISABLED (-3), INVALID (-4), SERVICE_ENDPOINT_BLOCKED (-5).
 """
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
@@ -34,6 +34,7 @@ cdef enum:
     CODE_PRIVATE_ENDPOINT = -2
     CODE_PUBLIC_ACCESS_DISABLED = -3
     CODE_INVALID = -4
+    CODE_SERVICE_ENDPOINT_BLOCKED = -5
     MAX_TEXT = 64
 
 
@@ -820,6 +821,8 @@ cdef class Kernel:
     cdef const uint8_t* f_header
     cdef uint8_t defaults[2]
     cdef bint public_disabled
+    cdef bint endpoint_blocked   # requests through a service endpoint are denied
+    cdef int32_t endpoint_list[2]  # per collection: their candidate list, or -1: by address
     cdef int32_t nrules
     cdef const int32_t* plain4[2]   # per range: the code when no condition can hold
     cdef const int32_t* plain6[2]
@@ -885,6 +888,9 @@ cdef class Kernel:
         u8 = arr(tables.filter_header, np.uint8)
         self.f_header = &u8[0]
         self.public_disabled = tables.public_disabled
+        self.endpoint_blocked = tables.endpoint_blocked
+        for c in range(2):
+            self.endpoint_list[c] = tables.endpoint_lists[c]
         self.nrules = len(tables.rules)
         # The common bulk case (no headers, endpoints or subnets) needs one lookup per row.
         offsets = np.asarray(tables.list_offsets)
@@ -957,16 +963,21 @@ cdef class Kernel:
             return CODE_PRIVATE_ENDPOINT
         if self.public_disabled:
             return CODE_PUBLIC_ACCESS_DISABLED
+        if version != 4 and version != 6:
+            return CODE_INVALID
+        if ctx.endpoint:
+            if self.endpoint_blocked:
+                return CODE_SERVICE_ENDPOINT_BLOCKED
+            if self.endpoint_list[coll] >= 0:
+                return self._resolve(self.endpoint_list[coll], ctx)
         if version == 6 and hi == 0 and (lo >> 32) == <uint64_t>0xFFFFU:
             version = 4  # an IPv4-mapped address is the IPv4 address
             lo = lo & <uint64_t>0xFFFFFFFFU
         if version == 4:
             idx = _range_v4(&self.fam4[coll], <uint32_t>lo)
             return self._resolve(self.fam4[coll].ranges[idx], ctx)
-        if version == 6:
-            idx = _range_v6(&self.fam6[coll], hi, lo)
-            return self._resolve(self.fam6[coll].ranges[idx], ctx)
-        return CODE_INVALID
+        idx = _range_v6(&self.fam6[coll], hi, lo)
+        return self._resolve(self.fam6[coll].ranges[idx], ctx)
 
     cdef inline uint8_t _action(self, int32_t code, int coll) noexcept nogil:
         if code >= 0:

@@ -20,6 +20,7 @@ from .compile import (
     INVALID,
     PRIVATE_ENDPOINT,
     PUBLIC_ACCESS_DISABLED,
+    SERVICE_ENDPOINT_BLOCKED,
     FamilyTable,
     Tables,
 )
@@ -185,6 +186,12 @@ class Kernel:
             return PUBLIC_ACCESS_DISABLED
         if version not in (4, 6):
             return INVALID
+        if endpoint:
+            if self._t.endpoint_blocked:
+                return SERVICE_ENDPOINT_BLOCKED
+            endpoint_list = int(self._t.endpoint_lists[coll])
+            if endpoint_list >= 0:
+                return self._resolve(endpoint_list, endpoint, subnet, sat)
         if version == 6 and value >> 32 == 0xFFFF:
             version, value = 4, value & 0xFFFFFFFF  # an IPv4-mapped address is IPv4
         table = self._t.family(coll, version)

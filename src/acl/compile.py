@@ -10,13 +10,24 @@ become small integer ids:
 * a rule's **conditions**: ``COND_HEADERS`` (it has header filters), ``COND_ENDPOINT``
   (``AnyVnets``: the request came through a service endpoint), ``COND_SUBNET`` (the
   request's subnet id equals the rule's);
-* ``Any``, ``AnyVnets`` and subnet rules cover the whole of both families;
+* the address partition decides requests that did not come through a service endpoint (and,
+  in an App Service Environment, every request): it holds IP and service-tag rules by their
+  prefixes and ``Any`` rules everywhere. ``AnyVnets`` and subnet rules never match such a
+  request, so they are not in it;
+* the **endpoint list** of a collection decides requests that came through a service
+  endpoint on a multi-tenant site: IP and service-tag rules never match them, whatever
+  address they carry, so the list holds only the address-independent rules (``Any``,
+  ``AnyVnets``, subnet rules; only ``Any`` with IP-based SSL). ``endpoint_lists[c]`` is its
+  candidate list id, or -1 in an App Service Environment (the request is matched as
+  address traffic). A site with a private endpoint refuses such requests outright
+  (``endpoint_blocked``);
 * every distinct header filter gets an id; at decision time each request header value is
   mapped, once per distinct value, to the sorted ids of the filters it satisfies
   (:class:`HeaderIndex`), and the kernel only checks membership.
 
 Codes written by kernels in the ``rule`` column: a compiled rule index (>= 0), or one of
-:data:`DEFAULT`, :data:`PRIVATE_ENDPOINT`, :data:`PUBLIC_ACCESS_DISABLED`, :data:`INVALID`.
+:data:`DEFAULT`, :data:`PRIVATE_ENDPOINT`, :data:`PUBLIC_ACCESS_DISABLED`, :data:`INVALID`,
+:data:`SERVICE_ENDPOINT_BLOCKED`.
 """
 
 from __future__ import annotations
@@ -41,6 +52,7 @@ from .headers import (
     single_value,
 )
 from .model import Action, Collection, HeaderFilter, Outcome, Rule, Site, normalize_subnet
+from .reference import SERVICE_ENDPOINT_BLOCKED_DETAIL
 
 __all__ = [
     "COND_ENDPOINT",
@@ -50,6 +62,7 @@ __all__ = [
     "INVALID",
     "PRIVATE_ENDPOINT",
     "PUBLIC_ACCESS_DISABLED",
+    "SERVICE_ENDPOINT_BLOCKED",
     "FamilyTable",
     "HeaderIndex",
     "Tables",
@@ -64,11 +77,16 @@ DEFAULT = -1
 PRIVATE_ENDPOINT = -2
 PUBLIC_ACCESS_DISABLED = -3
 INVALID = -4
+SERVICE_ENDPOINT_BLOCKED = -5
+LOWEST_CODE = SERVICE_ENDPOINT_BLOCKED
+"""The most negative reason code: code ``c`` maps to index ``c - LOWEST_CODE`` in tables
+that cover every code."""
 REASON_CODES = {
     DEFAULT: "default",
     PRIVATE_ENDPOINT: "private-endpoint",
     PUBLIC_ACCESS_DISABLED: "public-access-disabled",
     INVALID: "invalid",
+    SERVICE_ENDPOINT_BLOCKED: "service-endpoint-blocked",
 }
 
 ROOT_BITS = 16
@@ -135,14 +153,19 @@ class Tables:
     defaults: U8
     """The unmatched-rule action per requested collection (index 0 main, 1 scm)."""
     public_disabled: bool
+    endpoint_lists: I32
+    """Per requested collection, the candidate list id for requests through a service
+    endpoint, or -1: match them by address (an App Service Environment)."""
+    endpoint_blocked: bool
+    """Requests through a service endpoint are denied (the site has a private endpoint)."""
     rules: tuple[Rule, ...]
     """Compiled rule index to :class:`Rule`."""
     headers: HeaderIndex
     subnet_ids: dict[str, int]
     outcomes: tuple[list[Outcome | None], list[Outcome | None]]
     """Per requested collection, a cache filled by :meth:`outcome`: one :class:`Outcome` per
-    compiled rule, then the default, private-endpoint and public-access-disabled outcomes
-    (index ``R + 0..2``). Built on first use: a million-rule site needs few of them."""
+    compiled rule, then the outcomes of the reason codes -1 to -5 (index ``R - 1 - code``;
+    -4, invalid, has none). Built on first use: a million-rule site needs few of them."""
     site: Site
 
     def family(self, collection: int, version: int) -> FamilyTable:
@@ -175,7 +198,15 @@ class Tables:
                 collection,
                 "public-access-disabled",
                 None,
-                "publicNetworkAccess is Disabled",
+                self.site.public_access_explained(),
+            )
+        if code == SERVICE_ENDPOINT_BLOCKED:
+            return Outcome(
+                Action.DENY,
+                collection,
+                "service-endpoint-blocked",
+                None,
+                SERVICE_ENDPOINT_BLOCKED_DETAIL,
             )
         raise ValueError(f"code {code} has no outcome")
 
@@ -193,7 +224,8 @@ class Tables:
         for table in tables.values():
             out.extend((table.starts_hi, table.starts_lo, table.ranges, table.root))
         out.extend((
-            self.list_offsets, self.list_rules, self.rule_action, self.rule_cond,
+            self.list_offsets, self.list_rules, self.endpoint_lists, self.rule_action,
+            self.rule_cond,
             self.rule_subnet, self.rule_position, self.rule_collection,
             self.rule_filter_offsets, self.rule_filters, self.filter_header,
         ))  # fmt: skip
@@ -207,6 +239,7 @@ class Tables:
         flat = (
             self.list_offsets,
             self.list_rules,
+            self.endpoint_lists,
             self.rule_action,
             self.rule_cond,
             self.rule_subnet,
@@ -493,6 +526,7 @@ def _assemble(
     families: dict[str, FamilyTable],
     list_offsets: I32,
     list_rules: I32,
+    endpoint_lists: I32,
 ) -> Tables:
     a = side.arrays
     return Tables(
@@ -512,10 +546,15 @@ def _assemble(
         filter_header=a["filter_header"],
         defaults=a["defaults"],
         public_disabled=site.public_access_disabled,
+        endpoint_lists=endpoint_lists,
+        endpoint_blocked=site.has_private_endpoint,
         rules=tuple(side.rules),
         headers=HeaderIndex.build(side.filters),
         subnet_ids=side.subnet_ids,
-        outcomes=([None] * (len(side.rules) + 3), [None] * (len(side.rules) + 3)),
+        outcomes=(
+            [None] * (len(side.rules) - LOWEST_CODE),
+            [None] * (len(side.rules) - LOWEST_CODE),
+        ),
         site=site,
     )
 
@@ -527,23 +566,39 @@ def build_tables(site: Site) -> Tables:
     lists: dict[tuple[int, ...], int] = {}
     built: dict[str, tuple[FamilyTable, FamilyTable]] = {}
     unconditional = (cond == 0).tolist()
+    vnet_rules = site.service_endpoint_rules_ignored() is None
+    endpoint_list = {c: -1 for c in COLLECTIONS}
     for c in COLLECTIONS:
         effective = site.effective_collection(c)
         if effective in built:
             built[c] = built[effective]
+            endpoint_list[c] = endpoint_list[effective]
             continue
         blocks: dict[int, list[tuple[int, int, int]]] = {4: [], 6: []}
         everywhere: list[int] = []
+        via_endpoint: list[int] = []
         for rule in site.rules(c):
             rule_id = side.index_of[id(rule)]
             for source in rule.sources:
-                if not source.prefixes and source.kind != "service_tag" and source.kind != "cidr":
-                    everywhere.append(rule_id)  # Any, AnyVnets, subnets
+                if source.kind == "any":
+                    everywhere.append(rule_id)
+                    via_endpoint.append(rule_id)
+                elif source.kind in ("any_vnets", "subnet") and vnet_rules:
+                    via_endpoint.append(rule_id)
                 for prefix in source.prefixes:
                     blocks[prefix.version].append((prefix.network, prefix.length, rule_id))
         v4 = _family_table(*_partition(blocks[4], everywhere, unconditional, 32, lists), 32)
         v6 = _family_table(*_partition(blocks[6], everywhere, unconditional, 128, lists), 128)
         built[c] = (v4, v6)
+        if site.hosting != "ase":
+            # AnyVnets always holds for endpoint traffic: only header filters and subnets
+            # are conditions there.
+            members: list[int] = []
+            for k in sorted(set(via_endpoint)):
+                members.append(k)
+                if not cond[k] & (COND_HEADERS | COND_SUBNET):
+                    break
+            endpoint_list[c] = lists.setdefault(tuple(members), len(lists))
 
     list_offsets = [0]
     list_rules: list[int] = []
@@ -562,6 +617,7 @@ def build_tables(site: Site) -> Tables:
         families,
         np.array(list_offsets, dtype=np.int32),
         np.array(list_rules, dtype=np.int32),
+        np.array([endpoint_list[c] for c in COLLECTIONS], dtype=np.int32),
     )
 
 
@@ -577,7 +633,14 @@ def tables_from_arrays(
     for name, value in side.arrays.items():
         if name in arrays and not np.array_equal(arrays[name], value):
             raise ConfigError(f"saved engine is inconsistent: {name} does not match its site")
-    return _assemble(site, side, families, arrays["list_offsets"], arrays["list_rules"])
+    return _assemble(
+        site,
+        side,
+        families,
+        arrays["list_offsets"],
+        arrays["list_rules"],
+        arrays["endpoint_lists"],
+    )
 
 
 def subnet_id(tables: Tables, subnet: str | None) -> int:

@@ -21,15 +21,15 @@ Some sites cannot be written in some targets; :class:`ConvertError` says which r
 
 * Terraform: the provider validates what it sends. ``AnyVnets`` has no azurerm spelling;
   priorities must be 1 to 2147483647; ``x_azure_fdid`` values must be UUIDs and
-  ``x_fd_health_probe`` ``["1"]``. ``Any`` is written ``0.0.0.0/0,::/0`` (the same requests),
-  an absent default action its effective value (Deny with rules, Allow without), because the
+  ``x_fd_health_probe`` ``["1"]``. ``Any`` has no spelling either (``0.0.0.0/0,::/0`` does
+  not match service-endpoint traffic, which ``Any`` does), an absent default action its effective value (Deny with rules, Allow without), because the
   provider always sends one; ``vnetTrafficTag``/``subnetTrafficTag`` are dropped (Azure does
   not match on them).
 * az CLI: ``AnyVnets`` cannot be given; the CLI refuses a rule whose address list (or service
   tag, or subnet with the same header filter) is already in the collection, more than eight
   addresses or header values, and header values containing ``=``. Host bits are cleared
   (``10.0.0.1/24`` becomes ``10.0.0.0/24``: the same addresses match), because the CLI refuses
-  them, and ``Any`` is written ``0.0.0.0/0,::/0``.
+  them; ``Any`` cannot be given (as for Terraform).
 """
 
 from __future__ import annotations
@@ -201,6 +201,12 @@ def _effective(site: Site, collection: Literal["main", "scm"]) -> str:
     return "Deny" if rules else "Allow"
 
 
+_ANY_REFUSED = (
+    "Any {what}, and 0.0.0.0/0,::/0 is not the same: on multi-tenant App Service IP rules "
+    "never match traffic through a service endpoint, which Any does; write --to arm instead"
+)
+
+
 def _tf_source(rule: Rule) -> tuple[str, str]:
     kinds = {source.kind for source in rule.sources}
     if kinds == {"any_vnets"}:
@@ -210,7 +216,12 @@ def _tf_source(rule: Rule) -> tuple[str, str]:
             rule,
         )
     if kinds == {"any"}:
-        return "ip_address", "0.0.0.0/0,::/0"
+        raise ConvertError(
+            _ANY_REFUSED.format(
+                what="has no azurerm spelling (the provider drops every rule whose ipAddress is Any)"
+            ),
+            rule,
+        )
     if kinds == {"subnet"}:
         return "virtual_network_subnet_id", rule.vnet_subnet_resource_id or rule.sources[0].text
     if kinds == {"service_tag"}:
@@ -331,7 +342,12 @@ def _sh(value: str) -> str:
 def _az_ips(rule: Rule) -> str:
     kinds = {source.kind for source in rule.sources}
     if kinds == {"any"}:
-        return "0.0.0.0/0,::/0"
+        raise ConvertError(
+            _ANY_REFUSED.format(
+                what="cannot be given to `az webapp config access-restriction add` (its --ip-address takes addresses and CIDRs only)"
+            ),
+            rule,
+        )
     texts = []
     for source in rule.sources:
         network = ipaddress.ip_network(source.text.strip(), strict=False)

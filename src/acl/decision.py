@@ -34,7 +34,8 @@ class Decision:
     """The outcome for one request.
 
     ``reason`` is ``rule`` when ``rule`` decided, else ``default`` (the unmatched-rule
-    action), ``private-endpoint`` or ``public-access-disabled``. ``trace`` lists every rule
+    action), ``private-endpoint``, ``public-access-disabled`` or
+    ``service-endpoint-blocked``. ``trace`` lists every rule
     considered, in order, when it was kept; :meth:`explain` renders it, computing it with the
     reference evaluator when it was not kept.
 
@@ -189,7 +190,11 @@ class Decision:
         lines = [full.summary()]
         trace = full.trace
         if trace is not None:
-            if not trace and full.reason in ("private-endpoint", "public-access-disabled"):
+            if not trace and full.reason in (
+                "private-endpoint",
+                "public-access-disabled",
+                "service-endpoint-blocked",
+            ):
                 lines.append("  no rule was evaluated")
             for step in trace:
                 lines.append(f"  {step}")

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from .compile import (
     INVALID,
+    LOWEST_CODE,
     FamilyTable,
     Tables,
     build_tables,
@@ -100,7 +101,8 @@ class BulkDecisions:
 
     - ``rule``: the deciding rule's position in its list in the source file (>= 0), or a
       negative reason code: -1 the unmatched-rule action, -2 private endpoint, -3 public
-      access disabled, -4 invalid input. With ``scmIpSecurityRestrictionsUseMain`` an scm
+      access disabled, -4 invalid input, -5 service-endpoint traffic to a site with a
+      private endpoint. With ``scmIpSecurityRestrictionsUseMain`` an scm
       request's rule is in the main list.
     - ``collection``: 0 main, 1 scm (the collection the request asked for).
     - ``family``: 4 or 6 (IPv4-mapped addresses count as 4), 0 for an invalid address.
@@ -118,8 +120,10 @@ class BulkDecisions:
     @cached_property
     def rule(self) -> npt.NDArray[np.int32]:
         positions = self._engine.tables.rule_position
-        lookup = np.concatenate([np.arange(-4, 0, dtype=np.int32), positions.astype(np.int32)])
-        return lookup[self.code + 4]
+        lookup = np.concatenate(
+            [np.arange(LOWEST_CODE, 0, dtype=np.int32), positions.astype(np.int32)]
+        )
+        return lookup[self.code - LOWEST_CODE]
 
     @cached_property
     def collection(self) -> npt.NDArray[np.uint8]:
@@ -711,11 +715,12 @@ class Engine:
         Path(path).write_bytes(_to_bytes(self))
 
 
-SAVE_FORMAT = "acl-engine/1"
+SAVE_FORMAT = "acl-engine/2"
 _FAMILY_FIELDS = ("starts_hi", "starts_lo", "ranges", "root")
 _ARRAY_FIELDS = (
     "list_offsets",
     "list_rules",
+    "endpoint_lists",
     "rule_action",
     "rule_cond",
     "rule_subnet",

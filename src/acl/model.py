@@ -40,9 +40,16 @@ HOSTINGS: tuple[Hosting, ...] = ("multi-tenant", "ase")
 """Where a site runs: the multi-tenant service (the default) or an App Service Environment,
 which changes how service-endpoint traffic and private ranges match."""
 
-REASONS = ("rule", "default", "private-endpoint", "public-access-disabled")
-"""Why a decision was made: a rule matched, the unmatched-rule action, or the two checks
-that come before any rule."""
+REASONS = (
+    "rule",
+    "default",
+    "private-endpoint",
+    "public-access-disabled",
+    "service-endpoint-blocked",
+)
+"""Why a decision was made: a rule matched, the unmatched-rule action, or one of the three
+checks that come before any rule (a private endpoint lets the request in; public access is
+disabled; service-endpoint traffic to a site with a private endpoint is refused)."""
 
 
 class Action(enum.Enum):
@@ -192,7 +199,31 @@ class Site:
 
     @property
     def public_access_disabled(self) -> bool:
-        return (self.public_network_access or "").lower() == "disabled"
+        """``publicNetworkAccess`` is ``Disabled``, or absent/empty on a site with a private
+        endpoint (which makes the default "disabled"); ``Enabled`` keeps public access."""
+        setting = (self.public_network_access or "").strip().lower()
+        if setting == "disabled":
+            return True
+        return not setting and self.has_private_endpoint
+
+    def public_access_explained(self) -> str:
+        """Why public access is disabled, as decisions say it (see
+        :attr:`public_access_disabled`)."""
+        if (self.public_network_access or "").strip().lower() == "disabled":
+            return "publicNetworkAccess is Disabled"
+        return "publicNetworkAccess is absent and the site has a private endpoint"
+
+    def service_endpoint_rules_ignored(self) -> str | None:
+        """Why subnet and ``AnyVnets`` rules never match on this site, or None when they can:
+        a private endpoint, an App Service Environment, or IP-based SSL."""
+        reasons = []
+        if self.has_private_endpoint:
+            reasons.append("the site has a private endpoint")
+        if self.hosting == "ase":
+            reasons.append("the site runs in an App Service Environment")
+        if self.ip_based_ssl:
+            reasons.append("the site has IP-based SSL")
+        return " and ".join(reasons) if reasons else None
 
     def effective_collection(self, collection: Collection) -> Collection:
         """The collection whose rules and default apply: scm uses main when told to."""

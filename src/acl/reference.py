@@ -33,23 +33,74 @@ from .model import (
     normalize_subnet,
 )
 
-__all__ = ["evaluate", "header_matches", "source_matches"]
+__all__ = [
+    "SERVICE_ENDPOINT_BLOCKED_DETAIL",
+    "endpoint_traffic",
+    "evaluate",
+    "header_matches",
+    "source_matches",
+]
+
+SERVICE_ENDPOINT_BLOCKED_DETAIL = (
+    "came through a service endpoint, and a site with a private endpoint receives no "
+    "service-endpoint traffic; no rule is evaluated"
+)
 
 
-def source_matches(rule: Rule, request: Request) -> bool:
-    """Whether any of the rule's sources matches the request (§3, §4)."""
+def endpoint_traffic(site: Site, request: Request) -> bool:
+    """Whether a request is matched as service-endpoint traffic (§4): it came through a
+    service endpoint and the site is multi-tenant. In an App Service Environment service
+    endpoints cannot be used, so such a request is matched as ordinary address traffic."""
+    return request.service_endpoint and site.hosting != "ase"
+
+
+def source_matches(rule: Rule, request: Request, site: Site | None = None) -> bool:
+    """Whether any of the rule's sources matches the request (§3, §4) on ``site`` (a
+    multi-tenant site without a private endpoint or IP-based SSL when None).
+
+    Service-endpoint traffic to a multi-tenant site is matched only by ``Any``, ``AnyVnets``
+    and subnet rules, never by IP or service-tag rules, whatever address it carries. Subnet
+    and ``AnyVnets`` rules never match on a site with a private endpoint, in an App Service
+    Environment, or with IP-based SSL.
+    """
+    site = site if site is not None else Site()
+    via_endpoint = endpoint_traffic(site, request)
+    vnet_rules = site.service_endpoint_rules_ignored() is None
     for source in rule.sources:
         if source.kind == "any":
             return True
         if source.kind == "any_vnets":
-            if request.service_endpoint:
+            if vnet_rules and via_endpoint:
                 return True
         elif source.kind == "subnet":
-            if request.subnet is not None and source.subnet == normalize_subnet(request.subnet):
+            if (
+                vnet_rules
+                and via_endpoint
+                and request.subnet is not None
+                and source.subnet == normalize_subnet(request.subnet)
+            ):
                 return True
-        elif any(p.contains(request.version, request.value) for p in source.prefixes):
+        elif not via_endpoint and any(
+            p.contains(request.version, request.value) for p in source.prefixes
+        ):
             return True
     return False
+
+
+def _missed(rule: Rule, request: Request, site: Site) -> str:
+    """Why a rule's source did not match, in words."""
+    kinds = {source.kind for source in rule.sources}
+    if kinds & {"any_vnets", "subnet"}:
+        ignored = site.service_endpoint_rules_ignored()
+        if ignored is not None:
+            return f"source did not match: service-endpoint rules never match because {ignored}"
+        return "source did not match"
+    if kinds & {"cidr", "service_tag"} and endpoint_traffic(site, request):
+        return (
+            "source did not match: IP rules never match a request that came through a service "
+            "endpoint (multi-tenant App Service)"
+        )
+    return "source did not match"
 
 
 def header_matches(header: HeaderFilter, request: Request) -> bool:
@@ -74,9 +125,9 @@ def header_matches(header: HeaderFilter, request: Request) -> bool:
     return value is not None and value in header.values
 
 
-def _step(rule: Rule, request: Request) -> TraceStep:
-    if not source_matches(rule, request):
-        return TraceStep(rule, "source-missed", "source did not match")
+def _step(rule: Rule, request: Request, site: Site) -> TraceStep:
+    if not source_matches(rule, request, site):
+        return TraceStep(rule, "source-missed", _missed(rule, request, site))
     for header in rule.headers:
         if not header_matches(header, request):
             got = request.header(header.name)
@@ -93,13 +144,18 @@ def evaluate(site: Site, request: Request) -> Decision:
         detail = "arrived through a private endpoint; no rule is evaluated"
         return Decision(Outcome(Action.ALLOW, collection, "private-endpoint", None, detail), ip, ())
     if site.public_access_disabled:
-        detail = "publicNetworkAccess is Disabled"
+        detail = site.public_access_explained()
         return Decision(
             Outcome(Action.DENY, collection, "public-access-disabled", None, detail), ip, ()
         )
+    if site.has_private_endpoint and request.service_endpoint:
+        detail = SERVICE_ENDPOINT_BLOCKED_DETAIL
+        return Decision(
+            Outcome(Action.DENY, collection, "service-endpoint-blocked", None, detail), ip, ()
+        )
     trace: list[TraceStep] = []
     for rule in site.rules(collection):
-        step = _step(rule, request)
+        step = _step(rule, request, site)
         trace.append(step)
         if step.outcome == "matched":
             outcome = Outcome(rule.action, collection, "rule", rule, f"rule {rule.label} matched")

@@ -20,7 +20,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .compile import DEFAULT, INVALID, PRIVATE_ENDPOINT, PUBLIC_ACCESS_DISABLED
+from .compile import (
+    DEFAULT,
+    INVALID,
+    PRIVATE_ENDPOINT,
+    PUBLIC_ACCESS_DISABLED,
+    SERVICE_ENDPOINT_BLOCKED,
+)
 from .decision import Decision
 from .engine import BulkDecisions, Engine
 from .errors import AclError
@@ -48,6 +54,7 @@ REASON_WORDS = {
     DEFAULT: "default",
     PRIVATE_ENDPOINT: "private-endpoint",
     PUBLIC_ACCESS_DISABLED: "public-access-disabled",
+    SERVICE_ENDPOINT_BLOCKED: "service-endpoint-blocked",
 }
 
 

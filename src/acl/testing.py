@@ -184,7 +184,7 @@ def assert_decided_by(
 
     ``rule`` is a rule name, ``#position`` for an unnamed rule, a :class:`~acl.model.Rule`,
     or a reason: ``default`` (the unmatched-rule action), ``private-endpoint``,
-    ``public-access-disabled``. ``action`` (``"allow"``/``"deny"``) checks the action too.
+    ``public-access-disabled``, ``service-endpoint-blocked``. ``action`` (``"allow"``/``"deny"``) checks the action too.
 
     Raises:
         AssertionError: another rule or reason decided, or the action differs; the message

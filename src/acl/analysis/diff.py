@@ -11,7 +11,9 @@ ranges. A piece with more than :data:`~acl.analysis.space.STATE_LIMIT` header st
 settled without enumerating them (:func:`_settle`): proven alike, or unresolved with a
 checked example that differs.
 
-Requests through a private endpoint are allowed by both sites, so they never differ.
+Requests through a private endpoint are allowed by both sites, so they never differ. Site
+state counts: two sites that differ only in a private endpoint, their hosting or IP-based
+SSL differ where that changes a decision (public access, service-endpoint traffic).
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from typing import Any, Literal
 
 from ..addresses import MAPPED_V4
 from ..model import COLLECTIONS, Action, Collection, Request, Rule, Site
-from ..reference import evaluate
+from ..reference import SERVICE_ENDPOINT_BLOCKED_DETAIL, evaluate
 from .space import (
     BITS,
+    BLOCKED,
     DEFAULT,
     DISABLED,
     EP_NONE,
@@ -51,7 +54,8 @@ Compare = Literal["action", "rule"]
 @dataclass(frozen=True, slots=True)
 class Side:
     """How one site decides: the action, why (``rule``, ``default``,
-    ``public-access-disabled``), the deciding rule and a sentence."""
+    ``public-access-disabled``, ``service-endpoint-blocked``), the deciding rule and a
+    sentence."""
 
     action: Action
     reason: str
@@ -81,7 +85,9 @@ def _side(model: CollectionModel, code: int) -> Side:
     if code == DEFAULT:
         action, why = model.site.default_explained(model.collection)
         return Side(action, "default", None, why)
-    return Side(Action.DENY, "public-access-disabled", None, "publicNetworkAccess is Disabled")
+    if code == BLOCKED:
+        return Side(Action.DENY, "service-endpoint-blocked", None, SERVICE_ENDPOINT_BLOCKED_DETAIL)
+    return Side(Action.DENY, "public-access-disabled", None, model.site.public_access_explained())
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,7 +324,7 @@ def _compare(
     limit: int,
 ) -> list[Row] | None:
     conds = [a.conds[k] for k in la] + [b.conds[k] for k in lb]
-    states = space.projected_states(conds, limit=limit)
+    states = space.projected_states(conds, service=a.blocked or b.blocked, limit=limit)
     if states is None:
         return None
     every: dict[Signature, tuple[int, int]] = {}
@@ -336,9 +342,12 @@ def _compare(
 def _deciders(model: CollectionModel, members: tuple[int, ...]) -> list[int]:
     if model.disabled:
         return [DISABLED]
-    if members and model.conds[members[-1]].unconditional:
-        return list(members)
-    return [*members, DEFAULT]
+    out = list(members)
+    if not (members and model.conds[members[-1]].unconditional):
+        out.append(DEFAULT)
+    if model.blocked:
+        out.append(BLOCKED)
+    return out
 
 
 def _settle(
@@ -367,12 +376,10 @@ def _settle(
             except AnalysisError:
                 unknown = True
                 continue
-            before_a = la[: la.index(ca)] if ca >= 0 else la
-            before_b = lb[: lb.index(cb)] if cb >= 0 else lb
+            upto_a = la[: la.index(ca) + 1] if ca >= 0 else la
+            upto_b = lb[: lb.index(cb) + 1] if cb >= 0 else lb
             for state in states:
-                if a.decide(before_a, state) in (DEFAULT, DISABLED) and b.decide(
-                    before_b, state
-                ) in (DEFAULT, DISABLED):
+                if a.decide(upto_a, state) == ca and b.decide(upto_b, state) == cb:
                     return state, ca, cb
     return False if unknown else None
 
@@ -521,7 +528,7 @@ def diff(
     >>> old = acl.loads('[{"name": "office", "priority": 100, "ipAddress": "198.51.100.0/24"}]')
     >>> new = acl.loads('[{"name": "office", "priority": 100, "ipAddress": "198.51.100.0/25"}]')
     >>> [str(d) for d in diff(old, new).differences]
-    ['[main] allow -> deny: 198.51.100.128/25 when any headers, any endpoint']
+    ['[main] allow -> deny: 198.51.100.128/25 when no service endpoint']
     >>> diff(old, old).identical
     True
     """

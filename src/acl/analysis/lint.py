@@ -21,7 +21,9 @@ from .diff import diff
 from .search import Found, find, nice_first, witness
 from .space import (
     DEFAULT,
+    EP_NEVER,
     EP_NONE,
+    EP_SERVICE,
     STATE_LIMIT,
     AnalysisError,
     CollectionModel,
@@ -199,9 +201,35 @@ _CHECKS = (
         "ACL026",
         "public-access-disabled",
         "info",
-        "publicNetworkAccess is Disabled: every request not through a private endpoint is "
-        "denied and no rule is evaluated.",
+        "Public access is disabled (publicNetworkAccess is Disabled, or absent on a site with "
+        "a private endpoint): every request not through a private endpoint is denied and no "
+        "rule is evaluated.",
         "Nothing to do if only private endpoints should reach the app.",
+    ),
+    Check(
+        "ACL027",
+        "subnet-rule-with-private-endpoint",
+        "warning",
+        "A subnet or AnyVnets rule on a site with a private endpoint never matches: such a "
+        "site receives no traffic from subnets with a Microsoft.Web service endpoint.",
+        "Remove the rule, or reach the app through its private endpoint instead.",
+    ),
+    Check(
+        "ACL028",
+        "service-endpoint-rule-on-ase",
+        "warning",
+        "A subnet or AnyVnets rule on an App Service Environment never matches: service "
+        "endpoints cannot be used there, and IP rules see the virtual network's addresses.",
+        "Write an IP rule for the subnet's address range instead.",
+    ),
+    Check(
+        "ACL029",
+        "service-endpoint-rule-with-ip-ssl",
+        "warning",
+        "A subnet or AnyVnets rule on a site with IP-based SSL never matches: such a site "
+        "cannot use service-endpoint rules.",
+        "Use SNI SSL bindings, or replace the rule with an IP rule for the traffic's public "
+        "addresses.",
     ),
     Check(
         "ACL030",
@@ -215,8 +243,10 @@ _CHECKS = (
         "ACL031",
         "private-range",
         "warning",
-        "A rule's source is a private range (RFC 1918 or ULA), which only works in an App "
-        "Service Environment or for traffic through a service endpoint.",
+        "A rule's source is a private range (RFC 1918 or ULA) on a multi-tenant site: "
+        "internet clients never have such addresses, and IP rules never match traffic that "
+        "comes through a service endpoint, so the range matches nothing real (it does in an "
+        "App Service Environment).",
         "Use a service endpoint (subnet) rule for VNet traffic, or the public addresses.",
     ),
     Check(
@@ -430,7 +460,7 @@ class _Linter:
         self.findings: list[Finding] = []
         # Rule analyses look at the rules as written, even when public access is off.
         self.analysed = (
-            replace(site, public_network_access=None) if site.public_access_disabled else site
+            replace(site, public_network_access="Enabled") if site.public_access_disabled else site
         )
         self.space = Space([self.analysed])
         self.incomplete: set[tuple[int, ...]] = set()
@@ -486,8 +516,8 @@ class _Linter:
             for k, states in enumerate(known)
         ]
         for k, rule in enumerate(rules):
-            if known[k] is None:
-                continue
+            if known[k] is None or model.conds[k].endpoint == EP_NEVER:
+                continue  # site state makes it never match: ACL027-ACL029 say why
             if not lists_of[k]:
                 self.add(
                     "ACL006",
@@ -516,7 +546,10 @@ class _Linter:
         """The minimal states in which all these rules match, or None (and an ACL099
         finding) when there are too many to check."""
         try:
-            return self.space.minimal_states([model.conds[k] for k in rules])
+            states = self.space.minimal_states([model.conds[k] for k in rules])
+            if model.blocked:  # service-endpoint traffic never reaches the rules
+                states = [state for state in states if state.endpoint == EP_NONE]
+            return states
         except AnalysisError:
             if tuple(rules) not in self.incomplete:
                 self.incomplete.add(tuple(rules))
@@ -757,7 +790,8 @@ class _Linter:
                     "ACL021",
                     f"the {label} collection has {len(rules)} rule(s) but its unmatched-rule "
                     "action is Allow, so unmatched traffic is let in (e.g. "
-                    f"{example.address}; Terraform azurerm 3.95+ sends Allow by default)",
+                    f"{example.address}{_via(example)}; Terraform azurerm 3.95+ sends Allow "
+                    "by default)",
                     collection=collection,
                     rules=allows,
                     severity="warning" if allows else "info",
@@ -769,8 +803,9 @@ class _Linter:
         model = space.model(self.analysed, collection)
         deny_all: dict[int, list[Rule]] = {4: [], 6: []}
         for k, rule in enumerate(model.rules):
-            if rule.action is not Action.DENY or not model.conds[k].unconditional:
-                continue
+            cond = model.conds[k]
+            if rule.action is not Action.DENY or cond.filters or cond.endpoint == EP_NEVER:
+                continue  # (an IP rule decides all traffic not through a service endpoint)
             for source in rule.sources:
                 if source.kind == "any":
                     deny_all[4].append(rule)
@@ -861,7 +896,7 @@ class _Linter:
         if site.public_access_disabled:
             self.add(
                 "ACL026",
-                "publicNetworkAccess is Disabled: the rules are not evaluated; only requests "
+                f"{site.public_access_explained()}: the rules are not evaluated; only requests "
                 "through a private endpoint get in",
             )
         if site.scm_use_main and site.scm_rules:
@@ -972,15 +1007,19 @@ class _Linter:
                 rules=[rule],
             )
         private = [p for p in source_prefixes if any(_inside(p, r) for r in PRIVATE_RANGES)]
-        if private:
+        if private and self.site.hosting != "ase":
             self.add(
                 "ACL031",
                 f"rule {rule.label}: {', '.join(_fmt_prefix(p) for p in private)} "
                 f"{'is a private range' if len(private) == 1 else 'are private ranges'}; "
-                "internet clients never have such addresses",
+                "internet clients never have such addresses, and on multi-tenant App Service "
+                "IP rules never match traffic through a service endpoint, so it matches "
+                "nothing real",
                 collection=c,
                 rules=[rule],
             )
+        if {s.kind for s in rule.sources} & {"subnet", "any_vnets"}:
+            self._service_endpoint_rule(rule)
         mapped = [p for p in source_prefixes + xff_prefixes if _mapped(p)]
         if mapped:
             verbs = "lies in ::ffff:0:0/96 and never matches"
@@ -1002,14 +1041,53 @@ class _Linter:
                 rules=[rule],
             )
 
+    def _service_endpoint_rule(self, rule: Rule) -> None:
+        """ACL027-ACL029: a subnet or AnyVnets rule that site state keeps from matching."""
+        site = self.site
+        kind = _vnet_kind(rule)
+        if site.has_private_endpoint:
+            self.add(
+                "ACL027",
+                f"{kind} rule {rule.label} never matches: the site has a private endpoint, so "
+                "it receives no traffic from subnets with a Microsoft.Web service endpoint",
+                collection=rule.collection,
+                rules=[rule],
+            )
+        if site.hosting == "ase":
+            self.add(
+                "ACL028",
+                f"{kind} rule {rule.label} never matches: the site runs in an App Service "
+                "Environment, where service endpoints cannot be used",
+                collection=rule.collection,
+                rules=[rule],
+            )
+        if site.ip_based_ssl:
+            self.add(
+                "ACL029",
+                f"{kind} rule {rule.label} never matches: the site has IP-based SSL, which "
+                "cannot use service-endpoint rules",
+                collection=rule.collection,
+                rules=[rule],
+            )
+
+
+def _via(request: Request) -> str:
+    return " through a service endpoint" if request.service_endpoint else ""
+
+
+def _vnet_kind(rule: Rule) -> str:
+    return "AnyVnets" if any(s.kind == "any_vnets" for s in rule.sources) else "subnet"
+
 
 def _default_reached(model: CollectionModel) -> Found | None:
-    """Where the unmatched-rule action decides (None: nowhere, every request matches a rule)."""
-    bottom = State(EP_NONE, frozenset())
-    for version in (4, 6):
-        for first, last, list_id in nice_first(model.segments(version), version):
-            if model.decide(model.cut1[list_id], bottom) == DEFAULT:
-                return Found(version, first, last, bottom, DEFAULT)
+    """Where the unmatched-rule action decides (None: nowhere, every request matches a rule):
+    not through a service endpoint first, then through one (IP rules on a multi-tenant site
+    never match that)."""
+    for bottom in (State(EP_NONE, frozenset()), State(EP_SERVICE, frozenset())):
+        for version in (4, 6):
+            for first, last, list_id in nice_first(model.segments(version), version):
+                if model.decide(model.cut1[list_id], bottom) == DEFAULT:
+                    return Found(version, first, last, bottom, DEFAULT)
     return None
 
 

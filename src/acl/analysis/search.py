@@ -2,11 +2,14 @@
 
 Whether a rule decides somewhere only needs its **minimal states** (the smallest header
 and endpoint states that satisfy it): the rules before it match more as a request carries
-more, so if the rule decides in some state it decides in a minimal one too. The
-unmatched-rule action is reached somewhere in a range exactly when it is reached in the
-bottom state (no header, no endpoint). So a search tries, for every decision list of the
-collection, the bottom state and the minimal states of every rule with the wanted action:
-a finite, exact search over the whole address, header and endpoint space.
+more headers, so if the rule decides in some state it decides in a minimal one too. The
+unmatched-rule action is reached somewhere in a range exactly when it is reached in one
+of the two bottom states: no header and no service endpoint, or no header and a service
+endpoint from a subnet no rule names (an IP rule on a multi-tenant site never matches the
+second, an ``AnyVnets`` rule never the first). A site with a private endpoint denies the
+second before any rule. So a search tries, for every decision list of the collection, the
+bottom states and the minimal states of every rule with the wanted action: a finite, exact
+search over the whole address, header and endpoint space.
 
 Requests through a private endpoint are always allowed and never evaluated against the
 rules; a search looks at every other request.
@@ -23,6 +26,7 @@ from ..headers import HEADER_NAMES, canonical_header
 from ..model import COLLECTIONS, Action, Collection, Request, Rule, Site
 from ..reference import evaluate
 from .space import (
+    BLOCKED,
     DEFAULT,
     DISABLED,
     EP_NONE,
@@ -73,8 +77,14 @@ class Found:
     code: int
 
 
-def _bottom(endpoint: str) -> State:
-    return State(EP_SERVICE if endpoint == "service" else EP_NONE, frozenset())
+def _bottoms(endpoint: str) -> list[State]:
+    """The bottom states under an endpoint constraint, simplest first."""
+    states = []
+    if endpoint != "service":
+        states.append(State(EP_NONE, frozenset()))
+    if endpoint != "none":
+        states.append(State(EP_SERVICE, frozenset()))
+    return states
 
 
 def find(
@@ -89,7 +99,8 @@ def find(
 ) -> Found | None:
     """The simplest place where ``model`` decides ``action`` (by one of ``rules`` when
     given), or None when there is none. Rules are indexes into ``model.rules``."""
-    bottom = _bottom(endpoint)
+    bottoms = _bottoms(endpoint)
+    bottom = bottoms[0]
     if model.disabled:
         if action is not Action.DENY or rules is not None:
             return None
@@ -104,6 +115,7 @@ def find(
     )
     wanted = {k for k in wanted if model.rules[k].action is action}
     use_default = rules is None and model.default is action
+    use_blocked = rules is None and action is Action.DENY and model.blocked
     minimal: dict[int, list[State]] = {}
     checked: dict[int, tuple[State, int] | None] = {}
     best: Found | None = None
@@ -117,7 +129,8 @@ def find(
                 model.cut1[list_id],
                 wanted,
                 use_default,
-                bottom,
+                use_blocked,
+                bottoms,
                 minimal,
                 endpoint,
                 without,
@@ -148,14 +161,19 @@ def _in_list(
     members: tuple[int, ...],
     wanted: set[int],
     use_default: bool,
-    bottom: State,
+    use_blocked: bool,
+    bottoms: list[State],
     minimal: dict[int, list[State]],
     endpoint: str,
     without: frozenset[str],
 ) -> tuple[State, int] | None:
     best: tuple[State, int] | None = None
-    if use_default and model.decide(members, bottom) == DEFAULT:
-        return bottom, DEFAULT
+    for bottom in bottoms:
+        code = model.decide(members, bottom)
+        if (use_default and code == DEFAULT) or (use_blocked and code == BLOCKED):
+            if bottom is bottoms[0]:
+                return bottom, code
+            best = best or (bottom, code)
     for position, k in enumerate(members):
         if k not in wanted:
             continue

@@ -24,10 +24,17 @@ Each atom carries a concrete request element that realises it, checked against
 :class:`acl.compile.HeaderIndex` (the request path the engine uses), so every state built
 here turns into a real :class:`~acl.Request`.
 
-A rule's condition is a conjunction (:class:`Cond`): its filter ids and its endpoint need.
-"An earlier rule matches" grows with the satisfied set and with the endpoint order
-``0 < -1 < s``, so whether a rule can decide anywhere only needs its **minimal states**
-(:meth:`Space.minimal_states`). Comparing two decision lists needs every state that tells
+A rule's condition is a conjunction (:class:`Cond`): its filter ids and its endpoint need,
+which depends on the site as well as the rule. On a multi-tenant site an IP or service-tag
+rule never matches service-endpoint traffic (it needs endpoint state ``0``); in an App
+Service Environment the endpoint state is ignored by every rule that can match; subnet and
+``AnyVnets`` rules never match on a site with a private endpoint, in an App Service
+Environment or with IP-based SSL; a site with a private endpoint (and public access
+enabled) denies every service-endpoint state before any rule (:data:`BLOCKED`).
+For a fixed endpoint state, "an earlier rule matches" grows with the satisfied set, and
+``-1`` is matched by fewer rules than any ``s``; so whether a rule can decide anywhere only
+needs its **minimal states** (:meth:`Space.minimal_states`): the minimal header states at
+endpoint ``0`` and at ``-1`` (or at the one subnet the rule needs). Comparing two decision lists needs every state that tells
 their filters apart (:meth:`Space.projected_states`): the satisfied sets projected onto the
 filters that occur in the lists, which is small, and bounded by ``limit``.
 """
@@ -54,8 +61,11 @@ from ..model import (
 )
 
 __all__ = [
+    "BLOCKED",
     "DEFAULT",
     "DISABLED",
+    "EP_DIRECT",
+    "EP_NEVER",
     "EP_NONE",
     "EP_SERVICE",
     "NICE_ADDRESSES",
@@ -81,11 +91,20 @@ the rule does not look at endpoints."""
 EP_SERVICE = -1
 """Endpoint state: a service endpoint whose subnet no rule names. As a requirement: the
 rule is ``AnyVnets``."""
+EP_DIRECT = -2
+"""A requirement only: not through a service endpoint (an IP or service-tag rule on a
+multi-tenant site)."""
+EP_NEVER = -3
+"""A requirement only: never met (a subnet or ``AnyVnets`` rule where service-endpoint
+rules cannot be used)."""
 
 DEFAULT = -1
 """Decision code: the unmatched-rule action decided."""
 DISABLED = -3
-"""Decision code: ``publicNetworkAccess`` is Disabled, no rule is evaluated."""
+"""Decision code: public access is disabled, no rule is evaluated."""
+BLOCKED = -5
+"""Decision code: service-endpoint traffic to a site with a private endpoint is denied, no
+rule is evaluated."""
 
 STATE_LIMIT = 1 << 16
 """The most header/endpoint states compared for one pair of decision lists. Beyond it the
@@ -108,7 +127,8 @@ class AnalysisError(AclError, ValueError):
 @dataclass(frozen=True, slots=True)
 class Cond:
     """A rule's condition beyond its source: all ``filters`` satisfied, and ``endpoint``
-    (``0`` none, ``-1`` AnyVnets, ``s > 0`` that subnet)."""
+    (``0`` none, ``-1`` AnyVnets, ``s > 0`` that subnet, :data:`EP_DIRECT` not through a
+    service endpoint, :data:`EP_NEVER` never)."""
 
     filters: frozenset[int]
     endpoint: int
@@ -120,6 +140,10 @@ class Cond:
 
 def endpoint_ok(required: int, state: int) -> bool:
     """Whether an endpoint state meets a rule's endpoint requirement."""
+    if required == EP_DIRECT:
+        return state == EP_NONE
+    if required == EP_NEVER:
+        return False
     return required in (EP_NONE, state) or (required == EP_SERVICE and state != EP_NONE)
 
 
@@ -330,16 +354,22 @@ def pick_address(version: int, first: int, last: int) -> int:
 # ---------------------------------------------------------------------------- one collection
 
 
-def _cut(members: Iterable[int], conds: Sequence[Cond], count: int) -> tuple[int, ...]:
-    """The members up to and including the ``count``-th unconditional rule."""
+def _cut(members: Iterable[int], conds: Sequence[Cond]) -> tuple[int, ...]:
+    """The members up to the first point where every endpoint state is decided: a rule
+    without filters that holds at endpoint ``0`` (no requirement, or
+    :data:`EP_DIRECT`) decides the requests not through a service endpoint, one that
+    holds at every other state (no requirement, or ``AnyVnets``) the rest. A prefix of
+    ``members``."""
     out: list[int] = []
-    seen = 0
+    direct = service = False
     for k in members:
         out.append(k)
-        if conds[k].unconditional:
-            seen += 1
-            if seen == count:
-                break
+        cond = conds[k]
+        if not cond.filters:
+            direct = direct or cond.endpoint in (EP_NONE, EP_DIRECT)
+            service = service or cond.endpoint in (EP_NONE, EP_SERVICE)
+        if direct and service:
+            break
     return tuple(out)
 
 
@@ -351,7 +381,9 @@ class CollectionModel:
     ``parts[v]`` is ``(starts, list_ids)``: range ``i`` is ``starts[i]`` to
     ``starts[i + 1] - 1``; list id ``-1`` marks the IPv4-mapped block (no request has such
     an address). ``lists[l]`` is the full list (every rule covering the range, in order),
-    ``cut1[l]`` the rules that can decide there (cut after the first unconditional rule).
+    ``cut1[l]`` the rules that can decide there (cut where every endpoint state is
+    decided). ``disabled``: public access is disabled; ``blocked``: service-endpoint
+    traffic is denied before any rule (a private endpoint).
     """
 
     site: Site
@@ -360,6 +392,7 @@ class CollectionModel:
     conds: tuple[Cond, ...]
     default: Action
     disabled: bool
+    blocked: bool
     parts: dict[int, tuple[list[int], list[int]]]
     lists: list[tuple[int, ...]]
     cut1: list[tuple[int, ...]]
@@ -383,6 +416,8 @@ class CollectionModel:
         :data:`DEFAULT` (or :data:`DISABLED`)."""
         if self.disabled:
             return DISABLED
+        if self.blocked and state.endpoint != EP_NONE:
+            return BLOCKED
         conds = self.conds
         for k in members:
             if matches(conds[k], state):
@@ -392,7 +427,7 @@ class CollectionModel:
     def decider(self, members: tuple[int, ...]) -> Callable[[State], int]:
         """:meth:`decide` for one list, indexed by filter for long lists: a state is then
         checked only against the rules that need none of its missing filters."""
-        if self.disabled or len(members) <= 16:
+        if self.disabled or self.blocked or len(members) <= 16:
             return lambda state: self.decide(members, state)
         conds = self.conds
         free: list[int] = []
@@ -426,6 +461,8 @@ class CollectionModel:
     def reason(self, code: int) -> str:
         if code >= 0:
             return "rule"
+        if code == BLOCKED:
+            return "service-endpoint-blocked"
         return "default" if code == DEFAULT else "public-access-disabled"
 
     def rule_index(self, rule: Rule) -> int:
@@ -523,10 +560,10 @@ class Space:
         self.subnets: list[str] = []
         self._subnet_ids: dict[str, int] = {}
         self._subnet_texts: dict[str, str] = {}
-        self._conds: dict[int, Cond] = {}
+        self._conds: dict[tuple[int, bool, bool], Cond] = {}
         for site in self.sites:
             for rule in site.all_rules():
-                self.cond(rule)
+                self.cond(rule, site)
         self.index = HeaderIndex.build(self.filters)
         self.atoms: dict[str, list[Atom]] = {name: [] for name in HEADER_NAMES}
         self.containing: dict[int, list[Atom]] = {f: [] for f in range(len(self.filters))}
@@ -541,9 +578,12 @@ class Space:
 
     # -- ids
 
-    def cond(self, rule: Rule) -> Cond:
-        """The condition of a rule, with this space's filter and subnet ids."""
-        cached = self._conds.get(id(rule))
+    def cond(self, rule: Rule, site: Site) -> Cond:
+        """The condition of a rule on a site, with this space's filter and subnet ids."""
+        ase = site.hosting == "ase"
+        vnet_rules = site.service_endpoint_rules_ignored() is None
+        cache_key = (id(rule), ase, vnet_rules)
+        cached = self._conds.get(cache_key)
         if cached is not None:
             return cached
         kinds = {source.kind for source in rule.sources}
@@ -563,6 +603,10 @@ class Space:
                 ((normalized, text),) = named.items()
                 endpoint = self.subnet_id(normalized)
                 self._subnet_texts.setdefault(normalized, text.strip())
+            if not vnet_rules:
+                endpoint = EP_NEVER
+        elif kinds & {"cidr", "service_tag"} and not ase:
+            endpoint = EP_DIRECT
         ids: set[int] = set()
         for flt in rule.headers:
             key = (flt.name, _filter_key(flt))
@@ -572,7 +616,7 @@ class Space:
                 self.filter_header.append(flt.name)
             ids.add(self._filter_ids[key])
         cond = Cond(frozenset(ids), endpoint)
-        self._conds[id(rule)] = cond
+        self._conds[cache_key] = cond
         return cond
 
     def subnet_id(self, subnet: str) -> int:
@@ -662,7 +706,7 @@ class Space:
             return cached
         effective = site.effective_collection(collection)
         rules = site.rules(collection)
-        conds = tuple(self.cond(rule) for rule in rules)
+        conds = tuple(self.cond(rule, site) for rule in rules)
         base = self.model(site, effective) if effective != collection else None
         if base is not None:
             parts, lists, cut1 = base.parts, base.lists, base.cut1
@@ -670,7 +714,7 @@ class Space:
             ids: dict[tuple[int, ...], int] = {}
             parts = {version: _partition(rules, version, ids) for version in (4, 6)}
             lists = list(ids)
-            cut1 = [_cut(members, conds, 1) for members in lists]
+            cut1 = [_cut(members, conds) for members in lists]
         model = CollectionModel(
             site=site,
             collection=collection,
@@ -678,6 +722,7 @@ class Space:
             conds=conds,
             default=site.default_action(collection),
             disabled=site.public_access_disabled,
+            blocked=site.has_private_endpoint and not site.public_access_disabled,
             parts=parts,
             lists=lists,
             cut1=cut1,
@@ -733,18 +778,23 @@ class Space:
     ) -> list[State]:
         needs = {c.endpoint for c in conds} - {EP_NONE}
         subnets = {e for e in needs if e > 0}
-        if len(subnets) > 1:
+        if len(subnets) > 1 or EP_NEVER in needs:
             return []
+        direct = EP_DIRECT in needs
         if subnets:
-            ep = subnets.pop()
+            eps = [] if direct else [subnets.pop()]
         elif EP_SERVICE in needs:
-            ep = EP_SERVICE
+            eps = [] if direct else [EP_SERVICE]
+        elif direct:
+            eps = [EP_NONE]
         else:
-            ep = EP_NONE
-        if endpoint == "none" and ep != EP_NONE:
+            eps = [EP_NONE, EP_SERVICE]  # incomparable: both are minimal
+        if endpoint == "none":
+            eps = [ep for ep in eps if ep == EP_NONE]
+        elif endpoint == "service":
+            eps = [ep for ep in eps if ep != EP_NONE]
+        if not eps:
             return []
-        if endpoint == "service" and ep == EP_NONE:
-            ep = EP_SERVICE
         required: dict[str, set[int]] = {}
         for cond in conds:
             for f in cond.filters:
@@ -768,26 +818,31 @@ class Space:
                 "stops rather than sample"
             )
         states: list[State] = []
-        for combo in itertools.product(*(options for _, options in per_header)):
-            filters = frozenset().union(*(option[0] for option in combo))
-            headers = tuple(
-                (name, option[1])
-                for (name, _), option in zip(per_header, combo, strict=True)
-                if option[1]
-            )
-            states.append(State(ep, filters, headers))
+        for ep in eps:
+            for combo in itertools.product(*(options for _, options in per_header)):
+                filters = frozenset().union(*(option[0] for option in combo))
+                headers = tuple(
+                    (name, option[1])
+                    for (name, _), option in zip(per_header, combo, strict=True)
+                    if option[1]
+                )
+                states.append(State(ep, filters, headers))
         return states
 
     def projected_states(
-        self, conds: Iterable[Cond], *, limit: int = STATE_LIMIT
+        self, conds: Iterable[Cond], *, service: bool = False, limit: int = STATE_LIMIT
     ) -> list[State] | None:
         """Every state that the given conditions can tell apart, one per class (simplest
-        first), or None when there are more than ``limit``."""
+        first), or None when there are more than ``limit``. ``service``: tell
+        service-endpoint traffic apart even when no condition does (a site that refuses it).
+        """
         relevant: set[int] = set()
-        needs: set[int] = set()
+        needs: set[int] = {EP_SERVICE} if service else set()
         for cond in conds:
             relevant.update(cond.filters)
-            if cond.endpoint != EP_NONE:
+            if cond.endpoint == EP_DIRECT:
+                needs.add(EP_SERVICE)  # through a service endpoint or not
+            elif cond.endpoint not in (EP_NONE, EP_NEVER):
                 needs.add(cond.endpoint)
         key = (frozenset(relevant), frozenset(needs))
         if key in self._state_cache:
