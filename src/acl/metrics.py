@@ -22,7 +22,7 @@ counters' ``transports`` and summed into the same families here, with
 >>> counters.decisions[("allow", "main", "office")] = 3
 >>> body, content_type = exposition(counters, rules, accept=None)
 >>> content_type
-'text/plain; version=0.0.4; charset=utf-8'
+b'text/plain; version=0.0.4; charset=utf-8'
 >>> families = {f.name: f for f in text_string_to_metric_families(body.decode())}
 >>> [(s.labels, s.value) for s in families["acl_decisions"].samples]
 [({'action': 'allow', 'collection': 'main', 'rule': 'office'}, 3.0)]
