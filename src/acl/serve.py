@@ -222,6 +222,8 @@ class DecisionService:
         self._cache: dict[int, _Entry] = {}
         self._cache_for: RulesSnapshot | None = None
         self._reloading: threading.Lock = threading.Lock()
+        self.on_close: list[Callable[[], None]] = []
+        """Called first by :meth:`close` (the gRPC server stops there)."""
 
     # ---------------------------------------------------------------- the ASGI app
 
@@ -425,6 +427,8 @@ class DecisionService:
 
     def close(self) -> None:
         """Stop the rules file watcher and close the decision log."""
+        for hook in self.on_close:
+            hook()
         self.rules.close()
         if self.log is not None:
             self.log.close()
