@@ -489,6 +489,11 @@ def run(
     bound = sock.getsockname()[1]
     config = uvicorn.Config(
         service,
+        # never let uvicorn rewrite the peer from X-Forwarded-For (its default for peers in
+        # FORWARDED_ALLOW_IPS): the service's own ProxyTrust is the only reader of
+        # forwarding headers, and the reload gate must see the real TCP peer
+        proxy_headers=False,
+        forwarded_allow_ips="",
         lifespan="on",
         log_level=log_level,
         access_log=access_log,
