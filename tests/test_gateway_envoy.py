@@ -15,6 +15,8 @@ import os
 import re
 import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ import yaml
 
 from acl.middleware import FORBIDDEN_BODY
 
-from .test_gateway_nginx import free_port, start_upstream, wait_for_port
+from .test_gateway_nginx import UPSTREAM, free_port, wait_for_port
 from .test_serve import MAIN_HOST, SCM_HOST, Answer, Process, fetch, spawn, start_serve, write_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +41,30 @@ def documented(name: str, lang: str) -> str:
     )
     assert found, f"docs/gateway.md has no ```{lang} file={name} block"
     return found.group(1)
+
+
+ECHO_UPSTREAM = UPSTREAM.replace(
+    """body = ("upstream %s %s from %s" % (
+            self.command, self.path, self.headers.get("X-Real-IP"))).encode()""",
+    """body = ("upstream %s %s rule %s" % (
+            self.command, self.path, self.headers.get_all("X-Acl-Rule"))).encode()""",
+)
+"""The nginx tests' upstream, answering with the ``X-Acl-Rule`` copies it received."""
+assert ECHO_UPSTREAM != UPSTREAM
+
+
+def start_upstream(directory: Path) -> Process:
+    script = directory / "upstream.py"
+    script.write_text(ECHO_UPSTREAM)
+    process = spawn([sys.executable, str(script)], directory / "upstream.log")
+    deadline = time.monotonic() + 15
+    while not process.output().strip():
+        if process.popen.poll() is not None or time.monotonic() > deadline:
+            process.stop(signal.SIGKILL)
+            pytest.fail(f"the upstream did not start:\n{process.output()}")
+        time.sleep(0.02)
+    process.port = int(process.output().split()[0])
+    return process
 
 
 def envoy_binary() -> str:
@@ -152,9 +178,11 @@ def go(gateway: Gateway, mode: str, source: str, **kwargs: Any) -> Answer:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_allowed_requests_reach_the_upstream(gateway: Gateway, mode: str) -> None:
-    answer = go(gateway, mode, "127.0.1.20", host=MAIN_HOST)
+    forged = [("X-Acl-Rule", "forged")]
+    answer = go(gateway, mode, "127.0.1.20", host=MAIN_HOST, headers=forged)
     assert answer.status == 200, answer
-    assert answer.body.startswith(b"upstream GET /orders?id=7")
+    # the app sees the decision, in one copy: the client's forged one is overwritten
+    assert answer.body == b"upstream GET /orders?id=7 rule ['office']"
     posted = go(gateway, mode, "127.0.1.20", host=MAIN_HOST, method="POST", path="/x")
     assert posted.status == 200
 
