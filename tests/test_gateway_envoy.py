@@ -122,6 +122,26 @@ def configure(text: str, ports: dict[str, int]) -> dict[str, Any]:
     return config
 
 
+def start_envoy(binary: str, root: Path, ports: dict[str, int]) -> Process:
+    """Envoy on the documented config with ``ports``; returns once both listeners listen."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / "envoy.yaml"
+    config.write_text(yaml.safe_dump(configure(documented("envoy.yaml", "yaml"), ports)))
+    command = [binary, "-c", str(config), "--disable-hot-restart", "--concurrency", "1"]
+    checked = subprocess.run(
+        [*command, "--mode", "validate"], capture_output=True, text=True, timeout=120
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    envoy = spawn([*command, "--log-level", "warning"], root / "envoy.log")
+    try:
+        for listener in ("ingress_grpc", "ingress_http"):
+            wait_for_port(ports[listener], envoy, "envoy", timeout=60)
+    except BaseException:
+        envoy.stop(signal.SIGKILL)
+        raise
+    return envoy
+
+
 @dataclass
 class Gateway:
     ports: dict[str, int]
@@ -152,17 +172,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
             "acl_grpc": int(found.group(1)),
             "acl_http": serve.port,
         }
-        config = root / "envoy.yaml"
-        config.write_text(yaml.safe_dump(configure(documented("envoy.yaml", "yaml"), ports)))
-        command = [binary, "-c", str(config), "--disable-hot-restart", "--concurrency", "1"]
-        checked = subprocess.run(
-            [*command, "--mode", "validate"], capture_output=True, text=True, timeout=120
-        )
-        assert checked.returncode == 0, checked.stdout + checked.stderr
-        envoy = spawn([*command, "--log-level", "warning"], root / "envoy.log")
+        envoy = start_envoy(binary, root, ports)
         started.append(envoy)
-        for listener in ("ingress_grpc", "ingress_http"):
-            wait_for_port(ports[listener], envoy, "envoy", timeout=60)
         yield Gateway(ports, envoy, serve)
     finally:
         for process in reversed(started):
@@ -239,3 +250,18 @@ def test_metrics_count_both_transports(gateway: Gateway) -> None:
     for transport in ("grpc", "http"):
         key = ("acl_checks_total", (("transport", transport),))
         assert after[key] - before.get(key, 0) == 1, transport
+
+
+def test_an_unreachable_service_fails_closed(gateway: Gateway, tmp_path: Path) -> None:
+    """failure_mode_allow: false. With nothing listening where acl serve should be, both
+    listeners answer 403 and the app is never reached."""
+    ports = {**gateway.ports, "acl_grpc": free_port(), "acl_http": free_port()}
+    ports.update(ingress_grpc=free_port(), ingress_http=free_port())
+    envoy = start_envoy(envoy_binary(), tmp_path / "dead", ports)
+    try:
+        for mode in MODES:
+            answer = fetch(ports[mode], "/", source="127.0.1.20", host=MAIN_HOST)
+            assert answer.status == 403, (mode, answer)
+            assert b"upstream" not in answer.body
+    finally:
+        envoy.stop(signal.SIGTERM)
