@@ -13,6 +13,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,7 @@ from envoy.config.core.v3 import base_pb2
 from envoy.service.auth.v3 import external_auth_pb2 as pb
 from envoy.service.auth.v3 import external_auth_pb2_grpc
 
+from acl import cli
 from acl.grpc_authz import GrpcAuthorization, GrpcServer, parse_peer
 from acl.middleware import FORBIDDEN_BODY, RulesSnapshot
 from acl.serve import DecisionService
@@ -389,3 +391,31 @@ def test_the_server_starts_and_stops_in_process(authz: GrpcAuthorization) -> Non
         taken = sock.getsockname()[1]
         with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{taken} \\(gRPC\\)"):
             GrpcServer(authz, "127.0.0.1", taken).start()
+
+
+def test_the_grpc_listen_option(tmp_path: Path) -> None:
+    from .test_serve import _parser
+
+    rules = str(write_rules(tmp_path / "rules.json"))
+    args = _parser().parse_args(["serve", "--rules", rules, "--grpc-listen", "[::1]:9181"])
+    assert args.grpc_listen == ("::1", 9181)
+    assert _parser().parse_args(["serve", "--rules", rules]).grpc_listen is None
+    with pytest.raises(cli.UsageError, match="--grpc-listen: '9181' is not HOST:PORT"):
+        _parser().parse_args(["serve", "--rules", rules, "--grpc-listen", "9181"])
+
+
+def test_without_grpcio_the_option_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    rules = str(write_rules(tmp_path / "rules.json"))
+    script = (
+        "import sys; sys.modules['grpc'] = None; from acl import cli; "
+        f"sys.exit(cli.main(['serve', '--rules', {rules!r}, '--listen', '127.0.0.1:0', "
+        "'--grpc-listen', '127.0.0.1:0']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "acl: error: --grpc-listen needs grpcio and xds-protos (grpc is missing): "
+        "pip install 'acl[grpc]'\n"
+    )
