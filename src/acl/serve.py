@@ -114,6 +114,10 @@ def _is_loopback(address: str | None) -> bool:
     return (version == 4 and value >> 24 == 127) or (version == 6 and value == 1)
 
 
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 class Metrics:
     """The service's counters and latency histogram, rendered in Prometheus text format.
 
