@@ -26,9 +26,11 @@ import pytest
 import acl
 from acl import cli
 from acl.middleware import FORBIDDEN_BODY, LiveRules, RulesSnapshot
-from acl.serve import DecisionService, Metrics
+from acl.serve import DecisionService
 from acl.serve_cli import parse_listen, register
 from acl.testing import call_asgi
+
+from .test_metrics import samples
 
 pytest_plugins = ["acl.testing"]
 
@@ -334,41 +336,12 @@ def test_healthz_and_metrics(service: DecisionService) -> None:
     assert data["status"] == "ok" and data["version"] == service.rules.version
     assert data["sha256"] == service.rules.current.digest
 
-    metrics = call_asgi(service, path="/metrics")
-    assert metrics.header(
-        "content-type",
-    ).startswith("text/plain; version=0.0.4")
-    text = metrics.body.decode()
-    assert 'acl_decisions_total{action="allow",collection="main",rule="office"} 2' in text
-    assert 'acl_decisions_total{action="deny",collection="main",rule="blocked"} 1' in text
-    assert 'acl_decisions_total{action="deny",collection="main",rule="default"} 1' in text
-    assert 'acl_fail_closed_total{reason="client-unknown"} 1' in text
-    assert 'acl_decision_duration_seconds_bucket{le="+Inf"} 5' in text
-    assert "acl_decision_duration_seconds_count 5" in text
-    assert f'acl_rules_info{{version="{service.rules.version}"' in text
-    assert 'acl_rules{collection="main"} 4' in text
-    # every sample line is NAME{LABELS} VALUE, and each family is declared once
-    families = re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M)
-    assert len(families) == len({name for name, _ in families})
-    for line in text.splitlines():
-        if not line.startswith("#"):
-            assert re.fullmatch(
-                r'[a-z_]+(\{[a-z0-9]+="[^"]*"(,[a-z0-9]+="[^"]*")*\})? \S+', line
-            ), line
-    buckets = [int(v) for v in re.findall(r'_bucket\{le="[^"]+"\} (\d+)', text)]
-    assert buckets == sorted(buckets)
-
-
-def test_metrics_escape_label_values() -> None:
-    site = acl.loads(
-        '[{"name": "a \\"quoted\\" \\\\ rule", "priority": 1, "ipAddress": "127.0.0.0/8"}]'
-    )
-    svc = DecisionService(site)
-    answer = call_asgi(svc, path="/auth", headers={"X-Real-IP": "127.0.0.5"})
-    assert answer.header("x-acl-rule") == 'a "quoted" \\ rule'
-    assert 'rule="a \\"quoted\\" \\\\ rule"' in Metrics().render(svc.rules) + svc.metrics.render(
-        svc.rules
-    )
+    got = samples(call_asgi(service, path="/metrics").body)  # tests/test_metrics.py: more
+    key = ("acl_decisions_total", (("action", "allow"), ("collection", "main"), ("rule", "office")))
+    assert got[key] == 2
+    assert got[("acl_fail_closed_total", (("reason", "client-unknown"),))] == 1
+    assert got[("acl_decision_duration_seconds_count", ())] == 5
+    assert got[("acl_rules", (("collection", "main"),))] == 4
 
 
 def test_rule_names_outside_ascii_are_percent_encoded_in_headers() -> None:
@@ -403,10 +376,10 @@ def test_reload_endpoint(service: DecisionService, rules_file: Path) -> None:
     assert failed.status == 500
     assert "300.1.1.1" in json.loads(failed.body)["error"]
     assert auth(service, "127.0.2.9").header("x-acl-rule") == "late"  # old rules kept
-    text = call_asgi(service, path="/metrics").body.decode()
-    assert 'acl_rules_reloads_total{result="success"} 1' in text
-    assert 'acl_rules_reloads_total{result="failure"} 1' in text
-    assert "acl_rules_last_reload_ok 0" in text
+    got = samples(call_asgi(service, path="/metrics").body)
+    assert got[("acl_rules_reloads_total", (("result", "success"),))] == 1
+    assert got[("acl_rules_reloads_total", (("result", "failure"),))] == 1
+    assert got[("acl_rules_last_reload_ok", ())] == 0
     assert json.loads(call_asgi(service, path="/healthz").body)["last_reload_error"]
 
 

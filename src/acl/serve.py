@@ -132,10 +132,6 @@ def _is_local_host(host: str) -> bool:
     return True
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
 class Metrics:
     """The service's counters and latency histogram, rendered in Prometheus text format.
 
@@ -151,6 +147,8 @@ class Metrics:
         self.latency_sum = 0.0
         self.latency_count = 0
         self.started = time.time()
+        self.transports: dict[str, Metrics] = {}
+        """Counters of other transports (``"grpc"``), summed into ``/metrics``."""
 
     def observe(self, seconds: float) -> None:
         """Record one decision's latency."""
@@ -159,63 +157,10 @@ class Metrics:
         self.latency_count += 1
 
     def render(self, rules: LiveRules) -> str:
-        """The Prometheus text exposition (format 0.0.4)."""
-        snapshot = rules.current
-        site = snapshot.engine.site
-        out = [
-            "# HELP acl_decisions_total Requests decided, by action, collection and deciding rule.",
-            "# TYPE acl_decisions_total counter",
-        ]
-        for (action, collection, rule), count in sorted(self.decisions.items()):
-            out.append(
-                f'acl_decisions_total{{action="{action}",collection="{collection}",'
-                f'rule="{_label(rule)}"}} {count}'
-            )
-        out += [
-            "# HELP acl_fail_closed_total Requests denied without a decision (client address"
-            " unknown, internal error).",
-            "# TYPE acl_fail_closed_total counter",
-        ]
-        for reason, count in sorted(self.fail_closed.items()):
-            out.append(f'acl_fail_closed_total{{reason="{reason}"}} {count}')
-        out += [
-            "# HELP acl_decision_duration_seconds Time from a check request's arrival to its answer.",
-            "# TYPE acl_decision_duration_seconds histogram",
-        ]
-        cumulative = 0
-        for bound, count in zip(LATENCY_BUCKETS, self.buckets, strict=False):
-            cumulative += count
-            out.append(f'acl_decision_duration_seconds_bucket{{le="{bound:g}"}} {cumulative}')
-        cumulative += self.buckets[-1]
-        out += [
-            f'acl_decision_duration_seconds_bucket{{le="+Inf"}} {cumulative}',
-            f"acl_decision_duration_seconds_sum {self.latency_sum:.9f}",
-            f"acl_decision_duration_seconds_count {self.latency_count}",
-            "# HELP acl_rules_info The rule set in force: version (digest@load time), SHA-256"
-            " of the rules file, source.",
-            "# TYPE acl_rules_info gauge",
-            f'acl_rules_info{{version="{_label(snapshot.version)}",sha256="{snapshot.digest}",'
-            f'source="{_label(snapshot.source or "")}"}} 1',
-            "# HELP acl_rules_loaded_timestamp_seconds When the rule set in force was loaded.",
-            "# TYPE acl_rules_loaded_timestamp_seconds gauge",
-            f"acl_rules_loaded_timestamp_seconds {snapshot.loaded_at:.3f}",
-            "# HELP acl_rules Rules in force, by collection.",
-            "# TYPE acl_rules gauge",
-            f'acl_rules{{collection="main"}} {len(site.main_rules)}',
-            f'acl_rules{{collection="scm"}} {len(site.scm_rules)}',
-            "# HELP acl_rules_reloads_total Reloads of the rules, by result (a failed one keeps"
-            " the old rules).",
-            "# TYPE acl_rules_reloads_total counter",
-            f'acl_rules_reloads_total{{result="success"}} {rules.reloads}',
-            f'acl_rules_reloads_total{{result="failure"}} {rules.failed_reloads}',
-            "# HELP acl_rules_last_reload_ok 0 when the last reload failed (old rules in force).",
-            "# TYPE acl_rules_last_reload_ok gauge",
-            f"acl_rules_last_reload_ok {0 if rules.last_error else 1}",
-            "# HELP acl_process_start_time_seconds When the service started.",
-            "# TYPE acl_process_start_time_seconds gauge",
-            f"acl_process_start_time_seconds {self.started:.3f}",
-        ]
-        return "\n".join(out) + "\n"
+        """The Prometheus text exposition (format 0.0.4), made by :mod:`acl.metrics`."""
+        from .metrics import exposition
+
+        return exposition(self, rules, None)[0].decode("utf-8")
 
 
 _Entry = tuple[Any, tuple[str, str, str], list[tuple[bytes, bytes]], bool]
@@ -302,6 +247,8 @@ class DecisionService:
         self._cache: dict[int, _Entry] = {}
         self._cache_for: RulesSnapshot | None = None
         self._reloading: threading.Lock = threading.Lock()
+        self.on_close: list[Callable[[], None]] = []
+        """Called first by :meth:`close` (the gRPC server stops there)."""
 
     # ---------------------------------------------------------------- the ASGI app
 
@@ -314,8 +261,12 @@ class DecisionService:
             elif path == "/healthz":
                 await self._healthz(send)
             elif path == "/metrics":
-                text = self.metrics.render(self.rules).encode("utf-8")
-                await _respond(send, 200, text, b"text/plain; version=0.0.4; charset=utf-8")
+                from .metrics import exposition
+
+                accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+                await _respond(
+                    send, 200, *exposition(self.metrics, self.rules, accept.decode("latin-1"))
+                )
             elif path == "/-/reload":
                 await self._reload_endpoint(scope, send)
             else:
@@ -562,6 +513,8 @@ class DecisionService:
 
     def close(self) -> None:
         """Stop the rules file watcher and close the decision log."""
+        for hook in self.on_close:
+            hook()
         self.rules.close()
         if self.log is not None:
             self.log.close()
@@ -602,11 +555,12 @@ def run(
     never reuses a connection the service is closing.
     """
     try:
+        import prometheus_client  # noqa: F401  (/metrics)
         import uvicorn
     except ImportError:
         raise ImportError(
-            "acl serve needs uvicorn (with httptools and uvloop for speed): "
-            "pip install 'uvicorn[standard]'"
+            "acl serve needs uvicorn (with httptools and uvloop for speed) and "
+            "prometheus_client: pip install 'acl[serve]'"
         ) from None
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -128,6 +128,13 @@ def register(
         help="where to listen (default 127.0.0.1:9180; port 0 picks a free one)",
     )
     service.add_argument(
+        "--grpc-listen",
+        type=parse_listen,
+        metavar="HOST:PORT",
+        help="also answer Envoy's ext_authz gRPC checks (envoy.service.auth.v3.Authorization)"
+        " here; needs pip install 'acl[grpc]'",
+    )
+    service.add_argument(
         "--mode",
         choices=["nginx", "envoy"],
         default="nginx",
@@ -234,6 +241,8 @@ def _cmd_serve(args: argparse.Namespace, *, load_site: Callable[[argparse.Namesp
         return 2
     host, port = args.listen
     snapshot = rules.current
+    if args.grpc_listen is not None and _start_grpc(service, *args.grpc_listen) is None:
+        return 2
 
     def announce(url: str) -> None:
         print(
@@ -257,3 +266,26 @@ def _cmd_serve(args: argparse.Namespace, *, load_site: Callable[[argparse.Namesp
         print(f"acl: error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _start_grpc(service: Any, host: str, port: int) -> Any:
+    """Start the gRPC ext_authz server beside the HTTP one (stopped when the service closes);
+    None (the error printed) when it cannot start."""
+    try:
+        from .grpc_authz import GrpcAuthorization, GrpcServer
+    except ImportError as exc:
+        print(
+            f"acl: error: --grpc-listen needs grpcio and xds-protos ({exc.name or exc} is "
+            "missing): pip install 'acl[grpc]'",
+            file=sys.stderr,
+        )
+        return None
+    server = GrpcServer(GrpcAuthorization(service), host, port)
+    try:
+        server.start()
+    except OSError as exc:
+        print(f"acl: error: {exc}", file=sys.stderr)
+        return None
+    service.on_close.append(server.stop)
+    print(f"acl serve: gRPC ext_authz listening on {server.address}", file=sys.stderr, flush=True)
+    return server
