@@ -419,3 +419,43 @@ def test_without_grpcio_the_option_is_one_line_and_exit_2(tmp_path: Path) -> Non
         "acl: error: --grpc-listen needs grpcio and xds-protos (grpc is missing): "
         "pip install 'acl[grpc]'\n"
     )
+
+
+def test_headers_over_the_caps_are_refused_as_over_http(authz: GrpcAuthorization) -> None:
+    # The source is a trusted proxy, so its X-Forwarded-For is read: over the cap, the check
+    # is refused, never decided on a cut-short chain.
+    chain = ", ".join(["198.51.100.7"] * 1000)  # about 14 KB
+    answer = authz.check(
+        check_request("127.0.0.1", headers={"x-forwarded-for": chain}), peer="127.0.0.1"
+    )
+    assert answer.status.code == DENIED
+    assert "at most 8192 per header" in answer.status.message
+    assert headers_of(answer.denied_response.headers) == {"content-type": "text/html"}
+    assert authz.metrics.fail_closed == {"header-too-large": 1}
+    # Under the cap the same chain is walked: the client is its last hop, 198.51.100.7.
+    short = ", ".join(["198.51.100.7"] * 10)
+    answer = authz.check(
+        check_request("127.0.0.1", headers={"x-forwarded-for": short}), peer="127.0.0.1"
+    )
+    assert answer.status.code == DENIED and "denied by" in answer.status.message
+
+
+@pytest.mark.parametrize(
+    ("host", "headers"),
+    [
+        (MAIN_HOST, {"host": SCM_HOST}),
+        (None, {":authority": MAIN_HOST, "host": SCM_HOST}),
+        (f"{MAIN_HOST},{SCM_HOST}", {}),
+    ],
+)
+def test_hosts_that_disagree_are_refused(
+    authz: GrpcAuthorization, host: str | None, headers: dict[str, str]
+) -> None:
+    answer = authz.check(check_request("127.0.1.20", host=host, headers=headers), peer="127.0.0.1")
+    assert answer.status.code == DENIED
+    assert authz.metrics.fail_closed == {"bad-host": 1}
+
+
+def test_one_host_given_twice_alike_is_decided(authz: GrpcAuthorization) -> None:
+    request = check_request("127.0.1.20", headers={":authority": MAIN_HOST, "host": MAIN_HOST})
+    assert authz.check(request, peer="127.0.0.1").status.code == OK

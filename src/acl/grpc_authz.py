@@ -63,7 +63,15 @@ from google.protobuf import struct_pb2
 from google.rpc import code_pb2, status_pb2
 
 from .errors import RequestError
-from .middleware import _FILTER_KEYS, FORBIDDEN_BODY, DecisionLog, ProxyTrust, _joined
+from .middleware import (
+    _FILTER_KEYS,
+    FORBIDDEN_BODY,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS_BYTES,
+    DecisionLog,
+    ProxyTrust,
+    _joined,
+)
 from .serve import Metrics, _header_text
 
 if TYPE_CHECKING:
@@ -101,6 +109,61 @@ def parse_peer(peer: str | None) -> str | None:
 
 class _NoClient(Exception):
     """The client address cannot be told from the check request (the message says why)."""
+
+
+class _Refused(Exception):
+    """The check is refused before any decision, as over HTTP: ``reason`` says why."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class _Budget:
+    """The header caps of the HTTP side (:data:`~acl.middleware.MAX_HEADER_BYTES` per
+    header, :data:`~acl.middleware.MAX_HEADERS_BYTES` in all), over the headers read."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.taken: set[str] = set()
+
+    def take(self, name: str, value: str) -> str:
+        """``value``, counted once per header name (lower case)."""
+        key = name.lower()
+        if key in self.taken and key != "host":
+            return value
+        self.taken.add(key)
+        size = len(value.encode("utf-8", "surrogatepass"))
+        self.total += size
+        if size > MAX_HEADER_BYTES or self.total > MAX_HEADERS_BYTES:
+            raise _Refused(
+                "header-too-large",
+                f"the {name} header is {size} bytes; at most {MAX_HEADER_BYTES} per header "
+                f"and {MAX_HEADERS_BYTES} in all are read",
+            )
+        return value
+
+
+def _one_host(http: Any, headers: Any, budget: _Budget) -> str | None:
+    """The request's host, refusing what could make acl and the app see different hosts:
+    copies joined with commas, or a ``host`` header that disagrees with the authority."""
+    candidates = [
+        budget.take(name, value)
+        for name, value in (
+            ("host", http.host),
+            (":authority", headers.get(":authority")),
+            ("host", headers.get("host")),
+        )
+        if value
+    ]
+    if not candidates:
+        return None
+    if (
+        any("," in value for value in candidates)
+        or len({value.strip().lower() for value in candidates}) > 1
+    ):
+        raise _Refused("bad-host", "more than one host, or hosts that disagree")
+    return candidates[0]
 
 
 def _header(key: str, value: str, *, overwrite: bool = False) -> base_pb2.HeaderValueOption:
@@ -157,8 +220,13 @@ class GrpcAuthorization:
         try:
             decision, ip, host, pairs, port = self._decide(request, peer)
         except Exception as exc:
-            reason = "client-unknown" if isinstance(exc, _NoClient) else "error"
-            if reason == "error":
+            if isinstance(exc, _Refused):
+                reason = exc.reason
+            else:
+                reason = "client-unknown" if isinstance(exc, _NoClient) else "error"
+            if isinstance(exc, _Refused):
+                message = str(exc)
+            elif reason == "error":
                 logger.error(
                     "deciding a gRPC check failed; it is denied (fail closed)", exc_info=exc
                 )
@@ -210,7 +278,8 @@ class GrpcAuthorization:
         headers: Any = http.headers
         if not headers and http.header_map.headers:
             headers = _raw_headers(http.header_map.headers)
-        host: str | None = http.host or headers.get(":authority") or headers.get("host") or None
+        budget = _Budget()
+        host = _one_host(http, headers, budget)
         snapshot = self.rules.current
         log = self.service.log
         pairs: list[tuple[str, str]] | None = None
@@ -224,16 +293,19 @@ class GrpcAuthorization:
             if value is not None:
                 if pairs is None:
                     pairs = []
-                pairs.append((spelled, value))
+                pairs.append((spelled, budget.take(spelled, value)))
         trust = self.trust
         ip = source
         port: int | None = socket_address.port_value
         if trust.proxies and trust.trusts(source):
             external = headers.get("x-envoy-external-address")
             if external:
+                budget.take("x-envoy-external-address", external)
                 ip = external.strip()
             else:
                 chain = headers.get("x-forwarded-for")
+                if chain:
+                    budget.take("x-forwarded-for", chain)
                 walked = trust.walk(source, [chain] if chain else [])
                 if walked is None:  # pragma: no cover - not required: never None here
                     raise _NoClient("the forwarding header cannot be walked")
