@@ -22,9 +22,19 @@ from acl.engine import KERNELS, load_engine
 from acl.reference import evaluate
 
 from .conftest import EXAMPLES, rule, site_of
-from .strategies import requests, site_configs, site_from_config
+from .strategies import (
+    DICTIONARY_KINDS,
+    TEXT_KINDS,
+    batch_sizes,
+    flag_column,
+    requests,
+    site_configs,
+    site_from_config,
+    text_column,
+)
 
 FDID = "0d1c7c2e-6a4b-4b0e-9d6a-2f4f3c1a9b10"
+"""The X-Azure-FDID of examples/frontdoor-site."""
 
 
 def same(a: acl.Decision, b: acl.Decision) -> None:
@@ -92,6 +102,93 @@ def test_compiled_engine_equals_reference(config: dict[str, object], data: st.Da
                 same(decided, want)
                 assert decided.explain() == want.explain()
         check_bulk(engine, reqs, expected)
+
+
+HOST_SCALARS = ["app.azurewebsites.net", "app.scm.azurewebsites.net", "APP.SCM.x:443", ""]
+
+
+@given(config=site_configs(), data=st.data())
+def test_every_batch_shape_and_column_kind_equals_decide(
+    config: dict[str, object], data: st.DataObject
+) -> None:
+    """decide_many, on batches of 0 to 300 rows with each optional column given or omitted,
+    as a column of any kind or as one scalar, equals the reference (and decide) row by row."""
+    site = site_from_config(config)
+    pool = data.draw(st.lists(requests(site), min_size=1, max_size=6), label="pool")
+    n = data.draw(batch_sizes, label="rows")
+    rows = data.draw(st.lists(st.integers(0, len(pool) - 1), min_size=n, max_size=n))
+    picked = [pool[i] for i in rows]
+    text_kind = st.sampled_from(TEXT_KINDS)
+    header_kind = st.sampled_from(TEXT_KINDS + DICTIONARY_KINDS)
+    kwargs: dict[str, Any] = {}
+    # What each pool request becomes, given what the batch passes: (host, headers, subnet,
+    # service endpoint, private endpoint). A scalar applies to every row.
+    host_of: list[Any] = [None] * len(pool)
+    collection = data.draw(st.sampled_from(["omit", "hosts", "host", "scm", "one-scm"]))
+    if collection == "hosts":
+        host_of = [r.host for r in pool]
+        kwargs["hosts"] = text_column([r.host for r in picked], data.draw(text_kind))
+    elif collection == "host":
+        kwargs["hosts"] = data.draw(st.sampled_from(HOST_SCALARS))
+        host_of = [kwargs["hosts"] or None] * len(pool)
+    elif collection == "scm":
+        flags = [bool(r.host) and r.collection == "scm" for r in pool]
+        host_of = ["a.scm.b" if f else None for f in flags]
+        kind = data.draw(st.sampled_from(["list", "bool", "int", "series"]))
+        kwargs["scm"] = flag_column([flags[i] for i in rows], kind)
+    elif collection == "one-scm":
+        kwargs["scm"] = data.draw(st.booleans())
+        host_of = ["a.scm.b" if kwargs["scm"] else None] * len(pool)
+    names = data.draw(st.lists(st.sampled_from(acl.headers.HEADER_NAMES), unique=True))
+    headers_of: list[list[tuple[str, str]]] = [
+        [(k, v) for k, v in r.headers if acl.headers.canonical_header(k) in names] for r in pool
+    ]
+    if names:
+        kwargs["headers"] = {}
+        for name in names:
+            joined = [", ".join(r.header(name)) or None for r in picked]
+            kwargs["headers"][name] = text_column(joined, data.draw(header_kind))
+    subnet_of: list[str | None] = [None] * len(pool)
+    if data.draw(st.booleans()):
+        subnet_of = [r.subnet for r in pool]
+        kwargs["subnets"] = text_column([r.subnet for r in picked], data.draw(text_kind))
+    endpoint_of = [False] * len(pool)
+    private_of = [False] * len(pool)
+    for name, of in (("service_endpoint", endpoint_of), ("private_endpoint", private_of)):
+        mode = data.draw(st.sampled_from(["omit", "column", "scalar"]))
+        if mode == "column":
+            of[:] = [getattr(r, name) for r in pool]
+            kind = data.draw(st.sampled_from(["list", "bool", "int", "series"]))
+            kwargs[name] = flag_column([of[i] for i in rows], kind)
+        elif mode == "scalar":
+            kwargs[name] = data.draw(st.booleans())
+            of[:] = [kwargs[name]] * len(pool)
+    effective = [
+        acl.Request(
+            r.ip,
+            host=host_of[i],
+            headers=headers_of[i],
+            subnet=subnet_of[i],
+            service_endpoint=endpoint_of[i] or subnet_of[i] is not None,
+            private_endpoint=private_of[i],
+        )
+        for i, r in enumerate(pool)
+    ]
+    expected = [evaluate(site, r) for r in effective]
+    ips = text_column([r.ip for r in picked], data.draw(text_kind))
+    base = acl.compile(site)
+    for name in KERNELS:
+        engine = base.with_kernel(name)
+        decided = [engine.decide(r) for r in effective]
+        result = engine.decide_many(ips, **kwargs)
+        assert len(result) == n and result.invalid == 0
+        for row, i in enumerate(rows):
+            want = expected[i]
+            same(decided[i], want)
+            assert result.action[row] == int(want.allowed), (row, effective[i], want, kwargs)
+            assert engine.rule(int(result.code[row])) is want.rule, (row, effective[i], want)
+            assert result.collection[row] == (1 if want.collection == "scm" else 0)
+            same(result.decision(row, effective[i].ip), want)
 
 
 @given(config=site_configs(), data=st.data())
@@ -294,6 +391,144 @@ def test_private_endpoint_and_public_access_codes(kernel: str) -> None:
     assert engine.decide_many(np.array([1], dtype=np.uint32)).rule.tolist() == [
         PUBLIC_ACCESS_DISABLED
     ]
+
+
+def test_one_row_batches_read_their_columns(example_engine: acl.Engine) -> None:
+    """A one-row column has the shape of "one value for all": the header, endpoint and
+    collection columns of a one-row batch still decide it."""
+    front_door = ["147.243.0.1"]
+    for headers in ({"X-Azure-FDID": [FDID]}, {"x-azure-fdid": np.array([FDID])}):
+        result = example_engine.decide_many(front_door, headers=headers)
+        assert result.action.tolist() == [1] and result.rule.tolist() == [0]
+    assert (
+        example_engine.decide_many(front_door, headers={"X-Azure-FDID": ["x"]}).rule[0] == DEFAULT
+    )
+    assert (
+        example_engine.decide_many(("147.243.0.1",), headers={"X-Azure-FDID": (FDID,)}).rule[0] == 0
+    )  # a tuple of one address is a column, not a (hi, lo) pair
+    two = example_engine.decide_many(
+        ("147.243.0.1", "1.2.3.4"), headers={"X-Azure-FDID": (FDID, FDID)}
+    )
+    assert two.rule.tolist() == [0, DEFAULT]
+    agents = example_engine.decide_many(["192.0.2.3"], scm=[True])
+    assert agents.rule.tolist() == [0] and agents.collection.tolist() == [1]
+    assert example_engine.decide_many(["192.0.2.3"], private_endpoint=[True]).rule.tolist() == [
+        PRIVATE_ENDPOINT
+    ]
+
+
+def test_long_header_values_are_decided_but_not_remembered(example_engine: acl.Engine) -> None:
+    """Header values longer than the memo keeps are decided exactly (a padded FDID, a long
+    X-Forwarded-Host list or X-Forwarded-For chain can still match) and never kept."""
+    site = site_of(
+        rule("fd", 100, "Any", headers={"X-Azure-FDID": [FDID]}),
+        rule("probe", 200, "Any", headers={"X-FD-HealthProbe": ["1"]}),
+        rule("xfh", 300, "Any", headers={"X-Forwarded-Host": ["www.contoso.com"]}),
+        rule("xff", 400, "Any", headers={"X-Forwarded-For": ["198.51.100.0/24"]}),
+        ipSecurityRestrictionsDefaultAction="Deny",
+    )
+    chain = ", ".join(f"10.{i // 256 % 256}.{i % 256}.1" for i in range(20_000))
+    cases = [
+        {"X-Azure-FDID": " " * 300 + FDID + " " * 300},
+        {"X-Azure-FDID": FDID + "x" * 500},
+        {"X-FD-HealthProbe": "1" + " " * 1000},
+        {"X-Forwarded-Host": "a.example, " * 200 + "www.contoso.com"},
+        {"X-Forwarded-Host": "w" * 5000 + ".contoso.com"},
+        {"X-Forwarded-For": chain + ", 198.51.100.7"},
+        {"X-Forwarded-For": chain},
+    ]
+    for name in KERNELS:
+        engine = acl.compile(site, kernel=name)
+        for headers in cases:
+            want = evaluate(site, acl.Request("192.0.2.1", headers=headers))
+            same(engine.decide("192.0.2.1", headers=headers), want)
+            same(engine.decide(acl.Request("192.0.2.1", headers=headers)), want)
+            bulk = engine.decide_many(["192.0.2.1"], headers={k: [v] for k, v in headers.items()})
+            assert engine.rule(int(bulk.code[0])) is want.rule
+        assert engine._satisfied == {}  # none of them was short enough to keep
+        engine.decide("192.0.2.1", headers={"X-Azure-FDID": FDID})
+        assert len(engine._satisfied) == 1
+
+
+def _traced_growth(work: Any) -> tuple[int, int]:
+    """(bytes still held after ``work()``, peak bytes during it), traced by tracemalloc."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        work()
+        gc.collect()
+        after, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return after - before, peak - before
+
+
+FILTER_OF = {"X-Azure-FDID": FDID, "X-Forwarded-Host": "www.contoso.com"}
+
+
+@pytest.mark.parametrize(
+    ("header", "count"), [("X-Azure-FDID", 300), ("X-Forwarded-Host", 40), ("X-Forwarded-For", 40)]
+)
+def test_distinct_huge_header_values_keep_memory_bounded(
+    kernel: str, header: str, count: int
+) -> None:
+    """Requests with distinct 1 MB header values: the engine keeps none of them (before,
+    its memo kept up to 4,096 whole values: 300 MB for the 300 X-Azure-FDID values)."""
+    value = FILTER_OF.get(header, "203.0.113.0/24")
+    engine = acl.compile(site_of(rule("h", 1, "Any", headers={header: [value]})), kernel=kernel)
+    mib = 1 << 20
+
+    def work() -> None:
+        for i in range(count):
+            if header == "X-Forwarded-For":
+                value = f"203.0.113.{i % 250}, " + "1" * (mib - 20)
+            else:
+                value = f"{i:08d}" + "a" * (mib - 8)
+            headers: Any = {header: value} if i % 2 else [(header, value)]
+            allowed = header == "X-Forwarded-For"  # its chain starts with a matching address
+            assert engine.decide("147.243.0.1", headers=headers).allowed is allowed
+
+    held, peak = _traced_growth(work)
+    assert held < mib, held
+    assert peak < 12 * mib, peak  # a few copies of one value at a time, never all of them
+
+    def memo_fill() -> None:
+        for i in range(20_000):
+            engine.decide("147.243.0.1", headers={header: f"{i}"})
+
+    held, _ = _traced_growth(memo_fill)
+    assert 0 < held < 2 * acl.engine.MEMO_BYTES, held  # short values: kept up to the bound
+    assert engine._satisfied_bytes <= acl.engine.MEMO_BYTES
+
+
+def test_batch_header_memo_is_per_batch(example_engine: acl.Engine) -> None:
+    """decide_many remembers a batch's header values only while deciding that batch."""
+    mib = 1 << 20
+    column = [f"{i:08d}" + "a" * (mib - 8) for i in range(40)]
+    ips = ["147.243.0.1"] * len(column)
+
+    def work() -> None:
+        result = example_engine.decide_many(ips, headers={"X-Azure-FDID": column})
+        assert result.rule.tolist() == [DEFAULT] * len(column)
+
+    held, peak = _traced_growth(work)
+    assert held < mib, held
+    assert peak < 4 * mib, peak
+
+
+def test_compiled_arrays_are_read_only(example_engine: acl.Engine, tmp_path: Path) -> None:
+    path = tmp_path / "engine.acl"
+    example_engine.save(path)
+    for engine in (example_engine, load_engine(path), pickle.loads(pickle.dumps(example_engine))):
+        for array in engine.tables.arrays():
+            with pytest.raises(ValueError, match="read-only"):
+                array[...] = 0
+        with pytest.raises(ValueError, match="read-only"):
+            engine.tables.defaults[0] = 1
 
 
 def test_empty_batches(example_engine: acl.Engine) -> None:

@@ -168,8 +168,13 @@ class BulkDecisions:
 
 
 def _as_column(values: Any, n: int | None, name: str) -> list[Any]:
-    """A column of Python values (str/None) from a list, numpy array, pandas or pyarrow."""
-    if hasattr(values, "to_pylist"):
+    """A column of Python values (str/None) from a list, numpy array, pandas or pyarrow, or
+    a ``(codes, categories)`` pair (code -1: None)."""
+    encoded = _dictionary_encoded(values) if _is_pair(values) else None
+    if encoded is not None:
+        table = [*encoded[1], None]
+        out = [table[c] for c in encoded[0].tolist()]
+    elif hasattr(values, "to_pylist"):
         out = list(values.to_pylist())
     elif hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
         out = list(values.to_numpy(dtype=object))
