@@ -686,3 +686,229 @@ def test_ipv6_and_mapped_numeric_columns(example_engine: acl.Engine) -> None:
     hi = np.array([office >> 64, mapped >> 64], dtype=np.uint64)
     lo = np.array([office & (2**64 - 1), mapped & (2**64 - 1)], dtype=np.uint64)
     assert example_engine.decide_many((hi, lo)).rule.tolist() == [2, 1]
+
+
+# --------------------------------------------------------------------------- saved engines
+
+
+def _members(data: bytes) -> dict[str, np.ndarray]:
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {
+            m.removesuffix(".npy"): np.load(io.BytesIO(archive.read(m)), allow_pickle=False)
+            for m in archive.namelist()
+        }
+
+
+def _repack(
+    arrays: dict[str, Any], *, meta: dict[str, Any] | None = None, digest: bool = True
+) -> bytes:
+    """A saved engine from these arrays: the meta (changed as given) re-digested, as a
+    deliberate edit would be, unless ``digest`` is false."""
+    import io
+    import json
+
+    from acl.engine import _digest
+
+    body = {k: v for k, v in arrays.items() if k != "meta"}
+    doc = meta if meta is not None else json.loads(arrays["meta"].tobytes().decode())
+    if digest:
+        doc = {**doc, "digest": _digest(doc, body)}
+    buffer = io.BytesIO()
+    np.savez(buffer, meta=np.frombuffer(json.dumps(doc).encode(), dtype=np.uint8), **body)
+    return buffer.getvalue()
+
+
+def _tampered(arrays: dict[str, np.ndarray]) -> dict[str, tuple[bytes, str]]:
+    """Per case, a tampered file and a pattern its ConfigError must match."""
+    import json
+
+    cases: dict[str, tuple[bytes, str]] = {}
+    for name, array in arrays.items():
+        if name == "meta":
+            continue
+        field = name.rpartition(".")[2]
+
+        def case(
+            label: str,
+            value: Any,
+            pattern: str | None = None,
+            name: str = name,
+            array: np.ndarray = array,
+        ) -> None:
+            if value.dtype == array.dtype and np.array_equal(value, array):
+                return  # the same array: nothing was tampered with
+            pattern = pattern or re_name(name)
+            cases[f"{name}:{label}"] = (_repack({**arrays, name: value}), pattern)
+            undigested = _repack({**arrays, name: value}, digest=False)
+            cases[f"{name}:{label}:undigested"] = (undigested, f"digest does not match|{pattern}")
+
+        other = np.int64 if array.dtype != np.int64 else np.int32
+        case("dtype", array.astype(other))
+        if array.dtype.itemsize > 1:
+            case("big-endian", array.astype(array.dtype.newbyteorder(">")))
+        case("2-d", array.reshape(1, -1))
+        case("shorter", array[:-1] if len(array) else np.zeros(1, array.dtype))
+        case("longer", np.append(array, array[-1:] if len(array) else [0]).astype(array.dtype))
+        if not len(array):
+            continue
+        high = array.copy()
+        high[-1] = np.iinfo(array.dtype).max
+        case("huge", high)
+        if array.dtype.kind == "i":
+            low = array.copy()
+            low[0] = -1
+            case("negative", low)
+        if len(array) >= 2:
+            case("reversed", array[::-1].copy())
+        if field in ("ranges", "root", "list_rules", "list_offsets", "starts_lo"):
+            beyond = array.copy()
+            beyond[len(array) // 2] += {"starts_lo": 2**40}.get(field, 1000)
+            case("beyond", beyond)
+        if not field.startswith(("starts", "ranges", "root", "list_")):
+            flipped = array.copy()
+            flipped[0] ^= 1
+            case("not-its-site", flipped, "does not match its site")
+    meta = json.loads(arrays["meta"].tobytes().decode())
+    cases["meta:old-format"] = (
+        _repack(arrays, meta={**meta, "format": "acl-engine/1"}),
+        "acl-engine/1.*save the engine again",
+    )
+    cases["meta:other-format"] = (_repack(arrays, meta={**meta, "format": "x"}), "not a saved")
+    cases["meta:shared"] = (_repack(arrays, meta={**meta, "shared_scm": "no"}), "malformed")
+    cases["meta:shared-wrong"] = (
+        _repack(arrays, meta={**meta, "shared_scm": not meta["shared_scm"]}),
+        "do not fit its meta|scm shares",
+    )
+    extra = {**arrays, "surprise": np.zeros(1, np.uint8)}
+    cases["extra-member"] = (_repack(extra), "unexpected member")
+    cases["missing-member"] = (
+        _repack({k: v for k, v in arrays.items() if k != "v6_main.root"}),
+        "missing",
+    )
+    fdid = meta["site"]
+    cases["meta:site-edited"] = (
+        _repack(arrays, meta={**meta, "site": {**fdid, "name": "x"}}, digest=False),
+        "digest does not match",
+    )
+    ranges = arrays["v4_main.ranges"].copy()
+    ranges[0] = (ranges[0] + 1) % (len(arrays["list_offsets"]) - 1)
+    cases["v4_main.ranges:undigested"] = (
+        _repack({**arrays, "v4_main.ranges": ranges}, digest=False),
+        "digest does not match",
+    )
+    return cases
+
+
+def re_name(name: str) -> str:
+    import re
+
+    return re.escape(repr(name))
+
+
+LOAD_ALL = """
+import sys, acl
+from pathlib import Path
+for path in sorted(Path(sys.argv[1]).iterdir()):
+    print("TRY", path.name, flush=True)
+    try:
+        engine = acl.load_engine(path)
+    except acl.ConfigError as exc:
+        print("ERR", path.name, str(exc).replace("\\n", " "), flush=True)
+    else:
+        codes = engine.decide_many(sys.argv[2].split(","), hosts=sys.argv[3].split(",")).code
+        print("OK", path.name, ",".join(map(str, codes.tolist())), flush=True)
+"""
+
+
+def _load_in_subprocess(folder: Path, ips: list[str], hosts: list[str]) -> dict[str, str]:
+    """Load every file of ``folder`` in a child process (where a crash cannot take pytest
+    down): per file name, ``ERR <message>`` or ``OK <codes>``."""
+    out = subprocess.run(
+        [sys.executable, "-c", LOAD_ALL, str(folder), ",".join(ips), ",".join(hosts)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    lines = out.stdout.splitlines()
+    assert out.returncode == 0, (out.returncode, lines[-1:] or None, out.stderr[-2000:])
+    results: dict[str, str] = {}
+    for line in lines:
+        kind, name, *rest = line.split(" ", 2)
+        if kind != "TRY":
+            results[name] = f"{kind} {rest[0] if rest else ''}"
+    return results
+
+
+DELIBERATE = {
+    "list_offsets:longer",
+    "v4_main.ranges:reversed",
+    "v6_main.ranges:reversed",
+    "v4_scm.ranges:reversed",
+    "v6_scm.ranges:reversed",
+    "v6_main.starts_lo:huge",
+    "v6_scm.starts_lo:huge",
+}
+"""Edits that leave a well-formed engine, loaded when the editor also recomputes the digest
+(as anyone who can write the file can): one more, empty, candidate list; ranges leading to
+other lists of their collection, or a last IPv6 range start moved (these can turn a deny
+into an allow: the digest catches them unless recomputed, so an engine file is to be
+trusted like code)."""
+
+PROBES = ["203.0.113.10", "203.0.113.66", "147.243.1.1", "192.0.2.3", "2001:db8:cafe::1", "::1"]
+PROBE_HOSTS = ["a", "a", "a", "x.scm.y", "a", "x.scm.y"]
+
+
+@pytest.mark.parametrize("use_main", [False, True])
+def test_tampered_saved_engines_are_refused(tmp_path: Path, use_main: bool) -> None:
+    """Every array of a saved engine, tampered (wrong dtype or shape, an index out of range,
+    starts out of order) even with a recomputed digest, gives a ConfigError naming the array;
+    an undigested edit, a flipped byte or a truncated file gives one too. Loaded in a child
+    process, so a crash fails the test."""
+    site = acl.load(EXAMPLES / "frontdoor-site" / "site.json")
+    if use_main:
+        from acl.serialize import site_from_dict, site_to_dict
+
+        site = site_from_dict({**site_to_dict(site), "scm_use_main": True})
+    engine = acl.compile(site)
+    good = acl.engine._to_bytes(engine)
+    arrays = _members(good)
+    cases = _tampered(arrays)
+    folder = tmp_path / "files"
+    folder.mkdir()
+    patterns: dict[str, str] = {}
+    for i, (_, (blob, pattern)) in enumerate(sorted(cases.items())):
+        patterns[f"{i:03d}"] = pattern
+        (folder / f"{i:03d}").write_bytes(blob)
+    for k, cut in enumerate(sorted({0, 1, 30, len(good) // 3, len(good) // 2, len(good) - 1})):
+        name = f"truncated-{k}"
+        (folder / name).write_bytes(good[:cut])
+        patterns[name] = "not a saved acl engine"
+    for k in range(0, len(good), max(1, len(good) // 300)):
+        name = f"flipped-{k:06d}"
+        (folder / name).write_bytes(good[:k] + bytes([good[k] ^ 0x10]) + good[k + 1 :])
+        patterns[name] = ""
+    (folder / "untouched").write_bytes(good)
+    results = _load_in_subprocess(folder, PROBES, PROBE_HOSTS)
+    want = engine.decide_many(PROBES, hosts=PROBE_HOSTS).code.tolist()
+    assert results.pop("untouched") == "OK " + ",".join(map(str, want))
+    assert set(results) == set(patterns)
+    import re
+
+    labels = {f"{i:03d}": label for i, label in enumerate(sorted(cases))}
+    for name in [k for k in results if k.startswith("flipped-")]:
+        # a flip in the zip's own bookkeeping (a date, a version) changes nothing
+        if not results[name].startswith("ERR "):
+            assert results.pop(name) == "OK " + ",".join(map(str, want)), name
+    loaded = {labels.get(k, k) for k, v in results.items() if not v.startswith("ERR ")}
+    assert loaded <= DELIBERATE, sorted(
+        (labels.get(k, k), results[k]) for k in results if not results[k].startswith("ERR ")
+    )
+    for name, result in results.items():
+        if labels.get(name) in DELIBERATE:
+            continue
+        assert result.startswith("ERR "), (labels.get(name, name), result)
+        assert re.search(patterns[name], result), (labels.get(name, name), patterns[name], result)

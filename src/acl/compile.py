@@ -617,15 +617,24 @@ def tables_from_arrays(
     offsets = _checked(arrays, "list_offsets", np.int32, bad)
     members = _checked(arrays, "list_rules", np.int32, bad)
     if len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != len(members):
-        raise bad("list_offsets", f"must run from 0 to {len(members)}")
+        raise bad("list_offsets", f"must run from 0 to {len(members)}, the length of 'list_rules'")
     if np.any(offsets[1:] < offsets[:-1]):
         raise bad("list_offsets", "is not in rising order")
     n_rules = len(side.rules)
     if members.size and (members.min() < 0 or members.max() >= n_rules):
         raise bad("list_rules", f"holds a rule index outside 0..{n_rules - 1}")
     n_lists = len(offsets) - 1
-    # Per list, whether it holds a main rule and an scm rule (a rule is in one collection).
+    # A list is in evaluation order (rule indices rise) and ends at its first rule
+    # without conditions.
     owner = np.repeat(np.arange(n_lists), np.diff(offsets))
+    same_list = owner[1:] == owner[:-1]
+    if np.any(same_list & (members[1:] <= members[:-1])):
+        raise bad("list_rules", "holds a candidate list out of evaluation order")
+    if np.any(same_list & (side.arrays["rule_cond"][members[:-1]] == 0)):
+        raise bad(
+            "list_rules", "holds a candidate list that goes on past a rule without conditions"
+        )
+    # Per list, whether it holds a main rule and an scm rule (a rule is in one collection).
     in_scm = side.arrays["rule_collection"][members].astype(bool)
     holds = (
         np.bincount(owner[~in_scm], minlength=n_lists) > 0,
@@ -643,25 +652,33 @@ def tables_from_arrays(
         ranges = _checked(fields, "ranges", np.int32, bad, name)
         root = _checked(fields, "root", np.uint32, bad, name)
         n = len(lo)
-        if table.bits != bits or n < 1 or hi.shape != (n,) or ranges.shape != (n,):
-            raise bad(f"{name}.starts_lo", "and its starts_hi and ranges need one length >= 1")
+        if table.bits != bits or n < 1:
+            raise bad(f"{name}.starts_lo", "must hold at least one range start")
+        for part, array in (("starts_hi", hi), ("ranges", ranges)):
+            if array.shape != (n,):
+                raise bad(
+                    f"{name}.{part}", f"has {len(array)} values for the {n} of '{name}.starts_lo'"
+                )
+        both = f"and '{name}.starts_lo'"
         if hi[0] != 0 or lo[0] != 0:
-            raise bad(f"{name}.starts_lo", "must start at address 0")
+            raise bad(f"{name}.starts_hi", f"{both} must start at address 0")
         if bits == 32:
-            if np.any(hi != 0) or np.any(lo > np.uint64(0xFFFFFFFF)):
+            if np.any(hi != 0):
+                raise bad(f"{name}.starts_hi", "must be all zero in an IPv4 table")
+            if np.any(lo > np.uint64(0xFFFFFFFF)):
                 raise bad(f"{name}.starts_lo", "holds a value that is not an IPv4 address")
             rising = lo[1:] > lo[:-1]
         else:
             rising = (hi[1:] > hi[:-1]) | ((hi[1:] == hi[:-1]) & (lo[1:] > lo[:-1]))
         if not rising.all():
-            raise bad(f"{name}.starts_lo", "is not in strictly rising order")
+            raise bad(f"{name}.starts_hi", f"{both} are not in strictly rising order")
         if ranges.min() < 0 or ranges.max() >= n_lists:
             raise bad(f"{name}.ranges", f"holds a list id outside 0..{n_lists - 1}")
         if root.shape != ((1 << ROOT_BITS) + 1,) or not np.array_equal(root, _root(hi, lo, bits)):
-            raise bad(f"{name}.root", "is not the root table of its range starts")
+            raise bad(f"{name}.root", f"is not the root table of '{name}.starts_hi' {both}")
         collection = 1 if name.endswith("scm") and not site.scm_use_main else 0
         if holds[1 - collection][ranges].any():
-            raise bad(f"{name}.ranges", "leads to rules of another collection")
+            raise bad(f"{name}.ranges", "leads to rules of another collection in 'list_rules'")
     return _assemble(site, side, families, offsets, members)
 
 

@@ -803,7 +803,7 @@ _ARRAY_FIELDS = (
     "defaults",
 )
 _FAMILIES = ("v4_main", "v6_main", "v4_scm", "v6_scm")
-_DTYPES = {
+_DTYPES: dict[str, np.dtype[Any]] = {
     "starts_hi": np.dtype(np.uint64),
     "starts_lo": np.dtype(np.uint64),
     "ranges": np.dtype(np.int32),
@@ -832,7 +832,7 @@ def _digest(meta: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[Any]]) -> 
     for name in sorted(arrays):
         array = np.ascontiguousarray(arrays[name])
         h.update(f"\0{name}\0{array.dtype.str}\0{array.shape}\0".encode())
-        h.update(memoryview(array).cast("B"))
+        h.update(array.data.cast("B"))
     return h.hexdigest()
 
 
@@ -915,7 +915,14 @@ def _read_archive(data: bytes, source: str) -> tuple[dict[str, Any], dict[str, A
                         f"not a saved acl engine (unexpected member {member!r:.60})", where
                     )
                 arrays[name] = _read_npy(archive.read(member), name, source)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+    ) as exc:
         if isinstance(exc, AclError):
             raise
         raise ConfigError(f"not a saved acl engine: {exc}", where) from None
