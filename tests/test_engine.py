@@ -505,6 +505,21 @@ def test_distinct_huge_header_values_keep_memory_bounded(
     assert engine._satisfied_bytes <= acl.engine.MEMO_BYTES
 
 
+def test_distinct_huge_hosts_keep_memory_bounded(kernel: str) -> None:
+    """The kernel remembers whether a host is scm only for hosts of a DNS name's length."""
+    engine = acl.compile(acl.load(EXAMPLES / "frontdoor-site" / "site.json"), kernel=kernel)
+    mib = 1 << 20
+
+    def work() -> None:
+        for i in range(300):
+            host = f"{i:08d}" + "a" * (mib - 30) + ".scm.azurewebsites.net"
+            assert engine.decide("192.0.2.3", host=host).decided_by == "build-agents"
+
+    held, peak = _traced_growth(work)
+    assert held < mib, held
+    assert peak < 8 * mib, peak
+
+
 def test_batch_header_memo_is_per_batch(example_engine: acl.Engine) -> None:
     """decide_many remembers a batch's header values only while deciding that batch."""
     mib = 1 << 20
