@@ -104,6 +104,32 @@ def test_compiled_engine_equals_reference(config: dict[str, object], data: st.Da
         check_bulk(engine, reqs, expected)
 
 
+@given(config=site_configs(), data=st.data())
+def test_saved_engines_load_and_decide_the_same(
+    config: dict[str, object], data: st.DataObject
+) -> None:
+    """Every compiled engine passes the checks of a saved engine and decides the same."""
+    site = site_from_config(config)
+    reqs = data.draw(st.lists(requests(site), min_size=1, max_size=8))
+    engine = acl.compile(site)
+    copy = pickle.loads(pickle.dumps(engine))  # a pickle is a saved engine's bytes
+    for name in KERNELS:
+        a, b = engine.with_kernel(name), copy.with_kernel(name)
+        cols = columns(reqs)
+        assert np.array_equal(
+            a.decide_many([r.ip for r in reqs], **cols).code,  # type: ignore[arg-type]
+            b.decide_many([r.ip for r in reqs], **cols).code,  # type: ignore[arg-type]
+        )
+        for r in reqs:
+            x, y = a.decide(r), b.decide(r)
+            assert (x.action, x.reason, x.collection, x.rule) == (
+                y.action,
+                y.reason,
+                y.collection,
+                y.rule,
+            )
+
+
 HOST_SCALARS = ["app.azurewebsites.net", "app.scm.azurewebsites.net", "APP.SCM.x:443", ""]
 
 
