@@ -228,8 +228,54 @@ TEXT_KINDS = ("list", "tuple", "U", "S", "object", "series", "arrow", "chunked")
 DICTIONARY_KINDS = ("arrow-dictionary", "categorical", "categorical-series", "codes")
 """How a header column can also be given: dictionary-encoded."""
 
-batch_sizes = st.one_of(st.sampled_from([0, 1, 1, 2, 3]), st.integers(0, 300))
-"""Batch lengths from 0 to 300, biased to 0, 1, 2 and 3 rows."""
+batch_sizes = st.one_of(
+    st.sampled_from([0, 1, 1, 1, 2, 3]), st.sampled_from([1, 1, 2, 3]), st.integers(0, 300)
+)
+"""Batch lengths from 0 to 300, biased to 0, 1, 2 and 3 rows (most often 1)."""
+
+
+@st.composite
+def satisfying_requests(draw: st.DrawFn, site: acl.Site) -> acl.Request:
+    """A request that meets every header filter of one of the site's rules, from an address
+    of that rule (so that the rule's header filters decide it), or any request when no rule
+    has header filters."""
+    candidates = [r for r in site.all_rules() if r.headers]
+    if not candidates:
+        return draw(requests(site))
+    rule = draw(st.sampled_from(candidates))
+    prefixes = [p for s in rule.sources for p in s.prefixes]
+    if prefixes:
+        prefix = draw(st.sampled_from(prefixes))
+        value = draw(st.sampled_from([prefix.first, prefix.last]))
+        ip = str(
+            ipaddress.ip_address(value) if prefix.version == 4 else ipaddress.IPv6Address(value)
+        )
+    else:
+        ip = draw(addresses(site))
+    headers: list[tuple[str, str]] = []
+    for flt in rule.headers:
+        if flt.prefixes:
+            p = draw(st.sampled_from(flt.prefixes))
+            text = str(
+                ipaddress.ip_address(p.first) if p.version == 4 else ipaddress.IPv6Address(p.first)
+            )
+        elif flt.hosts:
+            host = draw(st.sampled_from(flt.hosts))
+            text = "a." + host[2:] if host.startswith("*.") else host
+        elif flt.values:
+            text = draw(st.sampled_from(flt.values))
+        else:
+            continue
+        headers.append((flt.name, text))
+    source = draw(requests(site))
+    return acl.Request(
+        ip,
+        host=draw(st.sampled_from([None, "app.scm.azurewebsites.net"])),
+        headers=headers,
+        subnet=source.subnet,
+        service_endpoint=source.service_endpoint,
+        private_endpoint=source.private_endpoint,
+    )
 
 
 def text_column(values: list[str | None], kind: str) -> Any:

@@ -28,6 +28,7 @@ from .strategies import (
     batch_sizes,
     flag_column,
     requests,
+    satisfying_requests,
     site_configs,
     site_from_config,
     text_column,
@@ -140,55 +141,67 @@ def test_every_batch_shape_and_column_kind_equals_decide(
     """decide_many, on batches of 0 to 300 rows with each optional column given or omitted,
     as a column of any kind or as one scalar, equals the reference (and decide) row by row."""
     site = site_from_config(config)
-    pool = data.draw(st.lists(requests(site), min_size=1, max_size=6), label="pool")
+    kinds = st.one_of(requests(site), satisfying_requests(site))
+    pool = data.draw(st.lists(kinds, min_size=1, max_size=6), label="pool")
     n = data.draw(batch_sizes, label="rows")
     rows = data.draw(st.lists(st.integers(0, len(pool) - 1), min_size=n, max_size=n))
-    picked = [pool[i] for i in rows]
     text_kind = st.sampled_from(TEXT_KINDS)
     header_kind = st.sampled_from(TEXT_KINDS + DICTIONARY_KINDS)
-    kwargs: dict[str, Any] = {}
-    # What each pool request becomes, given what the batch passes: (host, headers, subnet,
-    # service endpoint, private endpoint). A scalar applies to every row.
+    flag_kind = st.sampled_from(["list", "bool", "int", "series"])
+    # How the batch passes each optional column: omitted, a column (of some kind) or one
+    # scalar for all rows; and what each pool request becomes under that choice (a
+    # request's own value when its column is given, the scalar, or the default).
+    makers: dict[str, Any] = {}  # argument -> (rows -> value)
     host_of: list[Any] = [None] * len(pool)
     collection = data.draw(st.sampled_from(["omit", "hosts", "host", "scm", "one-scm"]))
     if collection == "hosts":
         host_of = [r.host for r in pool]
-        kwargs["hosts"] = text_column([r.host for r in picked], data.draw(text_kind))
+        kind = data.draw(text_kind)
+        makers["hosts"] = lambda rs, k=kind: text_column([host_of[i] for i in rs], k)
     elif collection == "host":
-        kwargs["hosts"] = data.draw(st.sampled_from(HOST_SCALARS))
-        host_of = [kwargs["hosts"] or None] * len(pool)
+        one_host = data.draw(st.sampled_from(HOST_SCALARS))
+        makers["hosts"] = lambda rs, h=one_host: h
+        host_of = [one_host or None] * len(pool)
     elif collection == "scm":
         flags = [bool(r.host) and r.collection == "scm" for r in pool]
         host_of = ["a.scm.b" if f else None for f in flags]
-        kind = data.draw(st.sampled_from(["list", "bool", "int", "series"]))
-        kwargs["scm"] = flag_column([flags[i] for i in rows], kind)
+        kind = data.draw(flag_kind)
+        makers["scm"] = lambda rs, k=kind: flag_column([flags[i] for i in rs], k)
     elif collection == "one-scm":
-        kwargs["scm"] = data.draw(st.booleans())
-        host_of = ["a.scm.b" if kwargs["scm"] else None] * len(pool)
+        one_scm = data.draw(st.booleans())
+        makers["scm"] = lambda rs, v=one_scm: v
+        host_of = ["a.scm.b" if one_scm else None] * len(pool)
     names = data.draw(st.lists(st.sampled_from(acl.headers.HEADER_NAMES), unique=True))
     headers_of: list[list[tuple[str, str]]] = [
         [(k, v) for k, v in r.headers if acl.headers.canonical_header(k) in names] for r in pool
     ]
     if names:
-        kwargs["headers"] = {}
-        for name in names:
-            joined = [", ".join(r.header(name)) or None for r in picked]
-            kwargs["headers"][name] = text_column(joined, data.draw(header_kind))
+        header_kinds = {name: data.draw(header_kind) for name in names}
+
+        def header_columns(rs: list[int]) -> dict[str, Any]:
+            return {
+                name: text_column([", ".join(pool[i].header(name)) or None for i in rs], kind)
+                for name, kind in header_kinds.items()
+            }
+
+        makers["headers"] = header_columns
     subnet_of: list[str | None] = [None] * len(pool)
     if data.draw(st.booleans()):
         subnet_of = [r.subnet for r in pool]
-        kwargs["subnets"] = text_column([r.subnet for r in picked], data.draw(text_kind))
+        kind = data.draw(text_kind)
+        makers["subnets"] = lambda rs, k=kind: text_column([subnet_of[i] for i in rs], k)
     endpoint_of = [False] * len(pool)
     private_of = [False] * len(pool)
     for name, of in (("service_endpoint", endpoint_of), ("private_endpoint", private_of)):
         mode = data.draw(st.sampled_from(["omit", "column", "scalar"]))
         if mode == "column":
             of[:] = [getattr(r, name) for r in pool]
-            kind = data.draw(st.sampled_from(["list", "bool", "int", "series"]))
-            kwargs[name] = flag_column([of[i] for i in rows], kind)
+            kind = data.draw(flag_kind)
+            makers[name] = lambda rs, k=kind, of=of: flag_column([of[i] for i in rs], k)
         elif mode == "scalar":
-            kwargs[name] = data.draw(st.booleans())
-            of[:] = [kwargs[name]] * len(pool)
+            one = data.draw(st.booleans())
+            makers[name] = lambda rs, v=one: v
+            of[:] = [one] * len(pool)
     effective = [
         acl.Request(
             r.ip,
@@ -201,20 +214,26 @@ def test_every_batch_shape_and_column_kind_equals_decide(
         for i, r in enumerate(pool)
     ]
     expected = [evaluate(site, r) for r in effective]
-    ips = text_column([r.ip for r in picked], data.draw(text_kind))
+    ips_kind = data.draw(text_kind)
     base = acl.compile(site)
+    # The drawn batch, and every pool request alone in a batch of one row.
+    batches = [rows, *([i] for i in range(len(pool)))]
     for name in KERNELS:
         engine = base.with_kernel(name)
         decided = [engine.decide(r) for r in effective]
-        result = engine.decide_many(ips, **kwargs)
-        assert len(result) == n and result.invalid == 0
-        for row, i in enumerate(rows):
-            want = expected[i]
-            same(decided[i], want)
-            assert result.action[row] == int(want.allowed), (row, effective[i], want, kwargs)
-            assert engine.rule(int(result.code[row])) is want.rule, (row, effective[i], want)
-            assert result.collection[row] == (1 if want.collection == "scm" else 0)
-            same(result.decision(row, effective[i].ip), want)
+        for want, got in zip(expected, decided, strict=True):
+            same(got, want)
+        for batch in batches:
+            kwargs = {key: make(batch) for key, make in makers.items()}
+            ips = text_column([pool[i].ip for i in batch], ips_kind)
+            result = engine.decide_many(ips, **kwargs)
+            assert len(result) == len(batch) and result.invalid == 0
+            for row, i in enumerate(batch):
+                want = expected[i]
+                assert result.action[row] == int(want.allowed), (row, effective[i], want, kwargs)
+                assert engine.rule(int(result.code[row])) is want.rule, (row, effective[i], want)
+                assert result.collection[row] == (1 if want.collection == "scm" else 0)
+                same(result.decision(row, effective[i].ip), want)
 
 
 @given(config=site_configs(), data=st.data())
