@@ -263,3 +263,117 @@ def endpoint_requests(draw: st.DrawFn, site: acl.Site) -> acl.Request:
         service_endpoint=True,
         private_endpoint=request.private_endpoint,
     )
+
+
+# ---------------------------------------------------------------------------- bulk columns
+
+TEXT_KINDS = ("list", "tuple", "U", "S", "object", "series", "arrow", "chunked")
+"""How a column of text (or None) can be given to ``decide_many``."""
+DICTIONARY_KINDS = ("arrow-dictionary", "categorical", "categorical-series", "codes")
+"""How a header column can also be given: dictionary-encoded."""
+
+batch_sizes = st.one_of(
+    st.sampled_from([0, 1, 1, 1, 2, 3]), st.sampled_from([1, 1, 2, 3]), st.integers(0, 300)
+)
+"""Batch lengths from 0 to 300, biased to 0, 1, 2 and 3 rows (most often 1)."""
+
+
+@st.composite
+def satisfying_requests(draw: st.DrawFn, site: acl.Site) -> acl.Request:
+    """A request that meets every header filter of one of the site's rules, from an address
+    of that rule (so that the rule's header filters decide it), or any request when no rule
+    has header filters."""
+    candidates = [r for r in site.all_rules() if r.headers]
+    if not candidates:
+        return draw(requests(site))
+    rule = draw(st.sampled_from(candidates))
+    prefixes = [p for s in rule.sources for p in s.prefixes]
+    if prefixes:
+        prefix = draw(st.sampled_from(prefixes))
+        value = draw(st.sampled_from([prefix.first, prefix.last]))
+        ip = str(
+            ipaddress.ip_address(value) if prefix.version == 4 else ipaddress.IPv6Address(value)
+        )
+    else:
+        ip = draw(addresses(site))
+    headers: list[tuple[str, str]] = []
+    for flt in rule.headers:
+        if flt.prefixes:
+            p = draw(st.sampled_from(flt.prefixes))
+            text = str(
+                ipaddress.ip_address(p.first) if p.version == 4 else ipaddress.IPv6Address(p.first)
+            )
+        elif flt.hosts:
+            host = draw(st.sampled_from(flt.hosts))
+            text = "a." + host[2:] if host.startswith("*.") else host
+        elif flt.values:
+            text = draw(st.sampled_from(flt.values))
+        else:
+            continue
+        headers.append((flt.name, text))
+    source = draw(requests(site))
+    return acl.Request(
+        ip,
+        host=draw(st.sampled_from([None, "app.scm.azurewebsites.net"])),
+        headers=headers,
+        subnet=source.subnet,
+        service_endpoint=source.service_endpoint,
+        private_endpoint=source.private_endpoint,
+    )
+
+
+def text_column(values: list[str | None], kind: str) -> Any:
+    """``values`` as a column of the given kind (in numpy ``U``/``S``, None is ``""``:
+    absent for every column that takes text)."""
+    import numpy as np
+
+    if kind == "list":
+        return list(values)
+    if kind == "tuple":
+        return tuple(values)
+    if kind == "U":
+        return np.array(["" if v is None else v for v in values], dtype=str)
+    if kind == "S":
+        return np.array([b"" if v is None else v.encode() for v in values], dtype=bytes)
+    if kind == "object":
+        return np.array(values, dtype=object)
+    if kind == "series":
+        import pandas as pd
+
+        return pd.Series(values, dtype=object)
+    import pyarrow as pa
+
+    array = pa.array(values, type=pa.string())
+    if kind == "arrow":
+        return array
+    if kind == "chunked":
+        cut = len(values) // 2
+        return pa.chunked_array([array[:cut], array[cut:]], type=pa.string())
+    if kind == "arrow-dictionary":
+        return array.dictionary_encode()
+    import pandas as pd
+
+    if kind == "categorical":
+        return pd.Categorical(values)
+    if kind == "categorical-series":
+        return pd.Series(pd.Categorical(values))
+    if kind == "codes":
+        categories = sorted({v for v in values if v is not None})
+        codes = np.array([-1 if v is None else categories.index(v) for v in values])
+        return codes, categories
+    raise ValueError(kind)
+
+
+def flag_column(values: list[bool], kind: str) -> Any:
+    """Booleans as a list, a numpy bool or integer array, or a pandas Series."""
+    import numpy as np
+
+    if kind == "list":
+        return list(values)
+    if kind == "bool":
+        return np.array(values, dtype=bool)
+    if kind == "int":
+        return np.array(values, dtype=np.uint8)
+    import pandas as pd
+
+    return pd.Series(values, dtype=bool)

@@ -991,6 +991,8 @@ cdef class Kernel:
     cdef int _scm(self, host) except -1:
         if host is None:
             return 0
+        if len(host) > 300:  # longer than any DNS name and port: decided, never remembered
+            return 1 if self._is_scm_host(host) else 0
         cached = self._scm_hosts.get(host)
         if cached is None:
             if len(self._scm_hosts) > 4096:

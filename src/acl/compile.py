@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .addresses import parse_address, split_host_port
-from .errors import AddressError, ConfigError
+from .errors import AddressError, ConfigError, Origin
 from .headers import (
     HEADER_NAMES,
     XAZUREFDID,
@@ -439,11 +439,21 @@ def _family_table(starts: list[int], ids: list[int], bits: int) -> FamilyTable:
     if bits == 32:
         lo = np.array(starts, dtype=np.uint64)
         hi = np.zeros(n, dtype=np.uint64)
-        keys = np.arange(1 << ROOT_BITS, dtype=np.uint64) << np.uint64(32 - ROOT_BITS)
-        root = np.searchsorted(lo, keys, side="right").astype(np.int64) - 1
     else:
         hi = np.array([s >> 64 for s in starts], dtype=np.uint64)
         lo = np.array([s & U64 for s in starts], dtype=np.uint64)
+    return FamilyTable(bits, hi, lo, np.array(ids, dtype=np.int32), _root(hi, lo, bits))
+
+
+def _root(
+    hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64], bits: int
+) -> npt.NDArray[np.uint32]:
+    """The root table of sorted range starts (see :class:`FamilyTable`)."""
+    n = len(lo)
+    if bits == 32:
+        keys = np.arange(1 << ROOT_BITS, dtype=np.uint64) << np.uint64(32 - ROOT_BITS)
+        root = np.searchsorted(lo, keys, side="right").astype(np.int64) - 1
+    else:
         # A chunk's first address has low 64 bits of zero; a start equal to it counts.
         keys = np.arange(1 << ROOT_BITS, dtype=np.uint64) << np.uint64(64 - ROOT_BITS)
         below = np.searchsorted(hi, keys, side="left")
@@ -452,8 +462,7 @@ def _family_table(starts: list[int], ids: list[int], bits: int) -> FamilyTable:
         for c in np.nonzero(equal_zero > below)[0]:
             if lo[below[c]] == 0:
                 root[c] = below[c]
-    root = np.append(root, n - 1).astype(np.uint32)
-    return FamilyTable(bits, hi, lo, np.array(ids, dtype=np.int32), root)
+    return np.append(root, n - 1).astype(np.uint32)
 
 
 @dataclass
@@ -529,6 +538,11 @@ def _assemble(
     endpoint_lists: I32,
 ) -> Tables:
     a = side.arrays
+    for array in (*a.values(), list_offsets, list_rules, endpoint_lists):
+        array.flags.writeable = False
+    for table in families.values():
+        for array in (table.starts_hi, table.starts_lo, table.ranges, table.root):
+            array.flags.writeable = False
     return Tables(
         v4_main=families["v4_main"],
         v6_main=families["v6_main"],
@@ -622,25 +636,133 @@ def build_tables(site: Site) -> Tables:
 
 
 def tables_from_arrays(
-    site: Site, families: dict[str, FamilyTable], arrays: dict[str, npt.NDArray[Any]]
+    site: Site,
+    families: dict[str, FamilyTable],
+    arrays: dict[str, npt.NDArray[Any]],
+    *,
+    source: str | None = None,
 ) -> Tables:
     """Tables from saved partition arrays and the site they were compiled from.
 
+    Every array a kernel reads is checked first (dtype, shape, bounds, order), so no array
+    can make a kernel read outside its tables: ``ranges`` and ``list_rules`` index lists
+    and rules that exist, ``list_offsets`` rise from 0 to the end of ``list_rules``, range
+    starts begin at 0 and rise strictly, ``root`` is the root table of those starts, and a
+    collection's ranges lead only to its own rules. The per-rule arrays must equal the ones
+    compiled from ``site``.
+
     Raises:
-        ConfigError: the arrays do not belong to this site.
+        ConfigError: an array is malformed or does not belong to this site (naming
+            ``source`` and the array).
     """
     side = _rule_side(site)
+    origin = Origin(file=source)
+
+    def bad(name: str, what: str) -> ConfigError:
+        return ConfigError(f"saved engine array {name!r} {what}", origin)
+
     for name, value in side.arrays.items():
-        if name in arrays and not np.array_equal(arrays[name], value):
-            raise ConfigError(f"saved engine is inconsistent: {name} does not match its site")
-    return _assemble(
-        site,
-        side,
-        families,
-        arrays["list_offsets"],
-        arrays["list_rules"],
-        arrays["endpoint_lists"],
+        given = arrays.get(name)
+        if given is None:
+            raise bad(name, "is missing")
+        if given.dtype != value.dtype or given.shape != value.shape:
+            expected = f"expected {value.dtype} and {value.shape} for its site"
+            raise bad(name, f"has dtype {given.dtype} and shape {given.shape}, {expected}")
+        if not np.array_equal(given, value):
+            raise bad(name, "does not match its site")
+    offsets = _checked(arrays, "list_offsets", np.int32, bad)
+    members = _checked(arrays, "list_rules", np.int32, bad)
+    if len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != len(members):
+        raise bad("list_offsets", f"must run from 0 to {len(members)}, the length of 'list_rules'")
+    if np.any(offsets[1:] < offsets[:-1]):
+        raise bad("list_offsets", "is not in rising order")
+    n_rules = len(side.rules)
+    if members.size and (members.min() < 0 or members.max() >= n_rules):
+        raise bad("list_rules", f"holds a rule index outside 0..{n_rules - 1}")
+    n_lists = len(offsets) - 1
+    # A list is in evaluation order (rule indices rise) and ends at its first rule
+    # without conditions.
+    owner = np.repeat(np.arange(n_lists), np.diff(offsets))
+    same_list = owner[1:] == owner[:-1]
+    if np.any(same_list & (members[1:] <= members[:-1])):
+        raise bad("list_rules", "holds a candidate list out of evaluation order")
+    if np.any(same_list & (side.arrays["rule_cond"][members[:-1]] == 0)):
+        raise bad(
+            "list_rules", "holds a candidate list that goes on past a rule without conditions"
+        )
+    # Per list, whether it holds a main rule and an scm rule (a rule is in one collection).
+    in_scm = side.arrays["rule_collection"][members].astype(bool)
+    holds = (
+        np.bincount(owner[~in_scm], minlength=n_lists) > 0,
+        np.bincount(owner[in_scm], minlength=n_lists) > 0,
     )
+    checked: set[int] = set()
+    for name, table in families.items():
+        if id(table) in checked:
+            continue  # scm shares main's tables
+        checked.add(id(table))
+        bits = 32 if name.startswith("v4") else 128
+        fields = {f: getattr(table, f) for f in ("starts_hi", "starts_lo", "ranges", "root")}
+        hi = _checked(fields, "starts_hi", np.uint64, bad, name)
+        lo = _checked(fields, "starts_lo", np.uint64, bad, name)
+        ranges = _checked(fields, "ranges", np.int32, bad, name)
+        root = _checked(fields, "root", np.uint32, bad, name)
+        n = len(lo)
+        if table.bits != bits or n < 1:
+            raise bad(f"{name}.starts_lo", "must hold at least one range start")
+        for part, array in (("starts_hi", hi), ("ranges", ranges)):
+            if array.shape != (n,):
+                raise bad(
+                    f"{name}.{part}", f"has {len(array)} values for the {n} of '{name}.starts_lo'"
+                )
+        both = f"and '{name}.starts_lo'"
+        if hi[0] != 0 or lo[0] != 0:
+            raise bad(f"{name}.starts_hi", f"{both} must start at address 0")
+        if bits == 32:
+            if np.any(hi != 0):
+                raise bad(f"{name}.starts_hi", "must be all zero in an IPv4 table")
+            if np.any(lo > np.uint64(0xFFFFFFFF)):
+                raise bad(f"{name}.starts_lo", "holds a value that is not an IPv4 address")
+            rising = lo[1:] > lo[:-1]
+        else:
+            rising = (hi[1:] > hi[:-1]) | ((hi[1:] == hi[:-1]) & (lo[1:] > lo[:-1]))
+        if not rising.all():
+            raise bad(f"{name}.starts_hi", f"{both} are not in strictly rising order")
+        if ranges.min() < 0 or ranges.max() >= n_lists:
+            raise bad(f"{name}.ranges", f"holds a list id outside 0..{n_lists - 1}")
+        if root.shape != ((1 << ROOT_BITS) + 1,) or not np.array_equal(root, _root(hi, lo, bits)):
+            raise bad(f"{name}.root", f"is not the root table of '{name}.starts_hi' {both}")
+        collection = 1 if name.endswith("scm") and not site.scm_use_main else 0
+        if holds[1 - collection][ranges].any():
+            raise bad(f"{name}.ranges", "leads to rules of another collection in 'list_rules'")
+    endpoint = _checked(arrays, "endpoint_lists", np.int32, bad)
+    if endpoint.shape != (len(COLLECTIONS),):
+        raise bad("endpoint_lists", f"must hold one list id per collection, not {len(endpoint)}")
+    for c, list_id in enumerate(endpoint.tolist()):
+        if list_id == -1:
+            if site.hosting != "ase":
+                raise bad("endpoint_lists", "has no list for a site that is not on an ASE")
+            continue
+        if site.hosting == "ase" or not 0 <= list_id < n_lists:
+            raise bad("endpoint_lists", f"holds a list id outside 0..{n_lists - 1}")
+        collection = 1 if c == 1 and not site.scm_use_main else 0
+        if holds[1 - collection][list_id]:
+            raise bad("endpoint_lists", "leads to rules of another collection in 'list_rules'")
+    return _assemble(site, side, families, offsets, members, endpoint)
+
+
+def _checked(
+    arrays: dict[str, Any], field: str, dtype: Any, bad: Any, prefix: str = ""
+) -> npt.NDArray[Any]:
+    """``arrays[field]``, a 1-d numpy array of exactly ``dtype``, or ``bad(...)`` raised."""
+    name = f"{prefix}.{field}" if prefix else field
+    value = arrays.get(field)
+    if not isinstance(value, np.ndarray):
+        raise bad(name, "is missing")
+    if value.dtype != np.dtype(dtype) or value.ndim != 1:
+        expected = f"expected a 1-d {np.dtype(dtype)} array"
+        raise bad(name, f"has dtype {value.dtype} and shape {value.shape}, {expected}")
+    return value
 
 
 def subnet_id(tables: Tables, subnet: str | None) -> int:

@@ -11,10 +11,14 @@ The kernel is the Cython extension :mod:`acl._fast` when it is built and
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
 import os
+import sys
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -168,8 +172,13 @@ class BulkDecisions:
 
 
 def _as_column(values: Any, n: int | None, name: str) -> list[Any]:
-    """A column of Python values (str/None) from a list, numpy array, pandas or pyarrow."""
-    if hasattr(values, "to_pylist"):
+    """A column of Python values (str/None) from a list, numpy array, pandas or pyarrow, or
+    a ``(codes, categories)`` pair (code -1: None)."""
+    encoded = _dictionary_encoded(values) if _is_pair(values) else None
+    if encoded is not None:
+        table = [*encoded[1], None]
+        out = [table[c] for c in encoded[0].tolist()]
+    elif hasattr(values, "to_pylist"):
         out = list(values.to_pylist())
     elif hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
         out = list(values.to_numpy(dtype=object))
@@ -190,13 +199,24 @@ def _as_column(values: Any, n: int | None, name: str) -> list[Any]:
     return out
 
 
+def _is_pair(values: Any) -> bool:
+    """Whether ``values`` is a pair of arrays (``(hi, lo)``, ``(codes, categories)``), not a
+    two-row column given as a tuple: a column's cells are text or None, never sequences."""
+    return (
+        isinstance(values, tuple)
+        and len(values) == 2
+        and not isinstance(values[0], (str, bytes, type(None)))
+        and hasattr(values[0], "__len__")
+    )
+
+
 def _dictionary_encoded(values: Any) -> tuple[npt.NDArray[np.int64], list[Any]] | None:
     """``(codes, categories)`` of a dictionary-encoded column, or None.
 
     Accepts a ``(codes, categories)`` pair, a pyarrow DictionaryArray and a pandas
     Categorical (or categorical Series). Code -1 (or a null) means absent.
     """
-    if isinstance(values, tuple) and len(values) == 2:
+    if _is_pair(values):
         codes, categories = values
     elif hasattr(values, "indices") and hasattr(values, "dictionary"):  # pyarrow
         codes = values.indices.fill_null(-1).to_numpy(zero_copy_only=False)
@@ -238,6 +258,20 @@ def _flags(values: Any, n: int, name: str) -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(array.astype(bool), dtype=np.uint8)
 
 
+MEMO_BYTES = 1 << 20
+"""The most bytes of header text (keys, counted with ``sys.getsizeof``) an engine's memo of
+header answers holds: 1 MiB. When a new answer would pass it, the memo is emptied."""
+MEMO_VALUE_CHARS = 256
+"""The longest header (all its copies, in characters) whose answer is remembered. Azure
+limits X-Azure-FDID, X-FD-HealthProbe and X-Forwarded-Host filter values to 64 characters;
+a longer value is still decided exactly, just not remembered."""
+
+
+def _key_bytes(key: tuple[str, tuple[str, ...]]) -> int:
+    """What a memo key holds: its strings (the header name is shared) and its tuples."""
+    return sys.getsizeof(key) + sys.getsizeof(key[1]) + sum(sys.getsizeof(v) for v in key[1])
+
+
 class Engine:
     """Decides requests for one site. Immutable; safe to share between threads.
 
@@ -247,7 +281,15 @@ class Engine:
     403
     """
 
-    __slots__ = ("_kernel", "_kernel_name", "_satisfied", "_site", "_tables", "decide")
+    __slots__ = (
+        "_kernel",
+        "_kernel_name",
+        "_satisfied",
+        "_satisfied_bytes",
+        "_site",
+        "_tables",
+        "decide",
+    )
 
     def __init__(
         self, site: Site, tables: Tables | None = None, *, kernel: str | None = None
@@ -256,6 +298,8 @@ class Engine:
         self._tables = tables if tables is not None else build_tables(site)
         self._kernel_name = kernel or KERNEL
         self._satisfied: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {}
+        self._satisfied_bytes = 0
+        """The bytes of the memo's keys."""
         self._kernel = _kernel_class(kernel)(self._tables, site, Decision, self._slow, is_scm_host)
         self.decide = self._kernel.decide
         """Decide one request: ``decide(request_or_ip, *, host=None, headers=None,
@@ -368,8 +412,8 @@ class Engine:
     def _with_headers(self, ip: str, host: str | None, headers: Any) -> Decision | None:
         """A request given as an address and header strings (a dict, or a list of
         ``(name, value)`` pairs: what a gateway passes), decided without building a
-        :class:`Request`: the filters a header's value satisfies are remembered (up to
-        4,096 values). None when anything is unusual (a value that is neither a string nor
+        :class:`Request`: the filters a short header value satisfies are remembered (see
+        :meth:`_satisfying`). None when anything is unusual (a value that is neither a string nor
         a list of strings, an invalid address): the general path then decides, or says what
         is wrong."""
         if host is not None and type(host) is not str:
@@ -399,22 +443,37 @@ class Engine:
         return Decision(self._tables.outcome(coll, code), ip, None, self._site, (host, kept))
 
     def _satisfying(self, copies: Mapping[str, list[str]]) -> list[tuple[int, ...]]:
-        """Per header of :data:`HEADER_NAMES`, the ids of the filters its copies satisfy;
-        each header's answer is remembered (up to 4,096 of them)."""
+        """Per header of :data:`HEADER_NAMES`, the ids of the filters its copies satisfy.
+
+        Short answers are remembered: a header whose copies hold at most
+        :data:`MEMO_VALUE_CHARS` characters in all, in a memo of at most
+        :data:`MEMO_BYTES` bytes of keys (emptied when full). A longer value (more than
+        any Azure header filter value, 64 characters, or a long X-Forwarded-For chain) is
+        decided each time and never kept."""
         memo = self._satisfied
+        index = self._tables.headers
         sat: list[tuple[int, ...]] = []
         for name in HEADER_NAMES:
             given = copies.get(name)
             if not given:
                 sat.append(())
                 continue
+            chars = 0
+            for copy in given:
+                chars += len(copy)
+            if chars > MEMO_VALUE_CHARS:
+                sat.append(index.satisfied(name, given))
+                continue
             key = (name, tuple(given))
             found = memo.get(key)
             if found is None:
-                found = self._tables.headers.satisfied(name, given)
-                if len(memo) >= 4096:
+                found = index.satisfied(name, given)
+                size = _key_bytes(key)
+                if self._satisfied_bytes + size > MEMO_BYTES:
                     memo.clear()
+                    self._satisfied_bytes = 0
                 memo[key] = found
+                self._satisfied_bytes += size
             sat.append(found)
         return sat
 
@@ -605,7 +664,7 @@ class Engine:
 
         The kernel's loop runs without the GIL: threads can decide batches in parallel.
         """
-        if isinstance(ips, tuple) and len(ips) == 2:
+        if _is_pair(ips):
             hi = np.ascontiguousarray(ips[0], dtype=np.uint64)
             lo = np.ascontiguousarray(ips[1], dtype=np.uint64)
             if hi.shape != lo.shape or hi.ndim != 1:
@@ -614,6 +673,7 @@ class Engine:
             version = np.full(n, 6, dtype=np.uint8)  # the kernel reads ::ffff:a.b.c.d as IPv4
             v4 = np.zeros(0, dtype=np.uint32)
             invalid = 0
+            only_v4 = False
         elif isinstance(ips, np.ndarray) and ips.dtype.kind in "ui" and ips.ndim == 1:
             if ips.dtype != np.uint32 and ips.size and (ips.min() < 0 or ips.max() > 0xFFFFFFFF):
                 raise ValueError("IPv4 addresses as integers must fit in uint32")
@@ -622,10 +682,12 @@ class Engine:
             version = np.zeros(0, dtype=np.uint8)
             hi = lo = np.zeros(0, dtype=np.uint64)
             invalid = 0
+            only_v4 = True
         else:
             version, hi, lo, invalid = self.parse_addresses(ips)
             n = len(version)
             v4 = np.zeros(0, dtype=np.uint32)
+            only_v4 = False
 
         if hosts is not None and scm is not None:
             raise ValueError("give hosts or scm, not both")
@@ -669,16 +731,19 @@ class Engine:
 
         out_code = np.empty(n, dtype=np.int32)
         out_action = np.empty(n, dtype=np.uint8)
+        # The plain loop answers with each range's first unconditional rule: exact when no
+        # row can satisfy a condition (no header value satisfies a filter, no endpoint,
+        # subnet or private endpoint) and every row asks the same collection. Decided from
+        # the values, never from the columns' shapes (a one-row column has a scalar's shape).
         plain = (
-            len(coll) == 1
-            and subnets is None
-            and len(endpoint) == 1
-            and not endpoint[0]
-            and len(private) == 1
-            and not private[0]
-            and hv.shape[1] == 1
+            n > 0
+            and not sat_ids.size
+            and not endpoint.any()
+            and not private.any()
+            and not subnet.any()
+            and bool((coll == coll[0]).all())
         )
-        if n and plain:
+        if plain:
             self._kernel.codes_plain(version, hi, lo, v4, int(coll[0]), out_code, out_action)
         elif n:
             self._kernel.codes(
@@ -702,7 +767,7 @@ class Engine:
             invalid=invalid,
             _engine=self,
             _collection=coll,
-            _addresses=(version, hi, lo) if len(v4) != n else None,
+            _addresses=None if only_v4 else (version, hi, lo),
         )
 
     # ------------------------------------------------------------------ persistence
@@ -711,11 +776,22 @@ class Engine:
         return (_restore, (_to_bytes(self),))
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the compiled engine to a file (a zip of numpy arrays and the site as JSON)."""
-        Path(path).write_bytes(_to_bytes(self))
+        """Write the compiled engine to a file (a zip of numpy arrays and the site as JSON,
+        with a SHA-256 digest of both). The file appears only when complete."""
+        target = Path(path)
+        data = _to_bytes(self)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            partial.write_bytes(data)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
 
 
 SAVE_FORMAT = "acl-engine/2"
+"""The format of :meth:`Engine.save` files and pickles: a zip of ``.npy`` arrays and a
+``meta`` JSON document (the format, the site, and a SHA-256 digest of both)."""
+_OLD_FORMATS = ("acl-engine/1",)
 _FAMILY_FIELDS = ("starts_hi", "starts_lo", "ranges", "root")
 _ARRAY_FIELDS = (
     "list_offsets",
@@ -732,6 +808,43 @@ _ARRAY_FIELDS = (
     "defaults",
 )
 _FAMILIES = ("v4_main", "v6_main", "v4_scm", "v6_scm")
+_DTYPES: dict[str, np.dtype[Any]] = {
+    "starts_hi": np.dtype(np.uint64),
+    "starts_lo": np.dtype(np.uint64),
+    "ranges": np.dtype(np.int32),
+    "root": np.dtype(np.uint32),
+    "list_offsets": np.dtype(np.int32),
+    "list_rules": np.dtype(np.int32),
+    "endpoint_lists": np.dtype(np.int32),
+    "rule_action": np.dtype(np.uint8),
+    "rule_cond": np.dtype(np.uint8),
+    "rule_subnet": np.dtype(np.int32),
+    "rule_position": np.dtype(np.int32),
+    "rule_collection": np.dtype(np.uint8),
+    "rule_filter_offsets": np.dtype(np.int32),
+    "rule_filters": np.dtype(np.int32),
+    "filter_header": np.dtype(np.uint8),
+    "defaults": np.dtype(np.uint8),
+    "meta": np.dtype(np.uint8),
+}
+
+
+def _digest(meta: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[Any]]) -> str:
+    """SHA-256 over the meta document (without its digest) and every array's name, dtype,
+    shape and bytes, in name order."""
+    h = hashlib.sha256()
+    body = {k: v for k, v in meta.items() if k != "digest"}
+    h.update(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        h.update(f"\0{name}\0{array.dtype.str}\0{array.shape}\0".encode())
+        h.update(array.data.cast("B"))
+    return h.hexdigest()
+
+
+def _saved_names(shared: bool) -> set[str]:
+    families = _FAMILIES[:2] if shared else _FAMILIES
+    return {"meta", *_ARRAY_FIELDS, *(f"{f}.{x}" for f in families for x in _FAMILY_FIELDS)}
 
 
 def _to_bytes(engine: Engine) -> bytes:
@@ -742,7 +855,12 @@ def _to_bytes(engine: Engine) -> bytes:
         table: FamilyTable = getattr(tables, family)
         for field in _FAMILY_FIELDS:
             arrays[f"{family}.{field}"] = getattr(table, field)
-    meta = {"format": SAVE_FORMAT, "shared_scm": shared, "site": site_to_dict(engine.site)}
+    meta: dict[str, Any] = {
+        "format": SAVE_FORMAT,
+        "shared_scm": shared,
+        "site": site_to_dict(engine.site),
+    }
+    meta["digest"] = _digest(meta, arrays)
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays
@@ -750,21 +868,118 @@ def _to_bytes(engine: Engine) -> bytes:
     return buffer.getvalue()
 
 
-def _from_bytes(data: bytes, source: str) -> Engine:
+def _read_npy(data: bytes, name: str, source: str) -> npt.NDArray[Any]:
+    """One ``.npy`` member as a read-only array: a 1-d array of the dtype its name calls
+    for, whose header agrees with the bytes that follow (nothing is allocated from the
+    header's word alone, and no pickle is ever read)."""
+    field = name.rpartition(".")[2]
+    expected = _DTYPES[field]
+    stream = io.BytesIO(data)
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            meta = json.loads(archive["meta"].tobytes().decode())
-            if meta.get("format") != SAVE_FORMAT:
-                raise ConfigError(
-                    f"not a saved acl engine (format {meta.get('format')!r}, expected {SAVE_FORMAT!r})",
-                    Origin(file=source),
-                )
-            arrays = {name: archive[name] for name in archive.files if name != "meta"}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"npy version {version} is not supported")
+    except (ValueError, SyntaxError, TypeError) as exc:
+        raise ConfigError(
+            f"saved engine array {name!r} is not a numpy array: {exc}", Origin(file=source)
+        ) from None
+    count = int(np.prod(shape)) if len(shape) == 1 else -1
+    if dtype != expected or len(shape) != 1 or fortran:
+        raise ConfigError(
+            f"saved engine array {name!r} has dtype {dtype} and shape {shape}, expected a "
+            f"1-d {expected} array",
+            Origin(file=source),
+        )
+    offset = stream.tell()
+    if len(data) - offset != count * expected.itemsize:
+        raise ConfigError(
+            f"saved engine array {name!r} holds {len(data) - offset} bytes for {count} values",
+            Origin(file=source),
+        )
+    return np.frombuffer(data, dtype=expected, count=count, offset=offset)
+
+
+def _read_archive(data: bytes, source: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The meta document and the arrays of a saved engine, checked against its digest."""
+    where = Origin(file=source)
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            if "meta.npy" not in names:
+                raise ConfigError("not a saved acl engine (no meta)", where)
+            if len(names) != len(set(names)) or len(names) > len(_saved_names(False)):
+                raise ConfigError("not a saved acl engine (unexpected members)", where)
+            for member in names:
+                name = member.removesuffix(".npy")
+                if name not in _saved_names(False) or not member.endswith(".npy"):
+                    raise ConfigError(
+                        f"not a saved acl engine (unexpected member {member!r:.60})", where
+                    )
+                arrays[name] = _read_npy(archive.read(member), name, source)
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+    ) as exc:
         if isinstance(exc, AclError):
             raise
-        raise ConfigError(f"not a saved acl engine: {exc}", Origin(file=source)) from None
+        raise ConfigError(f"not a saved acl engine: {exc}", where) from None
+    try:
+        meta = json.loads(arrays.pop("meta").tobytes().decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"saved engine meta is not JSON: {exc}", where) from None
+    if not isinstance(meta, dict):
+        raise ConfigError("saved engine meta is not a JSON object", where)
+    form = meta.get("format")
+    if form in _OLD_FORMATS:
+        raise ConfigError(
+            f"saved engine format {form!r} is no longer read (it carries no digest and was "
+            f"not fully checked): load the rules and save the engine again ({SAVE_FORMAT})",
+            where,
+        )
+    if form != SAVE_FORMAT:
+        raise ConfigError(
+            f"not a saved acl engine (format {form!r:.60}, expected {SAVE_FORMAT!r})", where
+        )
+    shared = meta.get("shared_scm")
+    if (
+        not isinstance(shared, bool)
+        or not isinstance(meta.get("site"), dict)
+        or not isinstance(meta.get("digest"), str)
+        or set(meta) != {"format", "shared_scm", "site", "digest"}
+    ):
+        raise ConfigError("saved engine meta is malformed", where)
+    missing = _saved_names(shared) - {"meta"} - set(arrays)
+    extra = set(arrays) - _saved_names(shared)
+    if missing or extra:
+        raise ConfigError(
+            f"saved engine arrays do not fit its meta: missing {sorted(missing)}, "
+            f"unexpected {sorted(extra)}",
+            where,
+        )
+    if not hmac.compare_digest(meta["digest"], _digest(meta, arrays)):
+        raise ConfigError(
+            "saved engine is damaged: its SHA-256 digest does not match its contents", where
+        )
+    return meta, arrays
+
+
+def _from_bytes(data: bytes, source: str) -> Engine:
+    meta, arrays = _read_archive(data, source)
     site = site_from_dict(meta["site"], source=source)
+    if meta["shared_scm"] != site.scm_use_main:
+        raise ConfigError(
+            "saved engine meta says scm shares main's tables, but its site does not agree",
+            Origin(file=source),
+        )
     families = {}
     for family in _FAMILIES:
         name = (
@@ -778,7 +993,9 @@ def _from_bytes(data: bytes, source: str) -> Engine:
         )
     if meta["shared_scm"]:
         families["v4_scm"], families["v6_scm"] = families["v4_main"], families["v6_main"]
-    tables = tables_from_arrays(site, families, {name: arrays[name] for name in _ARRAY_FIELDS})
+    tables = tables_from_arrays(
+        site, families, {name: arrays[name] for name in _ARRAY_FIELDS}, source=source
+    )
     return Engine(site, tables)
 
 

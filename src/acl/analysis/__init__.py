@@ -14,7 +14,7 @@ reference evaluator before it is returned.
 >>> import acl, acl.analysis
 >>> site = acl.load("examples/frontdoor-site/site.json")
 >>> [(f.code, f.name) for f in acl.analysis.lint(site)]
-[('ACL004', 'generalisation'), ('ACL003', 'correlated-rules')]
+[('ACL004', 'generalisation')]
 >>> print(acl.analysis.search(site, "allow", "scm"))
 ALLOW 200 OK [scm] 192.0.2.7: rule 'build-agents' (#0, priority 100) matched
 """
