@@ -36,7 +36,7 @@ from .compile import (
 from .decision import Decision
 from .errors import AclError, ConfigError, Origin, RequestError
 from .headers import HEADER_NAMES, canonical_header
-from .model import HeadersInput, Request, Rule, Site, is_scm_host, normalize_subnet
+from .model import HeadersInput, Request, Site, is_scm_host, normalize_subnet
 from .reference import evaluate
 from .serialize import site_from_dict, site_to_dict
 
@@ -719,7 +719,7 @@ class Engine:
             for name, array in _saved_arrays(self).items():
                 array = np.ascontiguousarray(array)
                 h.update(f"\0{name}\0{array.dtype.str}\0{array.shape}\0".encode())
-                h.update(memoryview(array).cast("B"))
+                h.update(array.data)
             h.update(b"\0site\0")
             _hash_site(h, self._site)
             self._digest = h.hexdigest()

@@ -229,7 +229,7 @@ def _timeline(summary: Summary, width: int = 760, height: int = 260) -> str:
         w = max(1.0, step - 1)
         tip = f"{point['minute']}: {point['allowed']:,} allowed, {point['denied']:,} denied"
         parts.append(
-            f'<g><title>{esc(tip)}</title>'
+            f"<g><title>{esc(tip)}</title>"
             f'<rect class="bar allowed" x="{x:.1f}" y="{base - h_allow:.1f}" width="{w:.1f}" height="{h_allow:.1f}" fill="#2e7d32"/>'
             f'<rect class="bar denied" x="{x:.1f}" y="{base - h_allow - h_deny:.1f}" width="{w:.1f}" height="{h_deny:.1f}" fill="#c62828"/></g>'
         )
@@ -278,11 +278,11 @@ def _rule_tables(summary: Summary) -> str:
     site = summary.engine.site
     per_rule: Counter[int] = Counter()
     reasons: Counter[tuple[str, int]] = Counter()
-    for (coll, code), count in summary.hits.items():
+    for (asked, code), count in summary.hits.items():
         if code >= 0:
             per_rule[code] += count
         else:
-            reasons[(COLLECTION_NAMES[coll], code)] += count
+            reasons[(COLLECTION_NAMES[asked], code)] += count
     sections = []
     for coll in COLLECTION_NAMES:
         rows = []
