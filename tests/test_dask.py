@@ -336,3 +336,109 @@ def test_workers_compile_the_site_once(client: Any, tmp_path: Path) -> None:
     counts = [c.get(engine.digest, 0) for c in client.run(_compiles).values()]
     assert sum(counts) >= 1 and max(counts) == 1  # 24 tasks, at most one compile per worker
     assert engine.digest not in _compiles()  # the client compiled nothing from the document
+
+
+# ---------------------------------------------------------------------------- DataFrame columns
+
+
+def _mixed_frame() -> pd.DataFrame:
+    """Columns of every kind a DataFrame brings: object with None and NaN, pyarrow strings
+    with NA, a categorical header, booleans."""
+    ips = ["203.0.113.10", "1.2.3.4", "147.243.1.1", None, "192.0.2.5", "2001:db8:cafe::7"]
+    ips += ["bad", "147.243.1.1", "10.0.0.1", "::ffff:203.0.113.9"]
+    n = len(ips)
+    fd = [None, float("nan"), FDID, None, None, None, None, "other", FDID, None]
+    hosts = ["a.azurewebsites.net", None, "a.azurewebsites.net", "a.azurewebsites.net"]
+    hosts += ["a.scm.azurewebsites.net", "A.AZUREWEBSITES.NET", None, "b.example", "x", "y"]
+    frame = pd.DataFrame(
+        {
+            "client": pd.Series(ips, dtype=object),
+            "fd": pd.Series(fd, dtype=object),
+            "fd_cat": pd.Categorical([*fd[:2], FDID, None, None, None, None, "other", FDID, None]),
+            "host": pd.Series(hosts, dtype="string[pyarrow]"),
+            "probe": pd.Series(
+                [None, "1", None, None, None, None, None, None, "1", None], dtype="string[pyarrow]"
+            ),
+            "endpoint": [False, True, False, False, None, False, False, True, False, False],
+            "when": pd.Series([f"2026-05-01T10:0{i % 3}:00Z" for i in range(n)]),
+        }
+    )
+    frame.index = pd.RangeIndex(100, 100 + n)  # not 0..n-1: row numbers come from the index
+    return frame
+
+
+def _per_row(engine: acl.Engine, frame: pd.DataFrame, fd: str) -> list[tuple[str, str | None]]:
+    out = []
+    for _, row in frame.iterrows():
+        headers = {}
+        for name, column in (("X-Azure-FDID", fd), ("X-FD-HealthProbe", "probe")):
+            value = row[column]
+            if isinstance(value, str):
+                headers[name] = value
+        ip = row["client"]
+        if not isinstance(ip, str):
+            out.append(("deny", "invalid"))
+            continue
+        host = row["host"] if isinstance(row["host"], str) else None
+        try:
+            decision = engine.decide(
+                acl.Request(
+                    ip, host=host, headers=headers, service_endpoint=row["endpoint"] is True
+                )
+            )
+        except acl.AclError:
+            out.append(("deny", "invalid"))
+            continue
+        out.append((decision.action.word, decision.rule.name if decision.rule else None))
+    return out
+
+
+@pytest.mark.parametrize("fd", ["fd", "fd_cat"])
+def test_dataframe_columns_decide_as_row_by_row(engine: acl.Engine, fd: str) -> None:
+    from acl.dask import Shipped, _decide_frame
+
+    frame = _mixed_frame()
+    columns = {
+        "ip": "client",
+        "host": "host",
+        "x-azure-fdid": fd,
+        "x-fd-healthprobe": "probe",
+        "service_endpoint": "endpoint",
+    }
+    decided = _decide_frame(frame, Shipped(engine), columns)
+    assert decided.index.equals(frame.index)
+    got = [
+        (a, None if pd.isna(n) else n)
+        for a, n, r in zip(decided["action"], decided["rule_name"], decided["reason"], strict=True)
+    ]
+    reasons = decided["reason"].tolist()
+    expected = _per_row(engine, frame, fd)
+    assert [
+        g if r != "invalid" else ("deny", "invalid") for g, r in zip(got, reasons, strict=True)
+    ] == expected
+    assert reasons.count("invalid") == 2 and "default" in reasons and "rule" in reasons
+
+
+def test_dataframe_summary_equals_the_per_row_batch(client: Any, engine: acl.Engine) -> None:
+    from acl.dask import decide_dataframe, summarize_dataframe
+
+    frame = _mixed_frame()
+    columns = {"ip": "client", "host": "host", "x-azure-fdid": "fd", "time": "when"}
+    ddf = dd.from_pandas(frame, npartitions=3)
+    b = BatchBuilder("df", "dataframe", headers=("X-Azure-FDID",), time=True)
+    for i, row in frame.iterrows():
+        fd = row["fd"] if isinstance(row["fd"], str) else None
+        host = row["host"] if isinstance(row["host"], str) else None
+        ip = row["client"] if isinstance(row["client"], str) else None
+        b.add(int(i), ip, host, {"X-Azure-FDID": fd}, time=row["when"])
+    local = replay(engine, b.flush())
+    summary = summarize_dataframe(ddf, engine, columns, client=client, split_every=2)
+    mine, theirs = summary.to_dict(), local.to_dict()
+    for data in (mine, theirs):
+        data.pop("sources")
+        for reject in data["first_rejects"]:
+            reject.pop("source")
+    assert mine == theirs
+    assert summary.requests == 8 and summary.rejected == 2
+    decided = decide_dataframe(ddf, engine, columns, client=client).compute()
+    assert decided["reason"].tolist().count("invalid") == 2
