@@ -46,10 +46,12 @@ from .serialize import site_from_dict, site_to_dict
 __all__ = [
     "COMPILES",
     "SPLIT_EVERY",
+    "Shipped",
     "check_files",
     "connect",
     "decide_dataframe",
     "expand_urls",
+    "read_source",
     "summarize_dataframe",
 ]
 
