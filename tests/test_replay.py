@@ -4,17 +4,27 @@ own verdicts, what-if flips, per-request output and the HTML report."""
 from __future__ import annotations
 
 import csv
+import html
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import acl
 from acl.logs import Batch, BatchBuilder, ReadOptions, read_logs
 from acl.replay import AddressCounter, TopCounter, replay, whatif
-from acl.report import DecisionWriter, render_csv, render_html, render_text, render_whatif_text
+from acl.report import (
+    DecisionWriter,
+    render_csv,
+    render_html,
+    render_json,
+    render_text,
+    render_whatif_text,
+)
 
 from .conftest import EXAMPLES
 
@@ -246,6 +256,123 @@ def test_html_report_renders_in_a_headless_browser(engine: acl.Engine, tmp_path:
     shot = tmp_path / "report.png"
     subprocess.run(
         [*args, f"--screenshot={shot}", "--window-size=1000,1400", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert shot.stat().st_size > 20_000
+
+
+TRICKY_SITE = {
+    "ipSecurityRestrictionsDefaultAction": "Deny",
+    "ipSecurityRestrictions": [
+        {
+            "ipAddress": "203.0.113.0/24",
+            "action": "Allow",
+            "priority": 100,
+            "name": "</script><!-- é & \"q\" 'x' <b>",
+        },
+        {"ipAddress": "198.51.100.0/24", "action": "Allow", "priority": 200, "name": "ünused"},
+    ],
+    "scmIpSecurityRestrictions": [
+        {"ipAddress": "10.0.0.0/8", "action": "Allow", "priority": 100, "name": "agents"}
+    ],
+}
+
+
+def tricky_summary() -> Any:
+    engine = acl.compile(acl.loads(json.dumps(TRICKY_SITE), source="site </script> & é.json"))
+    b = BatchBuilder("logs/</script>&é.log", "addresses", time=True)
+    hosts = ["ok\u2028.net", "böse</script>&<x>.azurewebsites.net", "app.scm.azurewebsites.net"]
+    for i in range(60):
+        ip = ("203.0.113.", "192.0.2.", "10.1.2.")[i % 3] + str(i)
+        b.add(i + 1, ip, hosts[i % 3], time=f"2026-05-01T10:{i // 7:02d}:00Z")
+    b.reject(61, "not an address", "<!-- </script> &amp; ü")
+    return replay(engine, b.flush())
+
+
+def _browser_args(tmp_path: Path) -> list[str]:
+    return [
+        chromium(),
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-background-networking",
+        "--user-data-dir=" + str(tmp_path / "profile"),
+    ]
+
+
+def test_html_report_json_parses_in_the_browser_to_the_json_summary(tmp_path: Path) -> None:
+    """The embedded summary survives HTML parsing: JSON.parse of the data block's text, in
+    the browser, is the --format json object, with </script>, <!--, &, quotes, U+2028 and
+    non-ASCII in rule names, hosts, sources and reject texts."""
+    summary = tricky_summary()
+    page = render_html(summary)
+    assert "&quot;" not in page.split('id="summary">')[1]  # no HTML entities in the JSON
+    probe = page.replace(
+        "</body>",
+        "<script>const data = JSON.parse(document.getElementById('summary').textContent);"
+        "const out = document.createElement('pre'); out.id = 'parsed';"
+        "out.textContent = JSON.stringify(data); document.body.appendChild(out);"
+        "document.body.dataset.scripts = String(document.scripts.length);</script></body>",
+    )
+    path = tmp_path / "probe.html"
+    path.write_text(probe, encoding="utf-8")
+    dom = subprocess.run(
+        [*_browser_args(tmp_path), "--dump-dom", path.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert dom.returncode == 0, dom.stderr[-500:]
+    assert 'data-scripts="2"' in dom.stdout  # the data block and the probe: nothing broke out
+    found = re.search(r'<pre id="parsed">(.*?)</pre>', dom.stdout, re.S)
+    assert found, dom.stdout[-800:]
+    parsed = json.loads(html.unescape(found.group(1)))
+    assert parsed == json.loads(render_json(summary))
+    assert parsed["never_fired"][0]["name"] == "ünused"
+    assert any(
+        h["host"] == "böse</script>&<x>.azurewebsites.net" for h in parsed["top_denied_hosts"]
+    )
+
+
+def test_html_report_timeline_axes_legend_and_rule_table(tmp_path: Path) -> None:
+    summary = tricky_summary()
+    page = tmp_path / "report.html"
+    page.write_text(render_html(summary), encoding="utf-8")
+    args = _browser_args(tmp_path)
+    dom = subprocess.run(
+        [*args, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    assert dom.returncode == 0, dom.stderr[-500:]
+    out = dom.stdout
+    legend = re.search(r'<g class="legend" id="timeline-legend".*?</g>', out, re.S)
+    assert legend and ">allowed</text>" in legend.group(0) and ">denied</text>" in legend.group(0)
+    assert re.search(
+        r'id="timeline-x-axis".*?>2026-05-01T10:00<.*?>time \(minute, as logged\)<', out, re.S
+    )
+    assert re.search(r'id="timeline-y-axis".*?>requests per minute<', out, re.S)
+    rows = re.findall(r'<tr class="(fired|never-fired)">(.*?)</tr>', out, re.S)
+    by_name = {re.findall(r"<td>(.*?)</td>", cells)[1]: (kind, cells) for kind, cells in rows}
+    assert set(by_name) == {
+        "&lt;/script&gt;&lt;!-- é &amp; \"q\" 'x' &lt;b&gt;",
+        "ünused",
+        "agents",
+    }
+    kind, cells = by_name["ünused"]
+    assert kind == "never-fired" and '<span class="badge">never fired</span>' in cells
+    assert (
+        ">20</td>" in by_name["agents"][1]
+        and ">20</td>" in by_name["&lt;/script&gt;&lt;!-- é &amp; \"q\" 'x' &lt;b&gt;"][1]
+    )
+    main = out.split('id="rules-main"')[1].split("</table>")[0]
+    scm = out.split('id="rules-scm"')[1].split("</table>")[0]
+    assert "ünused" in main and "agents" in scm and "(unmatched-rule action)" in main
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [*args, f"--screenshot={shot}", "--window-size=1000,1800", page.as_uri()],
         capture_output=True,
         timeout=120,
         check=True,

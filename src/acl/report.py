@@ -10,6 +10,7 @@ import html
 import io
 import json
 import os
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -17,8 +18,9 @@ from typing import IO, Any
 from .engine import BulkDecisions
 from .errors import AclError
 from .logs import Batch
+from .model import Rule
 from .outputs import AtomicOutput
-from .replay import Summary, WhatIf, audit_record, iter_rows
+from .replay import COLLECTION_NAMES, Summary, WhatIf, audit_record, iter_rows
 
 __all__ = [
     "DecisionWriter",
@@ -194,40 +196,152 @@ def _bars(rows: list[tuple[str, int]], *, title: str, color: str, width: int = 7
     return "".join(parts)
 
 
-def _timeline(summary: Summary, width: int = 760, height: int = 220) -> str:
+def _timeline(summary: Summary, width: int = 760, height: int = 260) -> str:
+    """Allowed and denied requests per minute as stacked bars, with axes and a legend."""
     data = summary.to_dict()["timeline"]
     if not data:
         return '<p class="empty">Decisions over time: the logs carry no times</p>'
+    esc = html.escape
     peak = max(point["allowed"] + point["denied"] for point in data) or 1
-    step = (width - 60) / max(1, len(data))
+    left, right, top, bottom = 70, 20, 34, 56  # plot margins: axis labels live in them
+    plot_w, plot_h = width - left - right, height - top - bottom
+    base = top + plot_h
+    step = plot_w / max(1, len(data))
     parts = [
         f'<svg role="img" aria-label="Decisions over time" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg"><title>Decisions over time</title>'
     ]
+    # y axis: 0, half and the peak per minute, with light grid lines
+    parts.append('<g class="axis" id="timeline-y-axis" font-size="11">')
+    for value in sorted({0, peak // 2, peak}):
+        y = base - plot_h * value / peak
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value:,}</text>'
+        )
+    parts.append(
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#555"/>'
+        f'<text class="axis-label" transform="translate(14 {top + plot_h / 2:.1f}) rotate(-90)" '
+        'text-anchor="middle">requests per minute</text></g>'
+    )
     for i, point in enumerate(data):
-        x = 50 + i * step
-        h_allow = (height - 50) * point["allowed"] / peak
-        h_deny = (height - 50) * point["denied"] / peak
-        base = height - 30
+        x = left + i * step
+        h_allow = plot_h * point["allowed"] / peak
+        h_deny = plot_h * point["denied"] / peak
+        w = max(1.0, step - 1)
+        tip = f"{point['minute']}: {point['allowed']:,} allowed, {point['denied']:,} denied"
         parts.append(
-            f'<rect class="bar" x="{x:.1f}" y="{base - h_allow:.1f}" width="{max(1.0, step - 1):.1f}" height="{h_allow:.1f}" fill="#2e7d32"/>'
+            f"<g><title>{esc(tip)}</title>"
+            f'<rect class="bar allowed" x="{x:.1f}" y="{base - h_allow:.1f}" width="{w:.1f}" height="{h_allow:.1f}" fill="#2e7d32"/>'
+            f'<rect class="bar denied" x="{x:.1f}" y="{base - h_allow - h_deny:.1f}" width="{w:.1f}" height="{h_deny:.1f}" fill="#c62828"/></g>'
         )
+    # x axis: the first, middle and last minute, and what the axis is
+    parts.append(
+        f'<g class="axis" id="timeline-x-axis" font-size="11">'
+        f'<line x1="{left}" y1="{base}" x2="{left + plot_w}" y2="{base}" stroke="#555"/>'
+    )
+    ticks = sorted({0, (len(data) - 1) // 2, len(data) - 1})
+    for k, i in enumerate(ticks):
+        anchor = "start" if k == 0 else ("end" if i == len(data) - 1 else "middle")
+        x = left + i * step + (step / 2 if anchor == "middle" else 0)
+        if anchor == "end":
+            x = left + (i + 1) * step
         parts.append(
-            f'<rect class="bar" x="{x:.1f}" y="{base - h_allow - h_deny:.1f}" width="{max(1.0, step - 1):.1f}" height="{h_deny:.1f}" fill="#c62828"/>'
+            f'<text x="{x:.1f}" y="{base + 16}" text-anchor="{anchor}">{esc(data[i]["minute"])}</text>'
         )
     parts.append(
-        f'<text x="50" y="{height - 10}" font-size="11">{html.escape(data[0]["minute"])}</text>'
+        f'<text class="axis-label" x="{left + plot_w / 2:.1f}" y="{height - 10}" '
+        'text-anchor="middle">time (minute, as logged)</text></g>'
     )
+    # legend: what the two colours stand for
+    lx = left + plot_w - 180
     parts.append(
-        f'<text x="{width - 10}" y="{height - 10}" font-size="11" text-anchor="end">{html.escape(data[-1]["minute"])}</text>'
+        f'<g class="legend" id="timeline-legend" font-size="12">'
+        f'<rect x="{lx}" y="8" width="12" height="12" fill="#2e7d32"/>'
+        f'<text x="{lx + 17}" y="18">allowed</text>'
+        f'<rect x="{lx + 90}" y="8" width="12" height="12" fill="#c62828"/>'
+        f'<text x="{lx + 107}" y="18">denied</text></g>'
     )
-    parts.append(f'<text x="4" y="20" font-size="11">{peak:,}/min</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
+def _sources_text(rule: Rule) -> str:
+    text = ", ".join(source.text for source in rule.sources) or "-"
+    for flt in rule.headers:
+        text += f"; {flt.name}: {', '.join(flt.values)}"
+    return text
+
+
+def _rule_tables(summary: Summary) -> str:
+    """Every rule with its hits, per collection, zero-hit rules marked; then the decisions
+    that no rule made (the unmatched-rule action and the other reasons)."""
+    esc = html.escape
+    site = summary.engine.site
+    per_rule: Counter[int] = Counter()
+    reasons: Counter[tuple[str, int]] = Counter()
+    for (asked, code), count in summary.hits.items():
+        if code >= 0:
+            per_rule[code] += count
+        else:
+            reasons[(COLLECTION_NAMES[asked], code)] += count
+    sections = []
+    for coll in COLLECTION_NAMES:
+        rows = []
+        for index, rule in enumerate(summary.engine.tables.rules):
+            if rule.collection != coll:
+                continue
+            hits = per_rule.get(index, 0)
+            badge = ' <span class="badge">never fired</span>' if not hits else ""
+            rows.append(
+                f'<tr class="{"never-fired" if not hits else "fired"}">'
+                f"<td>{rule.position}</td><td>{esc(rule.name or '(unnamed)')}</td>"
+                f"<td>{rule.priority}</td><td>{esc(rule.action.value)}</td>"
+                f"<td>{esc(_sources_text(rule))}</td>"
+                f'<td class="count">{hits:,}{badge}</td></tr>'
+            )
+        for (reason_coll, code), count in sorted(reasons.items()):
+            if reason_coll == coll:
+                rows.append(
+                    f'<tr class="reason"><td></td><td colspan="4">{esc(_label(None, code))}</td>'
+                    f'<td class="count">{count:,}</td></tr>'
+                )
+        note = ""
+        if coll == "scm" and site.scm_use_main:
+            note = (
+                "<p>scm requests are decided by the main rules "
+                "(<code>scmIpSecurityRestrictionsUseMain</code>): their hits count above.</p>"
+            )
+        body = "".join(rows) or '<tr><td colspan="6">no rules</td></tr>'
+        sections.append(
+            f"<h3>{esc(coll)}</h3>{note}"
+            f'<table class="rules" id="rules-{esc(coll)}"><thead><tr><th>#</th><th>name</th>'
+            "<th>priority</th><th>action</th><th>source</th><th>hits</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>"
+        )
+    return "".join(sections)
+
+
+def _script_json(data: Any) -> str:
+    r"""JSON that can sit inside a ``<script type="application/json">`` element as it is.
+
+    The element's text is not HTML-decoded, so entities would stay in the JSON; only what
+    would end the element or change how it is parsed is escaped, with JSON's own escapes:
+    ``</`` (as ``<\/``), ``<!--`` (as ``\u003c!--``) and U+2028/U+2029.
+    """
+    text = json.dumps(data, ensure_ascii=False)
+    return (
+        text.replace("<!--", "\\u003c!--")
+        .replace("</", "<\\/")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
 def render_html(summary: Summary) -> str:
-    """One self-contained HTML file: figures, charts (inline SVG), tables. No scripts."""
+    """One self-contained HTML file: figures, charts (inline SVG), tables. No scripts run:
+    the summary rides along as ``acl-check/1`` JSON in a ``<script type="application/json"
+    id="summary">`` data block, the same object as :func:`render_json`."""
     data = summary.to_dict()
     esc = html.escape
     hits = [
@@ -267,6 +381,10 @@ body {{ font-family: sans-serif; margin: 2em; color: #222; }}
 .headline {{ background: #fdecea; border: 1px solid #c62828; padding: .6em 1em; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ddd; padding: .2em .5em; vertical-align: top; }}
 pre {{ margin: 0; font-size: .85em; white-space: pre-wrap; }}
+td.count {{ text-align: right; white-space: nowrap; }}
+tr.never-fired td {{ color: #777; }}
+tr.reason td {{ font-style: italic; }}
+.badge {{ background: #fff3e0; border: 1px solid #e65100; color: #e65100; border-radius: 3px; font-size: .75em; padding: 0 .35em; font-style: normal; }}
 </style></head><body>
 <h1>acl check</h1>
 <p>Rules: <code>{esc(str(data["rules"]))}</code>; logs: {esc(", ".join(f"{k} ({v})" for k, v in data["sources"].items()))}</p>
@@ -275,11 +393,12 @@ pre {{ margin: 0; font-size: .85em; white-space: pre-wrap; }}
 <h2>Decisions over time</h2>{_timeline(summary)}
 <h2>Hits per rule</h2>{_bars(hits, title="Hits per rule", color="#1565c0")}
 <h2>Top denied sources</h2>{_bars(sources, title="Top denied sources", color="#c62828")}
+<h2>Every rule</h2>{_rule_tables(summary)}
 <h2>Rules that never fired</h2><ul>{never or "<li>none</li>"}</ul>
 {f"<h2>Disagreements with Azure</h2><table><tr><th>where</th><th>address</th><th>host</th><th>Azure</th><th>acl</th><th>explanation</th></tr>{disagreements}</table>" if disagreements else ""}
 <h2>Lines</h2><p>{data["lines"]:,} lines = {data["requests"]:,} requests + {data["rejected"]:,} rejected + {data["metadata"]:,} metadata</p>
 <ul>{rejects}</ul>
-<script type="application/json" id="summary">{esc(json.dumps(data))}</script>
+<script type="application/json" id="summary">{_script_json({"format": CHECK_FORMAT, **data})}</script>
 </body></html>
 """
 
