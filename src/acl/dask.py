@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import re
 import threading
 from collections import Counter, OrderedDict
@@ -232,11 +233,24 @@ def expand_urls(sources: Iterable[str]) -> list[str]:
         AclError: ``-`` (standard input), or a name or URL that matches nothing.
     """
     out: list[str] = []
+    seen: set[Any] = set()  # a local file once (device and inode), as read_logs reads it
+
+    def local(name: str) -> None:
+        try:
+            info = os.stat(name)
+        except OSError:
+            out.append(name)  # the worker says why it cannot be read
+            return
+        if (info.st_dev, info.st_ino) not in seen:
+            seen.add((info.st_dev, info.st_ino))
+            out.append(name)
+
     for source in sources:
         if source == "-":
             raise AclError("standard input cannot be read on a cluster: give files")
         if not _is_url(source):
-            out.extend(expand_sources([source]))
+            for name in expand_sources([source]):
+                local(name)
             continue
         fs, path = _filesystem(source)
         try:
