@@ -400,6 +400,7 @@ def test_huge_priorities_in_terraform_and_scripts_are_one_error() -> None:
             f"--priority {digits} --ip-address 1.2.3.4/32\n"
         ),
         "powershell": (
+            "$ErrorActionPreference = 'Stop'\n"
             "Add-AzWebAppAccessRestrictionRule -ResourceGroupName rg -WebAppName app -Name r "
             f"-Priority {digits} -Action Allow -IpAddress 1.2.3.4/32\n"
         ),

@@ -343,7 +343,7 @@ def test_powershell_script() -> None:
 )
 def test_powershell_errors_point_at_the_line(command: str, message: str) -> None:
     with pytest.raises(acl.ConfigError) as caught:
-        ps(f"# header\n\n{command}\n")
+        ps(f"# header\n$ErrorActionPreference = 'Stop'\n{command}\n")
     assert str(caught.value).startswith("deploy.ps1:3: ")
     assert message in str(caught.value)
 
