@@ -841,7 +841,13 @@ def _generic_key(path: str, kind: str | None) -> str | None:
     when acl cannot tell."""
     parts = [p for p in path.strip().split(".")]
     if kind is None:
-        wanted = [["siteConfig", k] for k in _SITE_CONFIG_KEYS] + [["publicNetworkAccess"]]
+        # ARM spellings (`properties.…`) are not attributes of the Site object: refused
+        wanted = (
+            [["siteConfig", k] for k in _SITE_CONFIG_KEYS]
+            + [["publicNetworkAccess"]]
+            + [["properties", "publicNetworkAccess"]]
+            + [["properties", "siteConfig", k] for k in _SITE_CONFIG_KEYS]
+        )
     elif kind == "config":
         wanted = [["properties", k] for k in _SITE_CONFIG_KEYS]
     elif kind == "site":
