@@ -61,9 +61,7 @@ def test_a_failing_command_does_not_stop_bash_without_set_e() -> None:
     remove = "az webapp config access-restriction remove -g rg -n app -r office"
     said: list[str] = []
     # the common "remove, then add" idiom: the first run has nothing to remove
-    site = az(
-        f"{remove}\n{ADD} -r office -p 1 --ip-address 192.0.2.0/24\n", on_warning=said.append
-    )
+    site = az(f"{remove}\n{ADD} -r office -p 1 --ip-address 192.0.2.0/24\n", on_warning=said.append)
     assert rules(site) == [("main", 1, "Allow", "192.0.2.0/24")]
     assert len(said) == 1 and said[0].startswith("deploy.sh:1: ") and "No rule found" in said[0]
     assert "the script goes on" in said[0]
@@ -120,7 +118,7 @@ def test_generic_updates_of_the_default_action_are_evaluated() -> None:
     "command",
     [
         "az resource update -g rg -n app --resource-type Microsoft.Web/sites --add "
-        "properties.siteConfig.ipSecurityRestrictions '{\"ipAddress\": \"0.0.0.0/0\"}'",
+        'properties.siteConfig.ipSecurityRestrictions \'{"ipAddress": "0.0.0.0/0"}\'',
         "az resource update -g rg -n app --resource-type Microsoft.Web/sites --remove "
         "properties.siteConfig.ipSecurityRestrictions 0",
         "az resource update -g rg -n app --resource-type Microsoft.Web/sites --set "
@@ -270,7 +268,9 @@ def _scripts(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(script=_scripts())
 def test_generated_scripts_load_as_bash_runs_them(script: str, tmp_path: Path) -> None:
     _check(script, tmp_path)
@@ -289,7 +289,9 @@ def test_powershell_pipelines_into_rule_cmdlets_are_refused() -> None:
         "-IpAddress 192.0.2.7/32\n",
         f"Get-AzWebApp -ResourceGroupName rg -Name app |\n  {APS} -Priority 1 -IpAddress 10.0.0.0/8\n",
     ):
-        with pytest.raises(acl.ConfigError, match=r"deploy\.ps1:1: pipeline input .* drop the pipe"):
+        with pytest.raises(
+            acl.ConfigError, match=r"deploy\.ps1:1: pipeline input .* drop the pipe"
+        ):
             ps(text)
     # a pipe after the rule command is fine: the command runs
     site = ps(f"{APS} -Priority 1 -IpAddress 10.0.0.0/8 -PassThru | Out-Null\n")
@@ -363,4 +365,9 @@ def test_powershell_failures_end_the_statement_unless_stop() -> None:
     with pytest.raises(acl.ConfigError, match=r"deploy\.ps1:3: .*already exist.*stops"):
         ps("$ErrorActionPreference = 'Stop'\n" + text)
     with pytest.raises(acl.ConfigError, match=r"deploy\.ps1:2: .*already exist.*stops"):
-        ps(text.replace("-Priority 2 -IpAddress 10.0.0.0/8", "-Priority 2 -IpAddress 10.0.0.0/8 -ErrorAction Stop"))
+        ps(
+            text.replace(
+                "-Priority 2 -IpAddress 10.0.0.0/8",
+                "-Priority 2 -IpAddress 10.0.0.0/8 -ErrorAction Stop",
+            )
+        )

@@ -22,6 +22,7 @@ an error, because acl does not evaluate shell conditions.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -867,9 +868,7 @@ def _generic_key(path: str, kind: str | None) -> str | None:
         n = min(len(low), len(squashed))
         if low[:n] == squashed[:n]:
             reached = True
-            exact = parts == target or (
-                kind is None and parts in (["public_network_access"],)
-            )
+            exact = parts == target or (kind is None and parts in (["public_network_access"],))
             # the Site object's siteConfig is not what `az webapp update` sends: refused
             evaluable = kind in ("site", "config") or target == ["publicNetworkAccess"]
             if exact and target[-1] in _SCALARS and evaluable:
@@ -888,7 +887,7 @@ def _generic_value(item: str, key: str, force_string: bool, what: str, origin: O
             value = json.loads(text)
         except ValueError:
             value = text
-    choices = {
+    choices: tuple[Any, ...] = {
         "scmIpSecurityRestrictionsUseMain": (True, False),
         "publicNetworkAccess": ("Enabled", "Disabled"),
     }.get(key, ("Allow", "Deny"))
@@ -897,9 +896,10 @@ def _generic_value(item: str, key: str, force_string: bool, what: str, origin: O
             isinstance(value, str) and isinstance(choice, str) and value.lower() == choice.lower()
         ):
             return choice
+    expected = " or ".join(str(c).lower() if isinstance(c, bool) else str(c) for c in choices)
     raise NotEvaluated(
         f"{what}: --set {quote(item)}: acl does not know how Azure takes this value for {key} "
-        f"(expected {' or '.join(str(c).lower() if isinstance(c, bool) else c for c in choices)})",
+        f"(expected {expected})",
         origin,
     )
 
@@ -1206,8 +1206,10 @@ class _Az:
             option = _ALIASES.get(option, option)
             values = [inline] if sep else []
             i += 1
-            while not sep and i < len(words) and (
-                not words[i].startswith("-") or _is_number(words[i])
+            while (
+                not sep
+                and i < len(words)
+                and (not words[i].startswith("-") or _is_number(words[i]))
             ):
                 values.append(words[i])
                 i += 1
@@ -1272,17 +1274,17 @@ class _Az:
                 parsed = json.loads(value)
             except ValueError:
                 parsed = None
-            names = list(parsed) if isinstance(parsed, dict) else [value.partition("=")[0]]
-            if isinstance(parsed, (list, str)) or any(_squash(str(n)) in keys for n in names):
-                if not isinstance(parsed, (list, str)) or re.search(
-                    "|".join(keys), _squash(value)
-                ):
-                    raise NotEvaluated(
-                        f"{what}: --generic-configurations {quote(value)} sets an access "
-                        "restriction setting, which acl does not evaluate here: use `az webapp "
-                        "config access-restriction set|add|remove` instead",
-                        origin,
-                    )
+            if isinstance(parsed, dict):
+                hit = any(_squash(str(name)) in keys for name in parsed)
+            else:
+                hit = any(key in _squash(value) for key in keys)
+            if hit:
+                raise NotEvaluated(
+                    f"{what}: --generic-configurations {quote(value)} sets an access "
+                    "restriction setting, which acl does not evaluate here: use `az webapp "
+                    "config access-restriction set|add|remove` instead",
+                    origin,
+                )
 
     def _resource_kind(self, args: Mapping[str, Any], what: str, origin: Origin) -> str | None:
         """``site`` or ``config`` for a web app (or slot) or its config/web; None for others."""
@@ -1303,7 +1305,10 @@ class _Az:
             if namespace and "/" not in kind:
                 kind = f"{namespace}/{kind}"
             name = str(args.get("--name", ""))
-            if kind in ("microsoft.web/sites", "microsoft.web/sites/slots") and "--parent" not in args:
+            if (
+                kind in ("microsoft.web/sites", "microsoft.web/sites/slots")
+                and "--parent" not in args
+            ):
                 kinds.add("site")
             elif kind.startswith("microsoft.web/") or "--parent" in args or not kind:
                 kinds.add("?")
@@ -1464,19 +1469,15 @@ def _substitutions(
                 status = 0
                 continue
             try:
-                commands = [
-                    replace(c, line=line + c.line - 1) for c in _lex(inner)
-                ]
+                commands = [replace(c, line=line + c.line - 1) for c in _lex(inner)]
             except ConfigError as exc:
                 raise ConfigError(
                     f"command substitution {quote(source)}: {exc.message}",
                     Origin(file=file, line=line),
                 ) from None
             sub = _Shell(shell.fixed, dict(shell.values), shell.file, shell.line)
-            try:
+            with contextlib.suppress(_Exit):
                 run_script(_structure(commands, Origin(file=file)), sub, run, options, file)
-            except _Exit:
-                pass
             status = sub.status
     return status
 
@@ -1576,10 +1577,18 @@ def _is_ours(head: list[str | None], words: list[_Word]) -> bool:
         return verb in ("add", "remove", "set") or verb is None
     if "update" in head or "set" in head:
         texts = _squash(" ".join(str(p[1]) for w in words for p in w if p[0] == "text"))
-        return any(
-            key in texts
-            for key in ("publicnetworkaccess", "siteconfig", "ipsecurityrestrictions", "properties")
-        ) or "generic-configurations" in texts
+        return (
+            any(
+                key in texts
+                for key in (
+                    "publicnetworkaccess",
+                    "siteconfig",
+                    "ipsecurityrestrictions",
+                    "properties",
+                )
+            )
+            or "generic-configurations" in texts
+        )
     return False
 
 
@@ -1640,8 +1649,6 @@ def load_azcli(document: Any, options: LoadOptions) -> Site:
     az = _Az(sites, options, options.source)
     shell = _Shell(options.variables)
     shell.errexit = bool(re.match(r"#![^\n]*\s-[A-Za-z]*e", document))
-    try:
+    with contextlib.suppress(_Exit):
         run_script(items, shell, az.run, options, options.source)
-    except _Exit:
-        pass
     return sites.site("script")

@@ -552,7 +552,9 @@ def _source(tokens: list[_Token]) -> str:
         elif kind == "lit":
             out.append("'" + str(payload) + "'")
         elif kind == "str":
-            out.append('"' + "".join(p if isinstance(p, str) else str(p[-1]) for p in payload) + '"')
+            out.append(
+                '"' + "".join(p if isinstance(p, str) else str(p[-1]) for p in payload) + '"'
+            )
         elif kind in ("param", "param:"):
             out.append("-" + str(payload))
         elif kind == "splat":
@@ -570,8 +572,10 @@ def _operand(tokens: list[_Token], env: _Vars) -> Any:
     tokens = [t for t in tokens if t[0] != "cast"]
     if len(tokens) == 1 and tokens[0][0] == "value":
         return tokens[0][1]
-    if len(tokens) >= 3 and len(tokens) % 2 == 1 and all(
-        t[0] == "word" and t[1] == "+" for t in tokens[1::2]
+    if (
+        len(tokens) >= 3
+        and len(tokens) % 2 == 1
+        and all(t[0] == "word" and t[1] == "+" for t in tokens[1::2])
     ):
         # string concatenation: `'a' + $b + "c"`, when the first operand is a string
         values = [_operand([t], env) for t in tokens[0::2]]
@@ -1331,9 +1335,13 @@ class _Runner:
             except (NotEvaluated, LimitError):
                 raise
             except ConfigError as exc:
-                stop = _text(bound.get("ErrorAction", "")).lower() == "stop" or _text(
-                    self.env.lookup("ErrorActionPreference", [], "$ErrorActionPreference")
-                ).lower() == "stop"
+                stop = (
+                    _text(bound.get("ErrorAction", "")).lower() == "stop"
+                    or _text(
+                        self.env.lookup("ErrorActionPreference", [], "$ErrorActionPreference")
+                    ).lower()
+                    == "stop"
+                )
                 if stop:
                     raise ConfigError(
                         f"{exc.message.rstrip('. ')}: the cmdlet fails and, with ErrorAction "
