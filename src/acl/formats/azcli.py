@@ -9,13 +9,20 @@ more than eight ranges are refused, a rule with the same addresses (in any order
 tags and the same header filter cannot be added, ``--http-header name=value`` may repeat, ``--vnet-name`` with
 a subnet name needs ``options.subnet_id_template``, ``remove`` finds the first rule by name or
 source *and* action, and ``set`` changes ``--use-same-restrictions-for-scm-site``,
-``--default-action`` and ``--scm-default-action``. ``az webapp update --set
-publicNetworkAccess=Disabled`` is read too; every other command is ignored.
+``--default-action`` and ``--scm-default-action``. Generic updates (``az resource update``
+of a web app or its config/web, ``az webapp|functionapp update``) that set a default action,
+``scmIpSecurityRestrictionsUseMain`` or ``publicNetworkAccess`` are applied; any other
+``--set``/``--add``/``--remove`` path into the access restrictions, or
+``--generic-configurations`` naming them, is refused (:class:`NotEvaluated`); every other
+command changes nothing.
 
-The script is read, never run: shell variables come from simple assignments in the script
-(``RG=shop``) and ``options.variables`` (``--var``, which win); anything else (command
-substitution, an unset variable) is an error naming it. Backslash continuations, comments,
-``;``/``&&``/``||`` lists and ``for x in a b c; do ...; done`` loops over literal words are
+The script is read, never run, but its control flow is bash's: ``&&``/``||`` by exit status,
+``set -e``/``pipefail``, ``exit``; a command that fails as the CLI fails is a warning, or,
+under ``set -e``, an error saying the script stops there; the commands inside ``$(...)`` and
+backticks run (their output is unknown). Shell variables come from simple assignments in the
+script (``RG=shop``) and ``options.variables`` (``--var``, which win); anything else (the
+output of a command substitution, an unset variable) is an error naming it. Backslash
+continuations, comments and ``for x in a b c; do ...; done`` loops over literal words are
 understood; an access restriction command inside ``if``, ``while``, ``case`` or a function is
 an error, because acl does not evaluate shell conditions.
 """

@@ -13,11 +13,17 @@ a value or an array; ``Remove-`` finds the first rule by ``-Name``, or by source
 
 The script is read, never run: ``$variables`` come from simple assignments (``$rg = 'shop'``,
 ``$ips = @('a', 'b')``, ``$h = @{...}``) and ``options.variables`` (``--var rg=shop``, which
-win; ``--var config.VNET=...`` gives ``$config.VNET``); anything else (a cmdlet's output,
-arithmetic, ``$env:`` without ``--var``) is an error naming it. Backtick continuations,
-``#`` and ``<# #>`` comments, ``;`` and pipelines (only the first command counts) are
-understood, and ``foreach ($x in ...) { ... }`` over a known array is expanded; a rule command
-inside ``if``, ``while``, ``switch``, ``try`` or a function is an error.
+win; ``--var config.VNET=...`` gives ``$config.VNET``), string ``+`` and ``@params``
+splatting; anything else (a cmdlet's output, arithmetic, ``$env:`` without ``--var``) is an
+error naming it. ``$r = Add-...`` runs the command. ``Get-AzResource`` of a web app, property
+assignments to it and ``Set-AzResource`` apply the default actions,
+``scmIpSecurityRestrictionsUseMain`` and ``publicNetworkAccess``. A failing cmdlet ends its
+statement (a warning), or the script under ``-ErrorAction Stop`` /
+``$ErrorActionPreference = 'Stop'`` (an error). Backtick continuations (and lines ending in
+``|``), ``#`` and ``<# #>`` comments and ``;`` are understood, and
+``foreach ($x in ...) { ... }`` over a known array is expanded; pipeline input into a rule
+cmdlet, ``&&``/``||`` chains and rule commands inside ``(...)``, ``if``, ``while``,
+``switch``, ``try`` or a function are errors.
 """
 
 from __future__ import annotations
