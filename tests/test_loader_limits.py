@@ -394,11 +394,13 @@ def test_huge_priorities_in_terraform_and_scripts_are_one_error() -> None:
     digits = "9" * 5000
     cases = {
         "terraform": _web_app('"1.2.3.4/32"', priority=digits),
+        # `set -e`: az fails on the priority, and the script stops there
         "azcli": (
-            "az webapp config access-restriction add -g rg -n app --rule-name r "
+            "set -e\naz webapp config access-restriction add -g rg -n app --rule-name r "
             f"--priority {digits} --ip-address 1.2.3.4/32\n"
         ),
         "powershell": (
+            "$ErrorActionPreference = 'Stop'\n"
             "Add-AzWebAppAccessRestrictionRule -ResourceGroupName rg -WebAppName app -Name r "
             f"-Priority {digits} -Action Allow -IpAddress 1.2.3.4/32\n"
         ),
@@ -458,8 +460,8 @@ def test_long_values_in_script_messages_are_cut_short() -> None:
     ip = "1" * 1_000_000
     with pytest.raises(acl.ConfigError) as caught:
         acl.loads(
-            "az webapp config access-restriction add -g rg -n app --rule-name r --priority 1 "
-            f"--ip-address {ip}\n",
+            "set -e\naz webapp config access-restriction add -g rg -n app --rule-name r "
+            f"--priority 1 --ip-address {ip}\n",
             format="azcli",
             source="deploy.sh",
         )

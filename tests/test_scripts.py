@@ -142,7 +142,7 @@ def test_host_bits_are_cleared_as_azure_cli_2_91_does() -> None:
 )
 def test_az_errors_point_at_the_line(command: str, message: str) -> None:
     with pytest.raises(acl.ConfigError) as caught:
-        az(f"#!/bin/bash\n\n{command}\n")
+        az(f"#!/bin/bash\nset -e\n{command}\n")
     assert str(caught.value).startswith("deploy.sh:3: ")
     assert message in str(caught.value)
 
@@ -150,19 +150,19 @@ def test_az_errors_point_at_the_line(command: str, message: str) -> None:
 def test_duplicates_are_refused_as_the_cli_does() -> None:
     with pytest.raises(
         acl.ConfigError,
-        match=r"deploy\.sh:2: .*IP address '192\.0\.2\.7/32' and the same HTTP header filter "
+        match=r"deploy\.sh:3: .*IP address '192\.0\.2\.7/32' and the same HTTP header filter "
         "already exists",
     ):
         az(
-            f"{ADD} -p 1 --ip-address 192.0.2.7/32\n{ADD} -p 2 --ip-address 192.0.2.7 --action Deny\n"
+            f"set -e\n{ADD} -p 1 --ip-address 192.0.2.7/32\n{ADD} -p 2 --ip-address 192.0.2.7 --action Deny\n"
         )
     # the same addresses in another order are the same set
     with pytest.raises(acl.ConfigError, match="already exists"):
         az(
-            f"{ADD} -p 1 --ip-address 10.0.0.0/8,192.0.2.7\n{ADD} -p 2 --ip-address 192.0.2.7,10.0.0.0/8\n"
+            f"set -e\n{ADD} -p 1 --ip-address 10.0.0.0/8,192.0.2.7\n{ADD} -p 2 --ip-address 192.0.2.7,10.0.0.0/8\n"
         )
     with pytest.raises(acl.ConfigError, match="value 'azurecloud' and the same HTTP header"):
-        az(f"{ADD} -p 1 --service-tag AzureCloud\n{ADD} -p 2 --service-tag azurecloud\n")
+        az(f"set -e\n{ADD} -p 1 --service-tag AzureCloud\n{ADD} -p 2 --service-tag azurecloud\n")
     # a different header filter makes another rule
     site = az(
         f"{ADD} -p 1 --ip-address 192.0.2.7\n"
@@ -175,8 +175,8 @@ def test_duplicates_are_refused_as_the_cli_does() -> None:
 
 
 def test_remove_needs_the_action() -> None:
-    text = f"{ADD} -r scanner -p 1 --ip-address 192.0.2.7 --action Deny\n"
-    with pytest.raises(acl.ConfigError, match=r"deploy\.sh:2: .*No rule found.*--action Deny"):
+    text = f"set -e\n{ADD} -r scanner -p 1 --ip-address 192.0.2.7 --action Deny\n"
+    with pytest.raises(acl.ConfigError, match=r"deploy\.sh:3: .*No rule found.*--action Deny"):
         az(text + "az webapp config access-restriction remove -g rg -n app -r scanner\n")
     site = az(
         text + "az webapp config access-restriction remove -g rg -n app -r SCANNER --action deny\n"
@@ -288,7 +288,7 @@ def test_base_site() -> None:
     assert [r.name for r in site.main_rules] == ["new"]
     assert site.main_default is acl.Action.DENY
     with pytest.raises(acl.ConfigError, match=r"IP address '10.0.0.0/8' and the same HTTP"):
-        az(f"{ADD} -p 1 --ip-address 10.0.0.0/8\n", base_site=base)
+        az(f"set -e\n{ADD} -p 1 --ip-address 10.0.0.0/8\n", base_site=base)
     # the script changes rules; the base site's state stays
     closed = replace(base, has_private_endpoint=True, hosting="ase", ip_based_ssl=True)
     site = az(text, base_site=closed)
@@ -343,7 +343,7 @@ def test_powershell_script() -> None:
 )
 def test_powershell_errors_point_at_the_line(command: str, message: str) -> None:
     with pytest.raises(acl.ConfigError) as caught:
-        ps(f"# header\n\n{command}\n")
+        ps(f"# header\n$ErrorActionPreference = 'Stop'\n{command}\n")
     assert str(caught.value).startswith("deploy.ps1:3: ")
     assert message in str(caught.value)
 

@@ -9,19 +9,27 @@ more than eight ranges are refused, a rule with the same addresses (in any order
 tags and the same header filter cannot be added, ``--http-header name=value`` may repeat, ``--vnet-name`` with
 a subnet name needs ``options.subnet_id_template``, ``remove`` finds the first rule by name or
 source *and* action, and ``set`` changes ``--use-same-restrictions-for-scm-site``,
-``--default-action`` and ``--scm-default-action``. ``az webapp update --set
-publicNetworkAccess=Disabled`` is read too; every other command is ignored.
+``--default-action`` and ``--scm-default-action``. Generic updates (``az resource update``
+of a web app or its config/web, ``az webapp|functionapp update``) that set a default action,
+``scmIpSecurityRestrictionsUseMain`` or ``publicNetworkAccess`` are applied; any other
+``--set``/``--add``/``--remove`` path into the access restrictions, or
+``--generic-configurations`` naming them, is refused (:class:`NotEvaluated`); every other
+command changes nothing.
 
-The script is read, never run: shell variables come from simple assignments in the script
-(``RG=shop``) and ``options.variables`` (``--var``, which win); anything else (command
-substitution, an unset variable) is an error naming it. Backslash continuations, comments,
-``;``/``&&``/``||`` lists and ``for x in a b c; do ...; done`` loops over literal words are
+The script is read, never run, but its control flow is bash's: ``&&``/``||`` by exit status,
+``set -e``/``pipefail``, ``exit``; a command that fails as the CLI fails is a warning, or,
+under ``set -e``, an error saying the script stops there; the commands inside ``$(...)`` and
+backticks run (their output is unknown). Shell variables come from simple assignments in the
+script (``RG=shop``) and ``options.variables`` (``--var``, which win); anything else (the
+output of a command substitution, an unset variable) is an error naming it. Backslash
+continuations, comments and ``for x in a b c; do ...; done`` loops over literal words are
 understood; an access restriction command inside ``if``, ``while``, ``case`` or a function is
 an error, because acl does not evaluate shell conditions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -35,9 +43,14 @@ from .options import LoadOptions
 from .restrictions import site_from_config
 from .terraform import _PlacedContext
 
-__all__ = ["ScriptSites", "Unresolved", "load_azcli", "subnet_id"]
+__all__ = ["NotEvaluated", "ScriptSites", "Unresolved", "load_azcli", "subnet_id"]
 
 _ALLOWED_HEADERS = ("x-forwarded-host", "x-forwarded-for", "x-azure-fdid", "x-fd-healthprobe")
+
+
+class NotEvaluated(ConfigError):
+    """A construct acl does not evaluate (and so refuses), as opposed to a command that
+    fails the way the real tool fails."""
 
 
 class Unresolved(Exception):
@@ -80,7 +93,7 @@ def subnet_id(
 ) -> str:
     """A subnet resource id from a name, by ``--subnet-id-template``."""
     if template is None:
-        raise ConfigError(
+        raise NotEvaluated(
             f"{what}: subnet {quote(subnet)} of virtual network {quote(vnet)} is given by name, and acl "
             "cannot look up its resource id: give --subnet-id-template, e.g. '/subscriptions/"
             "{sub}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}/"
@@ -90,14 +103,14 @@ def subnet_id(
     values = {"vnet": vnet, "subnet": subnet, "rg": rg, "sub": sub}
     for name in re.findall(r"\{(\w+)\}", template):
         if name not in values:
-            raise ConfigError(
+            raise NotEvaluated(
                 f"--subnet-id-template {quote(template)}: unknown placeholder {{{name}}} "
                 "(use {sub}, {rg}, {vnet}, {subnet})",
                 origin,
             )
         if values[name] is None:
             detail = "--subscription" if name == "sub" else "the resource group"
-            raise ConfigError(
+            raise NotEvaluated(
                 f"{what}: --subnet-id-template needs {{{name}}}, and the command does not give "
                 f"{detail}: write it into the template",
                 origin,
@@ -229,6 +242,8 @@ _KEYWORDS_CLOSE = {"fi": "if", "done": "while", "esac": "case"}
 class _Command:
     line: int
     words: list[_Word]
+    op: str = ""
+    """The operator after the command: ``&&``, ``||``, ``|`` or ``""`` (newline, ``;``, ``&``)."""
 
 
 _ORDINARY = re.compile(r"[^\\\n \t\r;&|<>'\"$`]*")
@@ -261,11 +276,11 @@ def _lex(text: str) -> Iterator[_Command]:
             words.append(word)
             word = None
 
-    def end_command() -> Iterator[_Command]:
+    def end_command(op: str = "") -> Iterator[_Command]:
         nonlocal words
         end_word()
         if words:
-            yield _Command(start_line, words)
+            yield _Command(start_line, words, op)
         words = []
 
     def dollar(pos: int, quoted: bool) -> tuple[_Part, int]:
@@ -326,9 +341,12 @@ def _lex(text: str) -> Iterator[_Command]:
                 i += 1
             continue
         if char in ";&|":
-            yield from end_command()
-            while i < n and text[i] in ";&|":
-                i += 1
+            j = i
+            while j < n and text[j] in ";&|":
+                j += 1
+            op = text[i:j]
+            yield from end_command(op if op in ("&&", "||", "|") else "")
+            i = j
             start_line = line
             continue
         if char in "<>":
@@ -442,6 +460,15 @@ class _Shell:
     file: str | None = None
     line: int | None = None
     """The command being read, for the messages of the limits."""
+    errexit: bool = False
+    pipefail: bool = False
+    status: int = 0
+    """The exit status of the last command that ran."""
+    gate: str = ""
+    """The operator after the last command (``&&``, ``||``, ``|``)."""
+    pipe_failed: bool = False
+    failure: str | None = None
+    """Why the command being run failed, as the az CLI says it."""
 
     def resolve(self, word: _Word, depth: int = 0) -> str:
         try:
@@ -579,7 +606,7 @@ def _structure(commands: Iterable[_Command], origin: Origin) -> list[Any]:
             rest = words[1:] if head in _KEYWORDS_OPEN else []
             if head in _KEYWORDS_OPEN and rest:
                 # `if az ... ; then`: the condition is a command inside the block
-                current.append(_Command(command.line, rest))
+                current.append(_Command(command.line, rest, command.op))
             continue
         if head in _KEYWORDS_CLOSE:
             if stack:
@@ -588,7 +615,7 @@ def _structure(commands: Iterable[_Command], origin: Origin) -> list[Any]:
         if head == "}" and stack:
             _, current = stack.pop()
             continue
-        current.append(_Command(command.line, words))
+        current.append(_Command(command.line, words, command.op))
     return root
 
 
@@ -789,6 +816,101 @@ def _targets(
     return [(name, args["--resource-group"], args.get("--subscription"))]
 
 
+_CONFIG_ID = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Web/sites/"
+    r"(?P<name>[^/]+)(?:/slots/(?P<slot>[^/]+))?/config/web/?$",
+    re.IGNORECASE,
+)
+_SITE_CONFIG_KEYS = (
+    "ipSecurityRestrictions",
+    "scmIpSecurityRestrictions",
+    "scmIpSecurityRestrictionsUseMain",
+    "ipSecurityRestrictionsDefaultAction",
+    "scmIpSecurityRestrictionsDefaultAction",
+)
+_SCALARS = (
+    "scmIpSecurityRestrictionsUseMain",
+    "ipSecurityRestrictionsDefaultAction",
+    "scmIpSecurityRestrictionsDefaultAction",
+    "publicNetworkAccess",
+)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\[.*?\]", "", text).replace("_", "").lower()
+
+
+def _generic_key(path: str, kind: str | None) -> str | None:
+    """The setting a generic-update path sets (exactly as Azure spells it), ``""`` for a path
+    that reaches the access restrictions some other way, None for one that does not reach them.
+
+    ``kind`` is None for ``az webapp update`` (the Site object: snake_case attributes),
+    ``site`` or ``config`` for ``az resource update`` (ARM JSON: case-sensitive keys), ``?``
+    when acl cannot tell."""
+    parts = [p for p in path.strip().split(".")]
+    if kind is None:
+        # ARM spellings (`properties.…`) are not attributes of the Site object: refused
+        wanted = (
+            [["siteConfig", k] for k in _SITE_CONFIG_KEYS]
+            + [["publicNetworkAccess"]]
+            + [["properties", "publicNetworkAccess"]]
+            + [["properties", "siteConfig", k] for k in _SITE_CONFIG_KEYS]
+        )
+    elif kind == "config":
+        wanted = [["properties", k] for k in _SITE_CONFIG_KEYS]
+    elif kind == "site":
+        wanted = [["properties", "siteConfig", k] for k in _SITE_CONFIG_KEYS] + [
+            ["properties", "publicNetworkAccess"]
+        ]
+    else:
+        wanted = (
+            [["properties", "siteConfig", k] for k in _SITE_CONFIG_KEYS]
+            + [["properties", k] for k in _SITE_CONFIG_KEYS]
+            + [["properties", "publicNetworkAccess"]]
+        )
+    squashed = [_squash(p) for p in parts]
+    reached = False
+    for target in wanted:
+        low = [_squash(t) for t in target]
+        n = min(len(low), len(squashed))
+        if low[:n] == squashed[:n]:
+            reached = True
+            exact = parts == target or (kind is None and parts in (["public_network_access"],))
+            # the Site object's siteConfig is not what `az webapp update` sends: refused
+            evaluable = kind in ("site", "config") or target == ["publicNetworkAccess"]
+            if exact and target[-1] in _SCALARS and evaluable:
+                return target[-1]
+    return "" if reached else None
+
+
+def _generic_value(item: str, key: str, force_string: bool, what: str, origin: Origin) -> Any:
+    """The value of ``--set path=value``: JSON if it parses (unless ``--force-string``)."""
+    import json
+
+    text = item.partition("=")[2]
+    value: Any = text
+    if not force_string:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+    choices: tuple[Any, ...] = {
+        "scmIpSecurityRestrictionsUseMain": (True, False),
+        "publicNetworkAccess": ("Enabled", "Disabled"),
+    }.get(key, ("Allow", "Deny"))
+    for choice in choices:
+        if value is choice or (
+            isinstance(value, str) and isinstance(choice, str) and value.lower() == choice.lower()
+        ):
+            return choice
+    expected = " or ".join(str(c).lower() if isinstance(c, bool) else str(c) for c in choices)
+    raise NotEvaluated(
+        f"{what}: --set {quote(item)}: acl does not know how Azure takes this value for {key} "
+        f"(expected {expected})",
+        origin,
+    )
+
+
 def _is_resource_id(text: str) -> bool:
     return (
         re.match(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/", text, re.I) is not None
@@ -875,6 +997,8 @@ class _Az:
                 getattr(self, f"_{verb}")(state, args, rg, sub, what, origin)
         elif len(words) >= 3 and words[2] == "update":
             self._update(words[3:], f"az {group} update", origin)
+        elif len(words) >= 4 and words[2:4] == ["config", "set"] and group != "resource":
+            self._generic_configurations(words[4:], f"az {group} config set", origin)
 
     def _subnet(
         self, args: Mapping[str, Any], rg: str | None, sub: str | None, what: str, origin: Origin
@@ -1075,9 +1199,13 @@ class _Az:
                 state.setting_origins[key] = origin
 
     def _update(self, words: list[str], what: str, origin: Origin) -> None:
-        """``az webapp update ... --set publicNetworkAccess=...``; other changes are ignored."""
+        """A generic update (``--set``/``--add``/``--remove``, azure-cli's ``arm.py``) of a web
+        app (``az webapp update``, the Site object) or of a resource (``az resource update``,
+        the ARM JSON): the paths that set a default action, ``scmIpSecurityRestrictionsUseMain``
+        or ``publicNetworkAccess`` to a value are applied; any other path into them, or into the
+        rules, is refused; paths that do not reach them change nothing acl reads."""
         args: dict[str, Any] = {}
-        sets: list[str] = []
+        edits: list[tuple[str, list[str]]] = []
         i = 0
         while i < len(words):
             word = words[i]
@@ -1085,27 +1213,138 @@ class _Az:
             option = _ALIASES.get(option, option)
             values = [inline] if sep else []
             i += 1
-            while not sep and i < len(words) and not words[i].startswith("-"):
+            while (
+                not sep
+                and i < len(words)
+                and (not words[i].startswith("-") or _is_number(words[i]))
+            ):
                 values.append(words[i])
                 i += 1
-            if option == "--set":
-                sets.extend(values)
-            elif option in ("--name", "--resource-group", "--slot", "--subscription") and values:
-                args[option] = values[0]
+            if option in ("--set", "--add", "--remove"):
+                edits.append((option, values))
             elif option == "--ids":
                 args[option] = values
-        wanted = None
-        for item in sets:
-            key, _, value = item.partition("=")
-            if key.strip().lower() in ("publicnetworkaccess", "properties.publicnetworkaccess"):
-                wanted = value.strip().strip("'\"")
-        if wanted is None:
+            elif values:
+                args[option] = values[0]
+            else:
+                args[option] = True
+        resource = what.startswith("az resource")
+        force_string = bool(args.get("--force-string"))
+        changes: list[tuple[str, Any]] = []
+        for option, values in edits:
+            items = values if option == "--set" else values[:1]
+            for item in items:
+                path = item.partition("=")[0] if option == "--set" else item
+                kind = None
+                if resource:
+                    kind = self._resource_kind(args, what, origin)
+                    if kind is None:
+                        continue  # not a web app: nothing acl reads
+                key = _generic_key(path, kind)
+                if key is None:
+                    continue
+                if option != "--set" or key == "" or "[" in path:
+                    raise NotEvaluated(
+                        f"{what}: {option} {quote(item)} changes the access restrictions in a way "
+                        "acl does not evaluate: use `az webapp config access-restriction "
+                        "add|remove|set` instead",
+                        origin,
+                    )
+                changes.append((key, _generic_value(item, key, force_string, what, origin)))
+        if not changes:
             return
-        value = _enum(wanted, ("Enabled", "Disabled"), "publicNetworkAccess", what, origin)
-        for name, _, _ in _targets(args, what, origin):
+        for name, _, _ in self._update_targets(args, resource, what, origin):
             state = self.sites.state(name)
-            state.settings["publicNetworkAccess"] = value
-            state.setting_origins["publicNetworkAccess"] = origin
+            for key, value in changes:
+                state.settings[key] = value
+                state.setting_origins[key] = origin
+
+    def _generic_configurations(self, words: list[str], what: str, origin: Origin) -> None:
+        """``--generic-configurations``: refused when a key names an access restriction
+        setting (acl does not evaluate how the CLI copies them onto the site config)."""
+        import json
+
+        values: list[str] = []
+        taking = False
+        for word in words:
+            if word.startswith("--"):
+                option, sep, inline = word.partition("=")
+                taking = "--generic-configurations".startswith(option) and len(option) > 3
+                if taking and sep:
+                    values.append(inline)
+                continue
+            if taking:
+                values.append(word)
+        keys = {_squash(k) for k in _SITE_CONFIG_KEYS} | {"publicnetworkaccess"}
+        for value in values:
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                hit = any(_squash(str(name)) in keys for name in parsed)
+            else:
+                hit = any(key in _squash(value) for key in keys)
+            if hit:
+                raise NotEvaluated(
+                    f"{what}: --generic-configurations {quote(value)} sets an access "
+                    "restriction setting, which acl does not evaluate here: use `az webapp "
+                    "config access-restriction set|add|remove` instead",
+                    origin,
+                )
+
+    def _resource_kind(self, args: Mapping[str, Any], what: str, origin: Origin) -> str | None:
+        """``site`` or ``config`` for a web app (or slot) or its config/web; None for others."""
+        ids = args.get("--ids") or []
+        kinds = set()
+        for resource in ids:
+            if _RESOURCE_ID.match(resource):
+                kinds.add("site")
+            elif _CONFIG_ID.match(resource):
+                kinds.add("config")
+            elif re.search(r"/providers/Microsoft\.Web/sites(/|$)", resource, re.I):
+                kinds.add("?")
+            else:
+                kinds.add("other")
+        if not ids:
+            kind = str(args.get("--resource-type", "")).lower().strip("/")
+            namespace = str(args.get("--namespace", "")).lower()
+            if namespace and "/" not in kind:
+                kind = f"{namespace}/{kind}"
+            name = str(args.get("--name", ""))
+            if (
+                kind in ("microsoft.web/sites", "microsoft.web/sites/slots")
+                and "--parent" not in args
+            ):
+                kinds.add("site")
+            elif kind.startswith("microsoft.web/") or "--parent" in args or not kind:
+                kinds.add("?")
+            else:
+                kinds.add("other")
+            del name
+        if kinds == {"other"}:
+            return None
+        if len(kinds) == 1 and "?" not in kinds:
+            return kinds.pop()
+        return "?"
+
+    def _update_targets(
+        self, args: Mapping[str, Any], resource: bool, what: str, origin: Origin
+    ) -> list[tuple[str, str | None, str | None]]:
+        if resource and args.get("--ids"):
+            out = []
+            for text in args["--ids"]:
+                match = _RESOURCE_ID.match(text) or _CONFIG_ID.match(text)
+                assert match is not None
+                name = match.group("name") + (
+                    f"/{match.group('slot')}" if match.group("slot") else ""
+                )
+                out.append((name, match.group("rg"), match.group("sub")))
+            return out
+        if resource and "/" in str(args.get("--name", "")):
+            app, _, slot = str(args["--name"]).partition("/")
+            return [(f"{app}/{slot}", args.get("--resource-group"), args.get("--subscription"))]
+        return _targets(args, what, origin)
 
 
 # ---------------------------------------------------------------------------- the loader
@@ -1133,9 +1372,16 @@ def _az_words(words: list[str]) -> list[str] | None:
     ):
         index += 1
     rest = words[index:]
-    if rest[:1] == ["az"] and len(rest) >= 3 and rest[1] in ("webapp", "functionapp"):
+    if rest[:1] == ["az"] and len(rest) >= 3 and rest[1] in ("webapp", "functionapp", "resource"):
         return rest
     return None
+
+
+class _Exit(Exception):
+    """``exit``: the rest of the script (or of the command substitution) does not run."""
+
+
+_SUCCEED = {":", "true", "echo", "printf", "cd", "pushd", "popd", "shift", "unset", "source"}
 
 
 def run_script(
@@ -1145,9 +1391,14 @@ def run_script(
     options: LoadOptions,
     file: str | None,
 ) -> None:
+    """Run the commands the way bash does: ``&&``/``||`` lists by exit status, ``set -e``,
+    ``exit``, and the commands inside ``$(...)`` and backticks. A failing az command is a
+    warning, or, under ``set -e``, an error that says the script stops there."""
     for item in items:
         shell.step(file, item.line)
         if isinstance(item, _For):
+            shell.gate = ""
+            _substitutions(item.items, item.line, shell, run, options, file)
             try:
                 values = [shell.resolve(word) for word in item.items]
             except Unresolved as exc:
@@ -1161,6 +1412,7 @@ def run_script(
                 run_script(item.body, shell, run, options, file)
             continue
         if isinstance(item, _Opaque):
+            shell.gate = ""
             line = _contains_az(item.body)
             if line is not None:
                 raise ConfigError(
@@ -1169,47 +1421,159 @@ def run_script(
                     "out, or write the commands it runs",
                     Origin(file=file, line=line),
                 )
+            shell.status = 0
             continue
-        words = item.words
-        literal = [_literal(w) for w in words]
-        assignments = [
-            (m.group(1), w)
-            for w, text in zip(words, literal, strict=True)
-            if (m := re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=", text or _prefix(w)))
-        ]
-        first = literal[0]
-        if first in ("export", "readonly", "declare", "local", "typeset") or (
-            assignments and len(assignments) == len(words)
-        ):
-            for word in words:
-                text = _prefix(word)
-                match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=", text)
-                if match:
-                    shell.assign(match.group(1), _after_equals(word))
-            continue
-        head = [_literal(w) for w in words[:6]]
-        if "az" not in head[:3]:
-            continue
-        resolved: list[str] = []
-        missing: list[str] = []
-        for word in words:
-            try:
-                resolved.append(shell.resolve(word))
-            except Unresolved as exc:
-                missing.extend(exc.names)
-        if missing:
-            if not _is_ours(head, words):
-                continue
-            message = _unresolved_message(Unresolved(missing))
-            if options.unresolved == "skip-rule":
-                options.warn(
-                    f"{Origin(file=file, line=item.line)}: command skipped (--unresolved=skip-rule): {message}"
+        gate, shell.gate = shell.gate, item.op
+        if (gate == "&&" and shell.status != 0) or (gate == "||" and shell.status == 0):
+            continue  # bash skips it; the list's status stays
+        shell.failure = None
+        status = _command(item, shell, run, options, file)
+        if gate == "|":
+            shell.pipe_failed = shell.pipe_failed or status != 0
+            if shell.pipefail and shell.pipe_failed and status == 0:
+                status = 1
+        else:
+            shell.pipe_failed = status != 0
+        shell.status = status
+        origin = Origin(file=file, line=item.line)
+        stops = status != 0 and shell.errexit and item.op not in ("&&", "||", "|")
+        if shell.failure is not None:
+            if stops:
+                raise ConfigError(
+                    f"{shell.failure.rstrip('. ')}: the command fails and `set -e` stops the script here",
+                    origin,
                 )
+            options.warn(
+                f"{origin}: {shell.failure.rstrip('. ')}: the command fails and the script goes on (no "
+                "`set -e`, or its status is tested)"
+            )
+        elif stops:
+            raise ConfigError(
+                "the command fails and `set -e` stops the script here: the commands after it "
+                "do not run; remove them, or the failing command",
+                origin,
+            )
+
+
+def _substitutions(
+    words: list[_Word],
+    line: int,
+    shell: _Shell,
+    run: Callable[[list[str], int], None],
+    options: LoadOptions,
+    file: str | None,
+) -> int | None:
+    """Run the ``$(...)`` and backtick commands of ``words`` in a subshell (their output is not
+    known, their effect counts); the status of the last one, or None."""
+    status: int | None = None
+    for word in words:
+        for part in word:
+            if part[0] != "cmd":
                 continue
-            raise ConfigError(message, Origin(file=file, line=item.line)) from None
-        az = _az_words(resolved)
-        if az is not None:
-            run(az, item.line)
+            source = str(part[1])
+            inner = source[2:-1] if source.startswith("$(") else source[1:-1]
+            if source.startswith("$((") or re.search(r"(^|[\s;&|(`])az\s", inner) is None:
+                status = 0
+                continue
+            try:
+                commands = [replace(c, line=line + c.line - 1) for c in _lex(inner)]
+            except ConfigError as exc:
+                raise ConfigError(
+                    f"command substitution {quote(source)}: {exc.message}",
+                    Origin(file=file, line=line),
+                ) from None
+            sub = _Shell(shell.fixed, dict(shell.values), shell.file, shell.line)
+            with contextlib.suppress(_Exit):
+                run_script(_structure(commands, Origin(file=file)), sub, run, options, file)
+            status = sub.status
+    return status
+
+
+def _set_options(words: list[str], shell: _Shell) -> None:
+    """``set -e``/``+e``, ``set -o errexit``/``pipefail`` (and ``+o``)."""
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in ("-o", "+o") and i + 1 < len(words):
+            on = word == "-o"
+            if words[i + 1] == "errexit":
+                shell.errexit = on
+            elif words[i + 1] == "pipefail":
+                shell.pipefail = on
+            i += 2
+            continue
+        if re.fullmatch(r"[-+][A-Za-z]+", word) and "e" in word:
+            shell.errexit = word.startswith("-")
+        i += 1
+
+
+def _command(
+    item: _Command,
+    shell: _Shell,
+    run: Callable[[list[str], int], None],
+    options: LoadOptions,
+    file: str | None,
+) -> int:
+    """Run one simple command; its exit status (a failing az command sets ``shell.failure``)."""
+    words = item.words
+    substituted = _substitutions(words, item.line, shell, run, options, file)
+    literal = [_literal(w) for w in words]
+    assignments = [
+        (m.group(1), w)
+        for w, text in zip(words, literal, strict=True)
+        if (m := re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=", text or _prefix(w)))
+    ]
+    first = literal[0]
+    if first in ("export", "readonly", "declare", "local", "typeset") or (
+        assignments and len(assignments) == len(words)
+    ):
+        for word in words:
+            text = _prefix(word)
+            match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=", text)
+            if match:
+                shell.assign(match.group(1), _after_equals(word))
+        # an assignment's status is that of its last command substitution
+        return substituted if substituted is not None and first not in ("export",) else 0
+    if first == "set":
+        _set_options([t for t in literal[1:] if t is not None], shell)
+        return 0
+    if first == "false":
+        return 1
+    if first == "exit":
+        raise _Exit()
+    head = [_literal(w) for w in words[:6]]
+    if "az" not in head[:3]:
+        return 0
+    resolved: list[str] = []
+    missing: list[str] = []
+    for word in words:
+        try:
+            resolved.append(shell.resolve(word))
+        except Unresolved as exc:
+            missing.extend(exc.names)
+    if missing:
+        if not _is_ours(head, words):
+            return 0
+        message = _unresolved_message(Unresolved(missing))
+        if options.unresolved == "skip-rule":
+            options.warn(
+                f"{Origin(file=file, line=item.line)}: command skipped (--unresolved=skip-rule): {message}"
+            )
+            return 0
+        raise ConfigError(message, Origin(file=file, line=item.line)) from None
+    az = _az_words(resolved)
+    if az is None:
+        return 0
+    try:
+        run(az, item.line)
+    except NotEvaluated:
+        raise
+    except LimitError:
+        raise
+    except ConfigError as exc:
+        shell.failure = exc.message
+        return 1
+    return 0
 
 
 def _is_ours(head: list[str | None], words: list[_Word]) -> bool:
@@ -1218,9 +1582,20 @@ def _is_ours(head: list[str | None], words: list[_Word]) -> bool:
         index = head.index("access-restriction")
         verb = head[index + 1] if index + 1 < len(head) else None
         return verb in ("add", "remove", "set") or verb is None
-    if "update" in head:
-        texts = " ".join(str(p[1]) for w in words for p in w if p[0] == "text")
-        return "publicnetworkaccess" in texts.lower()
+    if "update" in head or "set" in head:
+        texts = _squash(" ".join(str(p[1]) for w in words for p in w if p[0] == "text"))
+        return (
+            any(
+                key in texts
+                for key in (
+                    "publicnetworkaccess",
+                    "siteconfig",
+                    "ipsecurityrestrictions",
+                    "properties",
+                )
+            )
+            or "generic-configurations" in texts
+        )
     return False
 
 
@@ -1279,5 +1654,8 @@ def load_azcli(document: Any, options: LoadOptions) -> Site:
     items = _structure(commands, Origin(file=options.source))
     sites = ScriptSites(options)
     az = _Az(sites, options, options.source)
-    run_script(items, _Shell(options.variables), az.run, options, options.source)
+    shell = _Shell(options.variables)
+    shell.errexit = bool(re.match(r"#![^\n]*\s-[A-Za-z]*e", document))
+    with contextlib.suppress(_Exit):
+        run_script(items, shell, az.run, options, options.source)
     return sites.site("script")

@@ -13,11 +13,17 @@ a value or an array; ``Remove-`` finds the first rule by ``-Name``, or by source
 
 The script is read, never run: ``$variables`` come from simple assignments (``$rg = 'shop'``,
 ``$ips = @('a', 'b')``, ``$h = @{...}``) and ``options.variables`` (``--var rg=shop``, which
-win; ``--var config.VNET=...`` gives ``$config.VNET``); anything else (a cmdlet's output,
-arithmetic, ``$env:`` without ``--var``) is an error naming it. Backtick continuations,
-``#`` and ``<# #>`` comments, ``;`` and pipelines (only the first command counts) are
-understood, and ``foreach ($x in ...) { ... }`` over a known array is expanded; a rule command
-inside ``if``, ``while``, ``switch``, ``try`` or a function is an error.
+win; ``--var config.VNET=...`` gives ``$config.VNET``), string ``+`` and ``@params``
+splatting; anything else (a cmdlet's output, arithmetic, ``$env:`` without ``--var``) is an
+error naming it. ``$r = Add-...`` runs the command. ``Get-AzResource`` of a web app, property
+assignments to it and ``Set-AzResource`` apply the default actions,
+``scmIpSecurityRestrictionsUseMain`` and ``publicNetworkAccess``. A failing cmdlet ends its
+statement (a warning), or the script under ``-ErrorAction Stop`` /
+``$ErrorActionPreference = 'Stop'`` (an error). Backtick continuations (and lines ending in
+``|``), ``#`` and ``<# #>`` comments and ``;`` are understood, and
+``foreach ($x in ...) { ... }`` over a known array is expanded; pipeline input into a rule
+cmdlet, ``&&``/``||`` chains and rule commands inside ``(...)``, ``if``, ``while``,
+``switch``, ``try`` or a function are errors.
 """
 
 from __future__ import annotations
@@ -31,7 +37,17 @@ from typing import Any
 from ..errors import ConfigError, Origin, quote
 from ..model import Site
 from ._limits import LimitError, bounded, bounded_join, checked, step
-from .azcli import ScriptSites, _Az, _is_resource_id, _Rule, subnet_id
+from .azcli import (
+    _SCALARS,
+    _SITE_CONFIG_KEYS,
+    NotEvaluated,
+    ScriptSites,
+    _Az,
+    _is_resource_id,
+    _Rule,
+    _squash,
+    subnet_id,
+)
 from .options import LoadOptions
 
 __all__ = ["load_powershell"]
@@ -57,6 +73,81 @@ _CONTROL = {
     "end",
     "workflow",
 }
+
+
+@dataclass
+class _Resource:
+    """What ``Get-AzResource`` returned: a web app (``site``), its ``config`` (config/web), or
+    another resource (None); the settings assigned to it, sent by ``Set-AzResource``."""
+
+    kind: str | None
+    name: str
+    origin: Origin
+    changes: list[tuple[str, Any, Origin]] = field(default_factory=list)
+
+
+_SITE_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Web/sites/(?P<name>[^/]+)"
+    r"(?:/slots/(?P<slot>[^/]+))?(?P<config>/config/web)?/?$",
+    re.IGNORECASE,
+)
+_RULE_TEXT = re.compile(
+    r"AccessRestriction|access-restriction|Set-AzResource|ipSecurityRestrictions", re.IGNORECASE
+)
+
+
+def _touches(tokens: list[Any]) -> bool:
+    """Whether the tokens name an access restriction command."""
+    for token in tokens:
+        if token[0] == "word" and (
+            str(token[1]).lower() in _CMDLETS
+            or str(token[1]).lower() in ("access-restriction", "set-azresource")
+        ):
+            return True
+    return False
+
+
+def _resource_key(props: list[str], kind: str) -> str | None:
+    """The setting a property path of a Get-AzResource object sets (PowerShell properties
+    are case-insensitive); ``""`` when it reaches the access restrictions otherwise; None
+    when it does not reach them."""
+    if kind == "config":
+        wanted = [["properties", k] for k in _SITE_CONFIG_KEYS]
+    elif kind == "site":
+        wanted = [["properties", "siteConfig", k] for k in _SITE_CONFIG_KEYS] + [
+            ["properties", "publicNetworkAccess"]
+        ]
+    else:
+        wanted = [["properties", "siteConfig", k] for k in _SITE_CONFIG_KEYS] + [
+            ["properties", k] for k in _SITE_CONFIG_KEYS
+        ]
+    squashed = [_squash(p) for p in props]
+    reached = False
+    for target in wanted:
+        low = [_squash(t) for t in target]
+        n = min(len(low), len(squashed))
+        if low[:n] == squashed[:n]:
+            reached = True
+            if low == squashed and target[-1] in _SCALARS and kind != "?":
+                return target[-1]
+    return "" if reached else None
+
+
+def _setting(key: str, value: Any, source: str, origin: Origin) -> Any:
+    choices: tuple[Any, ...] = {
+        "scmIpSecurityRestrictionsUseMain": (True, False),
+        "publicNetworkAccess": ("Enabled", "Disabled"),
+    }.get(key, ("Allow", "Deny"))
+    for choice in choices:
+        if value is choice or (
+            isinstance(value, str) and isinstance(choice, str) and value.lower() == choice.lower()
+        ):
+            return choice
+    raise NotEvaluated(
+        f"{source} = {quote(_text(value))}: acl does not know how Azure takes this value for "
+        f"{key} (expected {' or '.join(str(c) for c in choices)})",
+        origin,
+    )
 
 
 @dataclass(frozen=True)
@@ -101,6 +192,10 @@ class _Lexer:
                 self.line += 1
                 continue
             if char in " \t\r":
+                self.pos += 1
+                continue
+            if char == "\n" and tokens and tokens[-1][0] == "pipe":
+                self.line += 1
                 self.pos += 1
                 continue
             if char == "\n" or char == ";":
@@ -170,7 +265,11 @@ class _Lexer:
             self.pos += 1
             if self.peek() == "|":
                 self.pos += 1
+                return ("chain", "||", line)
             return ("pipe", None, line)
+        if char == "&" and self.peek(1) == "&":
+            self.pos += 2
+            return ("chain", "&&", line)
         if char == "=":
             self.pos += 1
             return ("eq", None, line)
@@ -450,10 +549,50 @@ def _value(tokens: list[_Token], env: _Vars) -> Any:
     return values[0] if values else None
 
 
+def _source(tokens: list[_Token]) -> str:
+    """The tokens as a reader would write them, for messages."""
+    out = []
+    for kind, payload, _ in tokens:
+        if kind == "var":
+            out.append(str(payload[2]))
+        elif kind == "lit":
+            out.append("'" + str(payload) + "'")
+        elif kind == "str":
+            out.append(
+                '"' + "".join(p if isinstance(p, str) else str(p[-1]) for p in payload) + '"'
+            )
+        elif kind in ("param", "param:"):
+            out.append("-" + str(payload))
+        elif kind == "splat":
+            out.append("@" + str(payload))
+        elif kind in ("hash", "array"):
+            out.append("@{...}" if kind == "hash" else "@(...)")
+        elif kind == "comma":
+            out.append(",")
+        else:
+            out.append(str(payload))
+    return bounded_join(out, "a message", " ")
+
+
 def _operand(tokens: list[_Token], env: _Vars) -> Any:
     tokens = [t for t in tokens if t[0] != "cast"]
+    if len(tokens) == 1 and tokens[0][0] == "value":
+        return tokens[0][1]
+    if (
+        len(tokens) >= 3
+        and len(tokens) % 2 == 1
+        and all(t[0] == "word" and t[1] == "+" for t in tokens[1::2])
+    ):
+        # string concatenation: `'a' + $b + "c"`, when the first operand is a string
+        values = [_operand([t], env) for t in tokens[0::2]]
+        unknown = [u for v in values for u in _unknowns(v)]
+        if unknown:
+            return _Unknown(", ".join(unknown))
+        if isinstance(values[0], str):
+            return checked(bounded_join((_text(v) for v in values), "a string"), "a string")
+        return _Unknown(_source(tokens))
     if len(tokens) != 1:
-        return _Unknown(" ".join(str(t[1]) for t in tokens))
+        return _Unknown(_source(tokens))
     kind, payload, _ = tokens[0]
     if kind in ("word", "lit"):
         return payload
@@ -600,6 +739,27 @@ def _bind(tokens: list[_Token], cmdlet: str, env: _Vars, origin: Origin) -> dict
     bound: dict[str, Any] = {}
     positions = list(positional)
     i = 0
+    expanded: list[_Token] = []
+    for token in tokens:
+        if token[0] != "splat":
+            expanded.append(token)
+            continue
+        # `@params`: each key of the hashtable is a parameter, each value its argument
+        table = env.lookup(str(token[1]), [], "@" + str(token[1]))
+        if not isinstance(table, dict):
+            raise NotEvaluated(
+                f"{what}: @{token[1]} is not a hashtable built in the script: acl splats only "
+                "`$name = @{...}` (or give the parameters directly)",
+                origin,
+            )
+        for key, value in table.items():
+            if value is True or value is False:
+                expanded.append(("param:", str(key), token[2]))
+                expanded.append(("var", ("true" if value else "false", [], str(value)), token[2]))
+            else:
+                expanded.append(("param", str(key), token[2]))
+                expanded.append(("value", value, token[2]))
+    tokens = expanded
     while i < len(tokens):
         kind, payload, _ = tokens[i]
         if kind in ("param", "param:"):
@@ -715,7 +875,7 @@ class _Cmdlets:
             self.options.warn(f"{origin}: {what} -WhatIf changes nothing; the command is ignored")
             return
         if "InputObject" in bound:
-            raise ConfigError(
+            raise NotEvaluated(
                 f"{what}: -InputObject is not supported: give -ResourceGroupName and -Name", origin
             )
         app_param = "Name" if cmdlet.startswith("update") else "WebAppName"
@@ -983,34 +1143,221 @@ class _Runner:
             self.run(body)
 
     def statement(self, line: int, tokens: list[_Token]) -> None:
-        for position, token in enumerate(tokens):
-            if token[0] == "pipe":
-                tokens = tokens[:position]
-                break
-        if not tokens:
-            return
         origin = Origin(file=self.file, line=line)
+        touching = _touches(tokens)
+        if any(t[0] == "chain" for t in tokens):
+            if touching:
+                raise NotEvaluated(
+                    "a pipeline chain (`&&`, `||`) around an access restriction command: acl "
+                    "does not evaluate it; write the commands on their own lines",
+                    origin,
+                )
+            return
+        for token in tokens:
+            if token[0] in ("paren", "sub") and _RULE_TEXT.search(str(token[1])):
+                raise NotEvaluated(
+                    f"an access restriction command inside {quote(str(token[1]))}: acl does not "
+                    "evaluate commands inside (...) or $(...); write the command as a statement "
+                    "of its own",
+                    origin,
+                )
+        segments: list[list[_Token]] = [[]]
+        for token in tokens:
+            if token[0] == "pipe":
+                segments.append([])
+            else:
+                segments[-1].append(token)
+        if not segments[0]:
+            return
+        if len(segments) > 1:
+            later = segments[1]
+            head = str(later[0][1]).lower() if later and later[0][0] == "word" else ""
+            if head == "set-azresource":
+                self._set_resource(_operand(segments[0], self.env), segments[0], origin)
+                return
+            if any(_touches(segment) for segment in segments[1:]):
+                raise NotEvaluated(
+                    f"pipeline input `{_source(segments[0])} | ...` into an access restriction "
+                    "command: acl does not evaluate what a pipeline binds; give "
+                    "-ResourceGroupName and -WebAppName (or -Name) and drop the pipe",
+                    origin,
+                )
+        tokens = segments[0]
         if tokens[0][0] in ("var", "cast"):
             assignment = [t for t in tokens if t[0] != "cast"]
             if len(assignment) >= 2 and assignment[0][0] == "var" and assignment[1][0] == "eq":
-                name = assignment[0][1][0]
+                name, props, source = assignment[0][1]
+                rhs = assignment[2:]
+                head = str(rhs[0][1]).lower() if rhs and rhs[0][0] == "word" else ""
+                value: Any
+                if head == "get-azresource":
+                    value = self._get_resource(rhs, origin)
+                elif head in _CMDLETS or head in ("az", "set-azresource"):
+                    # `$r = Add-... -PassThru`, `$null = ...`: the command runs
+                    self.command(line, rhs)
+                    value = _Unknown(source)
+                else:
+                    value = _value(rhs, self.env)
+                if props:
+                    self._assign_property(name, props, source, value, origin)
+                    return
+                if name.lower() == "null":
+                    return
                 if not any(k.lower() == name.lower() for k in self.env.fixed):
-                    self.env.values[name] = _value(assignment[2:], self.env)
+                    self.env.values[name] = value
                 return
             if len(assignment) >= 2 and assignment[0][0] == "var" and assignment[1][0] == "word":
                 # `$i += 10` and friends: the value is no longer known
                 self.env.values[assignment[0][1][0]] = _Unknown(assignment[0][1][2])
             return
+        self.command(line, tokens)
+
+    def _get_resource(self, tokens: list[_Token], origin: Origin) -> Any:
+        """``Get-AzResource``: a web app (or its config/web) whose properties may be set and
+        sent back with ``Set-AzResource``; any other resource changes nothing acl reads."""
+        args: dict[str, Any] = {}
+        i = 1
+        while i < len(tokens):
+            if tokens[i][0] in ("param", "param:") and i + 1 < len(tokens):
+                args[str(tokens[i][1]).lower()] = _operand([tokens[i + 1]], self.env)
+                i += 2
+                continue
+            i += 1
+        unknown = _unknowns(list(args.values()))
+        if unknown:
+            return _Unknown(", ".join(unknown))
+        kind = str(args.get("resourcetype", "")).lower().strip("/")
+        name = str(args.get("resourcename", args.get("name", "")))
+        rid = str(args.get("resourceid", ""))
+        if rid:
+            match = _SITE_ID.match(rid)
+            if match is None:
+                return _Resource(None, "", origin)
+            app = match.group("name") + (f"/{match.group('slot')}" if match.group("slot") else "")
+            return _Resource("config" if match.group("config") else "site", app, origin)
+        if kind in ("microsoft.web/sites", "microsoft.web/sites/slots"):
+            return _Resource("site", name, origin)
+        if kind in ("microsoft.web/sites/config", "microsoft.web/sites/slots/config"):
+            parts = name.split("/")
+            if parts[-1].lower() != "web":
+                return _Resource(None, "", origin)
+            return _Resource("config", "/".join(parts[:-1]), origin)
+        if kind.startswith("microsoft.web/") or not kind:
+            return _Unknown(_source(tokens))
+        return _Resource(None, "", origin)
+
+    def _assign_property(
+        self, name: str, props: list[str], source: str, value: Any, origin: Origin
+    ) -> None:
+        """``$Resource.Properties.siteConfig.ipSecurityRestrictionsDefaultAction = 'Allow'``."""
+        target = self.env.lookup(name, [], "$" + name)
+        if isinstance(target, _Resource):
+            if target.kind is None:
+                return
+            key = _resource_key(props, target.kind)
+            if key is None:
+                return
+            if key == "" or isinstance(value, _Unknown):
+                raise NotEvaluated(
+                    f"{source} = ...: acl evaluates only setting "
+                    "ipSecurityRestrictionsDefaultAction, scmIpSecurityRestrictionsDefaultAction, "
+                    "scmIpSecurityRestrictionsUseMain or publicNetworkAccess to a known value; use "
+                    "Add-/Remove-AzWebAppAccessRestrictionRule for rules",
+                    origin,
+                )
+            target.changes.append((key, _setting(key, value, source, origin), origin))
+            return
+        if isinstance(target, dict) and not isinstance(value, _Unknown):
+            node = target
+            for prop in props[:-1]:
+                found = [k for k in node if str(k).lower() == prop.lower()]
+                child = node[found[0]] if found else None
+                if not isinstance(child, dict):
+                    self.env.values[name] = _Unknown("$" + name)
+                    return
+                node = child
+            found = [k for k in node if str(k).lower() == props[-1].lower()]
+            node[found[0] if found else props[-1]] = value
+            return
+        if _resource_key(props, "?") is not None:
+            raise NotEvaluated(
+                f"{source} = ...: acl does not know the object ${name} (only one from "
+                "Get-AzResource of a web app in this script): give it by Get-AzResource",
+                origin,
+            )
+        self.env.values[name] = _Unknown("$" + name)
+
+    def _set_resource(self, value: Any, tokens: list[_Token], origin: Origin) -> None:
+        """``$Resource | Set-AzResource``: the properties set on it reach the site."""
+        if isinstance(value, _Resource):
+            if value.kind is None:
+                return
+            if value.changes:
+                if "/" in value.name:
+                    app, _, slot = value.name.partition("/")
+                    name = f"{app}/{slot}"
+                else:
+                    name = value.name
+                state = self.cmdlets.sites.state(name)
+                for key, setting, where in value.changes:
+                    state.settings[key] = setting
+                    state.setting_origins[key] = where
+                value.changes.clear()
+            return
+        raise NotEvaluated(
+            f"`{_source(tokens)} | Set-AzResource`: acl does not know the object sent: get it "
+            "with Get-AzResource -ResourceType Microsoft.Web/sites -ResourceGroupName ... "
+            "-ResourceName ... in the script",
+            origin,
+        )
+
+    def command(self, line: int, tokens: list[_Token]) -> None:
+        origin = Origin(file=self.file, line=line)
         if tokens[0][0] != "word":
             return
         command = str(tokens[0][1]).lower()
+        if command == "set-azresource":
+            rest = tokens[1:]
+            for i, token in enumerate(rest):
+                if token[0] in ("param", "param:") and str(token[1]).lower() == "inputobject":
+                    self._set_resource(_operand(rest[i + 1 : i + 2], self.env), rest, origin)
+                    return
+            text = _source(rest)
+            if re.search(r"microsoft\.web/sites|properties", text, re.I):
+                raise NotEvaluated(
+                    "Set-AzResource without -InputObject (or a pipe) from Get-AzResource: acl "
+                    "does not evaluate it; use the access restriction cmdlets",
+                    origin,
+                )
+            return
         if command in _CMDLETS:
             bound = _bind(tokens[1:], command, self.env, origin)
             missing = _unknowns(bound)
             if missing:
                 self._unresolved(missing, origin)
                 return
-            self.cmdlets.run(command, bound, origin)
+            try:
+                self.cmdlets.run(command, bound, origin)
+            except (NotEvaluated, LimitError):
+                raise
+            except ConfigError as exc:
+                stop = (
+                    _text(bound.get("ErrorAction", "")).lower() == "stop"
+                    or _text(
+                        self.env.lookup("ErrorActionPreference", [], "$ErrorActionPreference")
+                    ).lower()
+                    == "stop"
+                )
+                if stop:
+                    raise ConfigError(
+                        f"{exc.message.rstrip('. ')}: the cmdlet fails and, with ErrorAction "
+                        "Stop, the script stops here",
+                        origin,
+                    ) from None
+                self.options.warn(
+                    f"{origin}: {exc.message.rstrip('. ')}: the cmdlet fails and the script "
+                    "goes on with the next statement"
+                )
         elif command == "az":
             flat: list[str] = []
             unknown: list[str] = []
@@ -1041,7 +1388,16 @@ class _Runner:
                 if ours:
                     self._unresolved(unknown, origin)
                 return
-            self.az.run(["az", *flat], line)
+            try:
+                self.az.run(["az", *flat], line)
+            except (NotEvaluated, LimitError):
+                raise
+            except ConfigError as exc:
+                # a native command's failure sets $LASTEXITCODE; the script goes on
+                self.options.warn(
+                    f"{origin}: {exc.message.rstrip('. ')}: the command fails and the script "
+                    "goes on with the next statement"
+                )
 
     def _unresolved(self, names: list[str], origin: Origin) -> None:
         names = list(dict.fromkeys(names))
