@@ -39,6 +39,7 @@ from lark import Tree
 
 from ..errors import ConfigError, Origin, quote
 from ..model import Site
+from ._azurerm_schema import ARGUMENTS, BLOCKS
 from ._hcl import (
     EvalError,
     Evaluator,
@@ -58,7 +59,6 @@ from ._hcl import (
     to_string,
     type_name,
 )
-from ._azurerm_schema import ARGUMENTS, BLOCKS
 from ._limits import MAX_DEPTH, bounded, json_loads, parse_int
 from .options import AZURERM_DEFAULT_ACTION_VERSION, LoadOptions
 from .restrictions import Context, site_from_config
