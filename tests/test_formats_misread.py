@@ -220,3 +220,37 @@ def test_non_json_text_says_which_formats_are_read() -> None:
     with pytest.raises(acl.ConfigError) as info:
         acl.loads('{"ipSecurityRestrictions": [}')
     assert "not a rules format" not in str(info.value)
+
+
+def test_template_with_only_other_config_resources_names_them() -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites/config",
+            "name": "shop/appsettings",
+            "properties": {"A": "1"},
+        },
+        {"type": "Microsoft.Web/sites/config", "name": "shop/authsettingsV2", "properties": {}},
+    )
+    with pytest.raises(acl.ConfigError) as info:
+        load(doc)
+    message = str(info.value)
+    assert "no sites/config resource named web" in message
+    assert "'shop/appsettings', 'shop/authsettingsV2'" in message.replace('"', "'")
+
+
+def test_config_web_named_through_a_variable_or_format_is_recognised() -> None:
+    for name in ("[variables('configName')]", "[format('{0}/{1}', 'shop', 'web')]"):
+        doc = template(
+            {
+                "type": "Microsoft.Web/sites/config",
+                "name": name,
+                "properties": {
+                    "ipSecurityRestrictions": [
+                        {"name": "office", "priority": 100, "ipAddress": "198.51.100.0/24"}
+                    ]
+                },
+            },
+            variables={"configName": "shop/web"},
+        )
+        site = load(doc)
+        assert [r.name for r in site.main_rules] == ["office"]

@@ -182,3 +182,36 @@ def test_generated_schema_covers_every_type_acl_reads() -> None:
         assert {"ip_restriction", "scm_ip_restriction"} <= BLOCKS[kind]["site_config"]
         assert "headers" in BLOCKS[kind]["site_config.ip_restriction"]
     assert len(PROVIDER_COMMITS) == 4 and all(len(c) == 40 for c in PROVIDER_COMMITS)
+
+
+def test_a_resource_attribute_is_not_sent_to_var() -> None:
+    text = (
+        'resource "azurerm_linux_web_app" "app" {\n'
+        "  site_config {\n"
+        "    ip_restriction {\n"
+        "      virtual_network_subnet_id = azurerm_subnet.jobs.id\n"
+        "    }\n"
+        "  }\n"
+        "}\n"
+    )
+    with pytest.raises(acl.ConfigError) as info:
+        hcl(text)
+    message = str(info.value)
+    assert message.startswith("main.tf:4: ")
+    assert "terraform show -json" in message and "--var" not in message
+
+
+def test_a_variable_behind_a_local_is_named_in_the_hint() -> None:
+    text = (
+        'variable "office" {\n  type = string\n}\n'
+        "locals {\n  office = var.office\n}\n"
+        'resource "azurerm_linux_web_app" "app" {\n'
+        "  site_config {\n"
+        "    ip_restriction {\n"
+        "      ip_address = local.office\n"
+        "    }\n"
+        "  }\n"
+        "}\n"
+    )
+    with pytest.raises(acl.ConfigError, match=r"give --var office=VALUE or a \.tfvars file"):
+        hcl(text)

@@ -1611,6 +1611,7 @@ class Evaluator:
                 raise NeedsPlan(
                     f"local.{name}",
                     f"{exc.expression} ({where.name}:{exc.line}): {exc.reason}",
+                    hint=exc.hint,
                 ) from None
             except EvalError as exc:
                 raise EvalError(f"local.{name} ({where.name}:{exc.line}): {exc.message}") from None

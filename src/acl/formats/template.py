@@ -595,6 +595,9 @@ class _Scan:
     endpoints: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     deployments: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     """Nested deployments (Bicep modules): not read, but one may hold a private endpoint."""
+    other_configs: list[str] = field(default_factory=list)
+    """The names of sites/config resources other than ``web`` (appsettings, authsettingsV2,
+    ...): not about access restrictions."""
 
 
 def _walk(
@@ -681,6 +684,7 @@ def _walk(
             where.append((f"{rpath}.properties", props))
         else:
             if segments[-1].lower() != "web":
+                scan.other_configs.append("/".join(segments))
                 continue
             key = "/".join(segments[:-1])
             entry = found.setdefault(key, _Found())
@@ -736,8 +740,16 @@ def load_template(document: Any, options: LoadOptions) -> Site:
     _walk(document.get("resources"), "$.resources", "", [], resolver, scan)
     found = {name: entry for name, entry in scan.sites.items() if entry.is_site()}
     if not found:
+        others = ""
+        if scan.other_configs:
+            listed = ", ".join(quote(name) for name in scan.other_configs[:5])
+            others = (
+                f"; its sites/config resources ({listed}) are not config/web, the only one "
+                "that holds access restrictions (its name is SITE/web, literal or computed)"
+            )
         raise ConfigError(
-            "the template has no Microsoft.Web/sites, sites/slots or sites/config resource",
+            "the template has no Microsoft.Web/sites or sites/slots resource and no sites/config "
+            f"resource named web{others}",
             ctx.origin("$.resources"),
         )
     names = sorted(found)

@@ -501,11 +501,10 @@ class _Reader:
                 "file), read `terraform show -json` of a plan instead, or use "
                 "--unresolved=skip-rule to leave this rule out"
             )
-        else:
+        else:  # not a variable's value: --var cannot give it
             message = (
-                f"{exc.expression} cannot be known offline: {exc.reason}; give the value with "
-                "--var or a .tfvars file, read `terraform show -json` of a plan instead, or use "
-                "--unresolved=skip-rule to leave this rule out"
+                f"{exc.expression} cannot be known offline: {exc.reason}; read `terraform show "
+                "-json` of a plan instead, or use --unresolved=skip-rule to leave this rule out"
             )
         return ConfigError(message, Origin(file=file, line=exc.line or fallback_line, path=where))
 
