@@ -215,3 +215,23 @@ def test_a_variable_behind_a_local_is_named_in_the_hint() -> None:
     )
     with pytest.raises(acl.ConfigError, match=r"give --var office=VALUE or a \.tfvars file"):
         hcl(text)
+
+
+def test_typo_top_level_block_is_refused() -> None:
+    text = 'resourc "azurerm_linux_web_app" "app" {\n}\n'
+    with pytest.raises(
+        acl.ConfigError,
+        match=r"^main\.tf:1: unsupported block type 'resourc'.*did you mean \"resource\"",
+    ):
+        hcl(text)
+
+
+def test_resource_with_one_label_is_refused() -> None:
+    with pytest.raises(acl.ConfigError, match=r"^main\.tf:1: a resource block takes two labels"):
+        hcl('resource "azurerm_linux_web_app" {\n}\n')
+
+
+def test_typo_top_level_key_in_tf_json_is_refused() -> None:
+    document = {"resourc": {}, "resource": {"azurerm_linux_web_app": {"app": {"site_config": {}}}}}
+    with pytest.raises(acl.ConfigError, match=r"unsupported block type 'resourc'"):
+        acl.loads(json.dumps(document), format="terraform", source="main.tf.json")

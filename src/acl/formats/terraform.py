@@ -1622,6 +1622,13 @@ def _hcl_module(file: HclFile, sink: _Blocks) -> None:
         if block.type in ("moved", "import"):
             sink.refuse(block.type, file, block.line)
             continue
+        _check_top_block(block.type, where)
+        if block.type in ("resource", "data") and len(block.labels) != 2:
+            raise ConfigError(
+                f"a {block.type} block takes two labels, its type and its name "
+                f"(it has {len(block.labels)})",
+                where,
+            )
         if block.type not in ("locals", "resource", "data", "output", "module"):
             continue
         try:
@@ -1713,9 +1720,46 @@ def _hcl_call(
     return _Call(name, source, file, line, arguments, meta)
 
 
+_TOP_BLOCKS = frozenset(
+    {
+        "terraform",
+        "provider",
+        "variable",
+        "locals",
+        "output",
+        "module",
+        "resource",
+        "data",
+        "moved",
+        "import",
+        "removed",
+        "check",
+        "ephemeral",
+    }
+)
+"""The block types Terraform takes at the top level of a module file."""
+
+
+def _check_top_block(kind: str, where: Origin) -> None:
+    """A :class:`ConfigError` for a top-level block type Terraform does not have: a typo'd
+    ``resourc`` would drop the resource, and its rules, silently."""
+    if kind in _TOP_BLOCKS:
+        return
+    close = difflib.get_close_matches(kind, sorted(_TOP_BLOCKS), n=1, cutoff=0.6)
+    hint = f'did you mean "{close[0]}"? ' if close else ""
+    raise ConfigError(
+        f"unsupported block type {quote(kind)}: Terraform has no such top-level block and "
+        f"`terraform validate` refuses it; {hint}fix or remove it",
+        where,
+    )
+
+
 def _json_module(file: HclFile, data: Mapping[str, Any], sink: _Blocks) -> None:
     """The blocks of a ``.tf.json`` file."""
     name = file.name
+    for key in data:
+        if key != "//":
+            _check_top_block(key, Origin(file=name, line=_json_line(data, key, 1), path=key))
 
     def labelled(kind: str) -> Iterator[tuple[str, Mapping[str, Any], int | None]]:
         """``{"kind": {"label": {...}}}``, each level possibly an array of objects."""
