@@ -37,7 +37,7 @@ from typing import Any
 
 from ..errors import ConfigError, Origin, quote
 from ..model import HOSTINGS, Site
-from ._limits import bounded, json_loads
+from ._limits import MAX_DEPTH, bounded, json_loads
 from .azcli import load_azcli
 from .options import ConfigWarning, LoadOptions
 from .powershell import load_powershell
@@ -98,6 +98,27 @@ _EXTENSIONS = {
     ".ps1": "powershell",
     ".psm1": "powershell",
 }
+_PROGRAM = (
+    "a program: load what it deploys instead (the ARM template it builds, `cdktf synth` "
+    "Terraform JSON, or the site's config/web from the REST API)"
+)
+_NOT_READ = {
+    ".py": f"a Python file, {_PROGRAM}",
+    ".ts": f"a TypeScript file, {_PROGRAM}",
+    ".js": f"a JavaScript file, {_PROGRAM}",
+    ".go": f"a Go file, {_PROGRAM}",
+    ".cs": f"a C# file, {_PROGRAM}",
+    ".java": f"a Java file, {_PROGRAM}",
+    ".yaml": "a YAML file (acl reads JSON; convert it, e.g. `yq -o json`)",
+    ".yml": "a YAML file (acl reads JSON; convert it, e.g. `yq -o json`)",
+    ".toml": "a TOML file",
+    ".xml": "an XML file",
+}
+READ_FORMATS = (
+    "JSON rules array, siteConfig, site or config/web resource, ARM template, "
+    "terraform show -json, Terraform .tf/.tf.json, az CLI script, PowerShell script"
+)
+"""The formats acl reads, as error messages name them."""
 _AZ = re.compile(r"\baz\s+(?:webapp|functionapp)\s+config\s+access-restriction\b", re.IGNORECASE)
 _PWSH = re.compile(
     r"\b(?:Add|Remove)-AzWebAppAccessRestrictionRule\b|\bUpdate-AzWebAppAccessRestrictionConfig\b",
@@ -168,6 +189,13 @@ def sniff_path(path: str | os.PathLike[str]) -> str | None:
         )
     if name.endswith(".tf.json"):
         return "terraform"
+    other = _NOT_READ.get(candidate.suffix.lower())
+    if other is not None:
+        raise ConfigError(
+            f"not a rules format acl reads: {other} (formats: {READ_FORMATS}; give --format "
+            "to read the file as one of them anyway)",
+            Origin(file=os.fspath(path)),
+        )
     return _EXTENSIONS.get(candidate.suffix.lower())
 
 
@@ -268,7 +296,52 @@ def load_document(document: Any, options: LoadOptions, *, format: str | None = N
     if loader is None:
         raise ConfigError(f"format {quote(name)} is unknown: expected one of {', '.join(FORMATS)}")
     _check_options(name, options)
+    if name in _REST_FORMATS:
+        _refuse_expressions(document, name, options)
     return with_site_options(loader(document, options), options)
+
+
+_REST_FORMATS = frozenset({"rules", "siteconfig", "site", "config-web"})
+_ARM_EXPRESSION = re.compile(r"\[\s*[A-Za-z_][\w.]*\s*\(.*\)[^\]]*\]", re.DOTALL)
+
+
+def _refuse_expressions(document: Any, name: str, options: LoadOptions) -> None:
+    """A :class:`ConfigError` for an ARM template expression (``"[parameters('x')]"``) in a
+    document that is not a template: only a deployment evaluates it, so reading it as the
+    literal text would misread the rule or setting it stands in."""
+    stack: list[tuple[Any, str, int]] = [(document, "$", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            if value.startswith("[[") or not _ARM_EXPRESSION.fullmatch(value):
+                continue
+            raise ConfigError(
+                f"{quote(value)} is an ARM template expression, but this document is read as "
+                f"the {name} format, not as a template, so the expression would be taken as "
+                "literal text: put the resource in a template's resources array (with "
+                '"$schema" and "parameters") and load that with --format arm-template and '
+                "--param NAME=VALUE, or write the value itself",
+                Origin(file=options.source, path=path),
+            )
+        if depth >= MAX_DEPTH:
+            continue
+        if isinstance(value, Mapping):
+            for key in reversed(list(value)):
+                stack.append(
+                    (
+                        value[key],
+                        f"{path}.{key}"
+                        if _PLAIN_KEY.fullmatch(str(key))
+                        else f"{path}[{json.dumps(str(key))}]",
+                        depth + 1,
+                    )
+                )
+        elif isinstance(value, list):
+            for index in range(len(value) - 1, -1, -1):
+                stack.append((value[index], f"{path}[{index}]", depth + 1))
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _check_format(format: str | None) -> None:
@@ -307,6 +380,13 @@ def loads(
         if guessed is not None:
             _check_options(guessed, opts)
             return with_site_options(FORMATS[guessed](text, opts), opts)
+        stripped = text.lstrip()
+        if format is None and not stripped.startswith(("{", "[", '"')):
+            raise ConfigError(
+                f"invalid JSON: {exc.msg}, and not a rules format acl reads (formats: "
+                f"{READ_FORMATS}; or name one with --format)",
+                Origin(file=opts.source, line=exc.lineno, column=exc.colno),
+            ) from None
         raise ConfigError(
             f"invalid JSON: {exc.msg}", Origin(file=opts.source, line=exc.lineno, column=exc.colno)
         ) from None

@@ -592,8 +592,12 @@ def _range(args: list[Any]) -> list[Any]:
         stop = numbers[0]
     elif len(numbers) == 2:
         start, stop = numbers
+        if start > stop:  # Terraform counts down when start is above the limit
+            step = -1
     else:
         start, stop, step = numbers
+    if step == 0:
+        raise EvalError("range(): step must not be zero")
     out: list[Any] = []
     value = start
     while (step > 0 and value < stop) or (step < 0 and value > stop):
@@ -607,13 +611,40 @@ def _range(args: list[Any]) -> list[Any]:
 def _tomap(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise EvalError("tomap() takes an object or map")
-    return dict(value)
+    keys = list(value)
+    return dict(zip(keys, _unify("tomap", [value[k] for k in keys]), strict=True))
 
 
-def _tolist(value: Any) -> list[Any]:
+def _tolist(value: Any, name: str = "tolist") -> list[Any]:
     if not isinstance(value, list):
-        raise EvalError(f"tolist() takes a list, set or tuple, not {type_name(value)}")
-    return list(value)
+        raise EvalError(f"{name}() takes a list, set or tuple, not {type_name(value)}")
+    return _unify(name, list(value))
+
+
+def _unify(name: str, values: list[Any]) -> list[Any]:
+    """The elements converted to one type, as Terraform converts a tuple or object to a
+    list, set or map: strings with numbers or bools make every element a string; numbers
+    with bools, or primitives with collections, have no common type."""
+    kinds = {
+        "string"
+        if isinstance(v, str)
+        else "bool"
+        if isinstance(v, bool)
+        else "number"
+        if isinstance(v, (int, float))
+        else "collection"
+        for v in values
+        if v is not None
+    }
+    if len(kinds) <= 1:
+        return values
+    if "collection" in kinds:
+        if kinds == {"collection"}:
+            return values
+        raise EvalError(f"{name}(): the elements have no common type (collections and primitives)")
+    if "string" in kinds:
+        return [None if v is None else to_string(v) for v in values]
+    raise EvalError(f"{name}(): the elements have no common type (numbers and bools)")
 
 
 def _jsondecode(text: Any) -> Any:
@@ -640,7 +671,7 @@ FUNCTIONS: dict[str, _Function] = {
     "tonumber": _fn("tonumber", 1, lambda v: None if v is None else to_number(v)),
     "tobool": _fn("tobool", 1, lambda v: None if v is None else to_bool(v)),
     "tolist": _fn("tolist", 1, _tolist),
-    "toset": _fn("toset", 1, lambda v: _set(_tolist(v))),
+    "toset": _fn("toset", 1, lambda v: _set(_tolist(v, "toset"))),
     "tomap": _fn("tomap", 1, _tomap),
     "concat": lambda args: [item for arg in args for item in _tolist(arg)],
     "flatten": _fn("flatten", 1, _flatten),
@@ -1611,6 +1642,7 @@ class Evaluator:
                 raise NeedsPlan(
                     f"local.{name}",
                     f"{exc.expression} ({where.name}:{exc.line}): {exc.reason}",
+                    hint=exc.hint,
                 ) from None
             except EvalError as exc:
                 raise EvalError(f"local.{name} ({where.name}:{exc.line}): {exc.message}") from None

@@ -98,6 +98,8 @@ class _Resolver:
     variables: dict[str, Any] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
     on_warning: Callable[[str], None] | None = None
+    copy_indexes: dict[str, int] = field(default_factory=dict)
+    """The index of each copy loop being expanded, by lowercased loop name."""
     resource_ids: bool = False
     """Whether ``resourceId()`` is evaluated: only where a site is named by its id (a private
     endpoint's target, an App Service Environment), as ``/subscriptions/*/resourceGroups/*/
@@ -128,9 +130,62 @@ class _Resolver:
             items = [self.resolve(item, f"{path}[{i}]") for i, item in enumerate(value)]
             return self._checked(items, "an array", path)
         if isinstance(value, Mapping):
-            members = {k: self.resolve(v, f"{path}.{k}") for k, v in value.items()}
+            members = {
+                k: self.resolve(v, f"{path}.{k}")
+                for k, v in value.items()
+                if not (k.lower() == "copy" and isinstance(v, list))
+            }
+            for k, v in value.items():
+                if k.lower() == "copy" and isinstance(v, list):  # property iteration
+                    for index, entry in enumerate(v):
+                        name, items = self._copy_loop(entry, f"{path}.{k}[{index}]")
+                        members[name] = items
             return self._checked(members, "an object", path)
         return value
+
+    def _copy_loop(self, entry: Any, path: str) -> tuple[str, list[Any]]:
+        """A ``copy`` element of a variable or a property: ``{"name", "count", "input"}``
+        makes the array ``name`` of ``count`` values of ``input``, each with
+        ``copyIndex(name)`` set to its index."""
+        if not isinstance(entry, Mapping):
+            raise ConfigError(
+                f"copy element {quote(entry)} is not valid: expected an object with name, count "
+                "and input",
+                self.ctx.origin(path),
+            )
+        keys = {str(k).lower(): k for k in entry}
+        missing = [k for k in ("name", "count", "input") if k not in keys]
+        if missing:
+            raise ConfigError(
+                f"copy element has no {missing[0]}: a variable or property copy loop needs name, "
+                "count and input",
+                self.ctx.origin(path),
+            )
+        name = self.resolve(entry[keys["name"]], f"{path}.name")
+        count = self.resolve(entry[keys["count"]], f"{path}.count")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(
+                f"copy name {quote(name)} is not valid: expected a string", self.ctx.origin(path)
+            )
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 800:
+            raise ConfigError(
+                f"copy count {quote(count)} is not valid: ARM takes an integer from 0 to 800",
+                self.ctx.origin(f"{path}.count"),
+            )
+        loop = name.lower()
+        if loop in self.copy_indexes:
+            raise ConfigError(
+                f"copy loop {quote(name)} is nested in a loop of the same name",
+                self.ctx.origin(path),
+            )
+        items: list[Any] = []
+        try:
+            for index in range(count):
+                self.copy_indexes[loop] = index
+                items.append(self.resolve(entry[keys["input"]], f"{path}.input"))
+        finally:
+            self.copy_indexes.pop(loop, None)
+        return name, self._checked(items, "an array", path)
 
     def _checked(self, value: Any, construct: str, path: str) -> Any:
         try:
@@ -153,7 +208,7 @@ class _Resolver:
         except _Unsupported as exc:
             raise ConfigError(
                 f"template expression {quote(text)} uses {exc}(), which acl cannot evaluate offline: "
-                "only parameters(), variables(), concat() and format() are resolved; "
+                "only parameters(), variables(), concat(), format() and copyIndex() are resolved; "
                 "give the value directly or through a parameter",
                 self.ctx.origin(path),
             ) from None
@@ -246,6 +301,7 @@ class _Resolver:
             "variables": self._variable,
             "concat": self._concat,
             "format": self._format,
+            "copyindex": self._copy_index,
         }
         if self.resource_ids:
             functions["resourceid"] = self._resource_id
@@ -282,10 +338,55 @@ class _Resolver:
             f"template parameter {quote(name)} is not declared", self.ctx.origin(path)
         )
 
+    def _copy_index(self, args: list[Any], path: str) -> Any:
+        if not args or not isinstance(args[0], str):
+            raise ConfigError(
+                "copyIndex() without a loop name: acl expands variable and property copy loops, "
+                "whose copyIndex() names the loop (copyIndex('name') or copyIndex('name', "
+                "offset)); a resource copy loop is not expanded",
+                self.ctx.origin(path),
+            )
+        name, *rest = args
+        offset = rest[0] if rest else 0
+        if len(rest) > 1 or isinstance(offset, bool) or not isinstance(offset, int):
+            raise ValueError("copyIndex takes a loop name and an optional integer offset")
+        index = self.copy_indexes.get(name.lower())
+        if index is None:
+            raise ConfigError(
+                f"copyIndex({quote(name)}) is outside a copy loop of that name",
+                self.ctx.origin(path),
+            )
+        return index + offset
+
     def _variable(self, args: list[Any], path: str) -> Any:
         (name,) = args
-        key = next((k for k in self.variable_defs if k.lower() == str(name).lower()), None)
+        key = next(
+            (
+                k
+                for k in self.variable_defs
+                if k.lower() == str(name).lower()
+                and not (k.lower() == "copy" and isinstance(self.variable_defs[k], list))
+            ),
+            None,
+        )
         if key is None:
+            loops = next((v for k, v in self.variable_defs.items() if k.lower() == "copy"), None)
+            if isinstance(loops, list):
+                for index, entry in enumerate(loops):
+                    entry_name = entry.get("name") if isinstance(entry, Mapping) else None
+                    if isinstance(entry_name, str) and entry_name.lower() == str(name).lower():
+                        marker = f"variables.copy.{entry_name.lower()}"
+                        if marker not in self.variables:
+                            if marker in self._resolving:
+                                raise ConfigError(
+                                    f"template variable {quote(name)} refers to itself",
+                                    self.ctx.origin(path),
+                                )
+                            self._resolving.add(marker)
+                            _, items = self._copy_loop(entry, f"$.variables.copy[{index}]")
+                            self._resolving.discard(marker)
+                            self.variables[marker] = items
+                        return self.variables[marker]
             raise ConfigError(
                 f"template variable {quote(name)} is not declared", self.ctx.origin(path)
             )
@@ -494,6 +595,9 @@ class _Scan:
     endpoints: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     deployments: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     """Nested deployments (Bicep modules): not read, but one may hold a private endpoint."""
+    other_configs: list[str] = field(default_factory=list)
+    """The names of sites/config resources other than ``web`` (appsettings, authsettingsV2,
+    ...): not about access restrictions."""
 
 
 def _walk(
@@ -580,6 +684,7 @@ def _walk(
             where.append((f"{rpath}.properties", props))
         else:
             if segments[-1].lower() != "web":
+                scan.other_configs.append("/".join(segments))
                 continue
             key = "/".join(segments[:-1])
             entry = found.setdefault(key, _Found())
@@ -598,9 +703,26 @@ def _access_part(config: Any, path: str, resolver: _Resolver) -> Mapping[str, An
             f"{quote(config)} is not valid: expected a siteConfig object",
             resolver.ctx.origin(path),
         )
-    return {
+    part = {
         key: resolver.resolve(config[key], f"{path}.{key}") for key in ACCESS_KEYS if key in config
     }
+    for copy_key, loops in config.items():
+        if copy_key.lower() != "copy" or not isinstance(loops, list):
+            continue
+        for index, entry in enumerate(loops):  # property iteration: copy.name is the key
+            name = entry.get("name") if isinstance(entry, Mapping) else None
+            if isinstance(name, str) and not name.startswith("[") and name not in ACCESS_KEYS:
+                continue  # another siteConfig property: not about access
+            where = f"{path}.{copy_key}[{index}]"
+            key, items = resolver._copy_loop(entry, where)
+            if key in ACCESS_KEYS:
+                if key in part:
+                    raise ConfigError(
+                        f"{key} is given both as a property and by a copy loop",
+                        resolver.ctx.origin(where),
+                    )
+                part[key] = items
+    return part
 
 
 @bounded
@@ -618,8 +740,16 @@ def load_template(document: Any, options: LoadOptions) -> Site:
     _walk(document.get("resources"), "$.resources", "", [], resolver, scan)
     found = {name: entry for name, entry in scan.sites.items() if entry.is_site()}
     if not found:
+        others = ""
+        if scan.other_configs:
+            listed = ", ".join(quote(name) for name in scan.other_configs[:5])
+            others = (
+                f"; its sites/config resources ({listed}) are not config/web, the only one "
+                "that holds access restrictions (its name is SITE/web, literal or computed)"
+            )
         raise ConfigError(
-            "the template has no Microsoft.Web/sites, sites/slots or sites/config resource",
+            "the template has no Microsoft.Web/sites or sites/slots resource and no sites/config "
+            f"resource named web{others}",
             ctx.origin("$.resources"),
         )
     names = sorted(found)

@@ -26,6 +26,7 @@ every message worded, exactly as for ARM JSON; the origins carry the ``.tf`` fil
 from __future__ import annotations
 
 import bisect
+import difflib
 import json
 import os
 import re
@@ -38,6 +39,7 @@ from lark import Tree
 
 from ..errors import ConfigError, Origin, quote
 from ..model import Site
+from ._azurerm_schema import ARGUMENTS, BLOCKS
 from ._hcl import (
     EvalError,
     Evaluator,
@@ -177,6 +179,11 @@ class _Node:
         """Whether the block sets ``name``, as an attribute or as blocks (``dynamic`` too)."""
         raise NotImplementedError
 
+    def names(self) -> list[tuple[str, str, int | None]]:
+        """The attribute and block names the block sets: (name, "argument" or "block", line);
+        a ``dynamic "x"`` block counts as a block ``x``."""
+        raise NotImplementedError
+
     def origin(self, name: str | None = None) -> Origin:
         return Origin(
             file=self.file, line=self.line, path=f"{self.path}.{name}" if name else self.path
@@ -221,6 +228,15 @@ class _HclNode(_Node):
             block.type == name or (block.type == "dynamic" and block.labels[:1] == (name,))
             for block in blocks(self.body)
         )
+
+    def names(self) -> list[tuple[str, str, int | None]]:
+        found = [(name, "argument", line) for name, (_, line) in self._attributes.items()]
+        for block in blocks(self.body):
+            if block.type == "dynamic" and block.labels:
+                found.append((block.labels[0], "block", block.line))
+            else:
+                found.append((block.type, "block", block.line))
+        return found
 
     def value(self, name: str) -> Any:
         found = self._attributes.get(name)
@@ -338,6 +354,9 @@ class _DictNode(_Node):
     def defines(self, name: str) -> bool:
         return name in self.data
 
+    def names(self) -> list[tuple[str, str, int | None]]:
+        return [(str(name), "argument", self.line) for name in self.data]
+
     def value(self, name: str) -> Any:
         if self._unknown(name) is True:
             exc = NeedsPlan(
@@ -374,6 +393,69 @@ class _DictNode(_Node):
             sub = unknown[index] if isinstance(unknown, list) and index < len(unknown) else None
             found.append(_DictNode(item, sub, self.file, self.line, f"{self.path}.{name}[{index}]"))
         return found
+
+
+# ---------------------------------------------------------------------------- azurerm schema
+
+_RESOURCE_META = frozenset(
+    {"count", "for_each", "depends_on", "provider", "lifecycle", "provisioner", "connection"}
+)
+"""Terraform's meta-arguments and blocks, valid in every resource block; ``timeouts`` is
+the azurerm block every resource takes."""
+
+
+def check_schema(node: _Node, resource_type: str, address: str) -> None:
+    """Refuse what ``terraform validate`` refuses in the blocks acl reads: an argument or
+    block the azurerm schema does not have at the resource's top level, in ``site_config``,
+    its ``ip_restriction``/``scm_ip_restriction`` blocks and their ``headers``, and (for a
+    private endpoint) ``private_service_connection``. A name that is not there would be
+    ignored by a looser reader, and a typo'd ``ip_restrictions`` block leaves the site
+    open."""
+    top = ARGUMENTS.get(resource_type)
+    if top is None:
+        return
+    _check_names(node, top | _RESOURCE_META | {"timeouts"}, resource_type, address, "")
+    nested = BLOCKS.get(resource_type, {})
+
+    def walk(parent: _Node, prefix: str) -> None:
+        for name, _, _ in parent.names():
+            path = f"{prefix}{name}"
+            valid = nested.get(path)
+            if valid is None:
+                continue
+            for child in parent.children(name):
+                if isinstance(child, _Skipped):  # its content needs a plan: refused later
+                    continue
+                _check_names(child, valid, resource_type, address, path)
+                walk(child, path + ".")
+
+    walk(node, "")
+
+
+def _check_names(
+    node: _Node, valid: frozenset[str], resource_type: str, address: str, path: str
+) -> None:
+    for name, kind, line in node.names():
+        if name in valid:
+            continue
+        where = f"{address}.{path}" if path else address
+        origin = Origin(file=node.file, line=line, path=f"{where}.{name}")
+        if name in ("ip_restriction_default_action", "scm_ip_restriction_default_action"):
+            raise ConfigError(
+                f"{name} is not an argument of {resource_type}: only azurerm_linux_web_app, "
+                "azurerm_windows_web_app, the function apps and their slots (azurerm 3.95 and "
+                "later), azurerm_function_app_flex_consumption and azurerm_logic_app_standard "
+                "(azurerm 4.67 and later) have it",
+                origin,
+            )
+        close = difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.6)
+        hint = f'did you mean "{close[0]}"? ' if close else ""
+        inside = f"in {path} of {resource_type}" if path else f"in {resource_type}"
+        raise ConfigError(
+            f"unsupported {kind} {quote(name)} {inside}: the azurerm provider has no such "
+            f"name there and `terraform validate` refuses it; {hint}fix or remove it",
+            origin,
+        )
 
 
 # ---------------------------------------------------------------------------- azurerm mapping
@@ -419,11 +501,10 @@ class _Reader:
                 "file), read `terraform show -json` of a plan instead, or use "
                 "--unresolved=skip-rule to leave this rule out"
             )
-        else:
+        else:  # not a variable's value: --var cannot give it
             message = (
-                f"{exc.expression} cannot be known offline: {exc.reason}; give the value with "
-                "--var or a .tfvars file, read `terraform show -json` of a plan instead, or use "
-                "--unresolved=skip-rule to leave this rule out"
+                f"{exc.expression} cannot be known offline: {exc.reason}; read `terraform show "
+                "-json` of a plan instead, or use --unresolved=skip-rule to leave this rule out"
             )
         return ConfigError(message, Origin(file=file, line=exc.line or fallback_line, path=where))
 
@@ -805,6 +886,8 @@ class _Reader:
                 )
 
     def site(self, resource: _Node, ctx_file: str | None, source: str | None) -> Site:
+        if not self.json_paths:  # a plan or state is what the provider wrote itself
+            check_schema(resource, self.resource_type, self.address)
         config, key_paths, public, public_path = self.site_config(resource)
         # what the provider sends (a plan or state holds what it sent and read back)
         ctx = _PlacedContext(
@@ -974,6 +1057,19 @@ class _JsonNode(_Node):
             isinstance(dynamic, Mapping) and name in dynamic
         )
 
+    def names(self) -> list[tuple[str, str, int | None]]:
+        found = [
+            (name, "argument", self.attribute_line(name))
+            for name in self.data
+            if name not in ("//", "dynamic")
+        ]
+        dynamic = self.data.get("dynamic")
+        if isinstance(dynamic, Mapping):
+            found.extend((name, "block", _json_line(dynamic, name, self.line)) for name in dynamic)
+        elif "dynamic" in self.data:
+            found.append(("dynamic", "argument", self.attribute_line("dynamic")))
+        return found
+
     def value(self, name: str) -> Any:
         if name not in self.data:
             return None
@@ -1091,6 +1187,11 @@ class _MergedNode(_Node):
 
     def defines(self, name: str) -> bool:
         return self.override.defines(name) or self.base.defines(name)
+
+    def names(self) -> list[tuple[str, str, int | None]]:
+        return self.override.names() + [
+            item for item in self.base.names() if not self.override.defines(item[0])
+        ]
 
     def value(self, name: str) -> Any:
         return self._from(name).value(name)
@@ -1521,6 +1622,13 @@ def _hcl_module(file: HclFile, sink: _Blocks) -> None:
         if block.type in ("moved", "import"):
             sink.refuse(block.type, file, block.line)
             continue
+        _check_top_block(block.type, where)
+        if block.type in ("resource", "data") and len(block.labels) != 2:
+            raise ConfigError(
+                f"a {block.type} block takes two labels, its type and its name "
+                f"(it has {len(block.labels)})",
+                where,
+            )
         if block.type not in ("locals", "resource", "data", "output", "module"):
             continue
         try:
@@ -1612,9 +1720,46 @@ def _hcl_call(
     return _Call(name, source, file, line, arguments, meta)
 
 
+_TOP_BLOCKS = frozenset(
+    {
+        "terraform",
+        "provider",
+        "variable",
+        "locals",
+        "output",
+        "module",
+        "resource",
+        "data",
+        "moved",
+        "import",
+        "removed",
+        "check",
+        "ephemeral",
+    }
+)
+"""The block types Terraform takes at the top level of a module file."""
+
+
+def _check_top_block(kind: str, where: Origin) -> None:
+    """A :class:`ConfigError` for a top-level block type Terraform does not have: a typo'd
+    ``resourc`` would drop the resource, and its rules, silently."""
+    if kind in _TOP_BLOCKS:
+        return
+    close = difflib.get_close_matches(kind, sorted(_TOP_BLOCKS), n=1, cutoff=0.6)
+    hint = f'did you mean "{close[0]}"? ' if close else ""
+    raise ConfigError(
+        f"unsupported block type {quote(kind)}: Terraform has no such top-level block and "
+        f"`terraform validate` refuses it; {hint}fix or remove it",
+        where,
+    )
+
+
 def _json_module(file: HclFile, data: Mapping[str, Any], sink: _Blocks) -> None:
     """The blocks of a ``.tf.json`` file."""
     name = file.name
+    for key in data:
+        if key != "//":
+            _check_top_block(key, Origin(file=name, line=_json_line(data, key, 1), path=key))
 
     def labelled(kind: str) -> Iterator[tuple[str, Mapping[str, Any], int | None]]:
         """``{"kind": {"label": {...}}}``, each level possibly an array of objects."""
@@ -2427,6 +2572,7 @@ def _with_hcl_state(
             ):
                 if _refers_to(plan, other.address + suffix, "id"):
                     plan_node = other.node(scope, holder.evaluator, other.address + suffix)
+                    check_schema(plan_node, other.type, other.address + suffix)
                     if plan_node.defines("app_service_environment_id"):
                         values["hosting"] = "ase"
     if options.ip_based_ssl is None and _hcl_ip_based_ssl(holder, node, local):
@@ -2464,6 +2610,7 @@ def _hcl_private_endpoint(
         if other.type != PRIVATE_ENDPOINT_TYPE:
             continue
         for pe_address, pe in _hcl_instances(other, holder):
+            check_schema(pe, other.type, pe_address)
             for connection in pe.children("private_service_connection"):
                 if isinstance(connection, _Skipped):
                     raise _state_error(

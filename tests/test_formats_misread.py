@@ -1,0 +1,256 @@
+"""JSON documents acl must not misread: ARM expressions outside templates, copy loops,
+files that are not a format acl reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import acl
+
+
+def load(doc: Any, **kw: Any) -> acl.Site:
+    return acl.loads(json.dumps(doc), **kw)
+
+
+def template(*resources: Any, parameters: Any = None, variables: Any = None) -> dict[str, Any]:
+    return {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": parameters or {},
+        "variables": variables or {},
+        "resources": list(resources),
+    }
+
+
+FRONT_DOOR_RULE = {
+    "name": "fd",
+    "priority": 100,
+    "action": "Allow",
+    "tag": "ServiceTag",
+    "ipAddress": "AzureFrontDoor.Backend",
+    "headers": {"x-azure-fdid": ["[parameters('frontDoorID')]"]},
+}
+
+
+def test_arm_expression_in_a_site_resource_is_refused_with_its_path() -> None:
+    doc = {
+        "type": "Microsoft.Web/sites",
+        "name": "shop",
+        "properties": {"siteConfig": {"ipSecurityRestrictions": [FRONT_DOOR_RULE]}},
+    }
+    with pytest.raises(acl.ConfigError) as info:
+        load(doc, source="site.json")
+    message = str(info.value)
+    assert message.startswith(
+        'site.json: $.properties.siteConfig.ipSecurityRestrictions[0].headers["x-azure-fdid"][0]: '
+    )
+    assert "ARM template expression" in message and "--format arm-template" in message
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        [FRONT_DOOR_RULE],
+        {"ipSecurityRestrictions": [], "ipSecurityRestrictionsDefaultAction": "[variables('x')]"},
+    ],
+)
+def test_arm_expression_in_rules_and_siteconfig_is_refused(doc: Any) -> None:
+    with pytest.raises(acl.ConfigError, match=r"\$.*ARM template expression"):
+        load(doc)
+
+
+def test_bracketed_literal_text_is_not_an_expression() -> None:
+    rule = {"name": "[office]", "priority": 100, "ipAddress": "198.51.100.0/24"}
+    site = load([rule])
+    assert [r.name for r in site.main_rules] == ["[office]"]
+
+
+def test_param_on_a_non_template_is_refused() -> None:
+    with pytest.raises(acl.ConfigError, match=r"--param .* is not read by the rules format"):
+        load([{"name": "a", "priority": 1, "ipAddress": "192.0.2.1"}], parameters={"x": "1"})
+
+
+def test_variables_copy_from_bicep_for_is_expanded() -> None:
+    # what `bicep build` emits for `var rules = [for (ip, i) in offices: {...}]`
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "shop",
+            "properties": {"siteConfig": {"ipSecurityRestrictions": "[variables('rules')]"}},
+        },
+        parameters={
+            "offices": {"type": "array", "defaultValue": ["198.51.100.0/24", "203.0.113.0/24"]}
+        },
+        variables={
+            "copy": [
+                {
+                    "name": "rules",
+                    "count": 2,
+                    "input": {
+                        "name": "[format('office-{0}', copyIndex('rules', 1))]",
+                        "priority": "[copyIndex('rules', 100)]",
+                        "ipAddress": "[parameters('offices')[copyIndex('rules')]]",
+                    },
+                }
+            ]
+        },
+    )
+    site = load(doc)
+    assert [(r.name, r.priority) for r in site.main_rules] == [("office-1", 100), ("office-2", 101)]
+    assert [r.ip_address for r in site.main_rules] == ["198.51.100.0/24", "203.0.113.0/24"]
+
+
+def test_property_copy_inside_site_config_is_expanded() -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "shop",
+            "properties": {
+                "siteConfig": {
+                    "copy": [
+                        {
+                            "name": "ipSecurityRestrictions",
+                            "count": 1,
+                            "input": {
+                                "name": "[concat('r', copyIndex('ipSecurityRestrictions'))]",
+                                "priority": 100,
+                                "ipAddress": "192.0.2.1",
+                            },
+                        }
+                    ]
+                }
+            },
+        }
+    )
+    assert [r.name for r in load(doc).main_rules] == ["r0"]
+
+
+def test_copy_with_an_unknown_count_is_refused_located() -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "shop",
+            "properties": {"siteConfig": {"ipSecurityRestrictions": "[variables('rules')]"}},
+        },
+        parameters={"offices": {"type": "array", "defaultValue": ["198.51.100.0/24"]}},
+        variables={
+            "copy": [
+                {
+                    "name": "rules",
+                    "count": "[length(parameters('offices'))]",
+                    "input": {"ipAddress": "192.0.2.1"},
+                }
+            ]
+        },
+    )
+    with pytest.raises(acl.ConfigError, match=r"\$\.variables\.copy\[0\]\.count: .*length\(\)"):
+        load(doc, source="t.json")
+
+
+@pytest.mark.parametrize(
+    ("count", "match"),
+    [(801, "integer from 0 to 800"), (-1, "integer from 0 to 800"), ("2", "integer from 0")],
+)
+def test_copy_count_must_be_a_valid_integer(count: Any, match: str) -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "shop",
+            "properties": {"siteConfig": {"ipSecurityRestrictions": "[variables('rules')]"}},
+        },
+        variables={
+            "copy": [{"name": "rules", "count": count, "input": {"ipAddress": "192.0.2.1"}}]
+        },
+    )
+    with pytest.raises(acl.ConfigError, match=match):
+        load(doc)
+
+
+def test_copy_index_outside_its_loop_is_refused() -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "shop",
+            "properties": {
+                "siteConfig": {
+                    "ipSecurityRestrictions": [
+                        {
+                            "name": "[string(copyIndex('x'))]",
+                            "priority": 1,
+                            "ipAddress": "192.0.2.1",
+                        }
+                    ]
+                }
+            },
+        }
+    )
+    with pytest.raises(acl.ConfigError, match=r"copyIndex\('x'\) is outside a copy loop"):
+        load(doc)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "what"),
+    [
+        ("__main__.py", "import pulumi\n", "a Python file"),
+        ("index.ts", "import * as azure from '@pulumi/azure-native';\n", "a TypeScript file"),
+        ("site.yaml", "site:\n  rules: []\n", "a YAML file"),
+    ],
+)
+def test_files_of_other_formats_say_what_acl_reads(
+    tmp_path: Path, name: str, text: str, what: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(acl.ConfigError) as info:
+        acl.load(path)
+    message = str(info.value)
+    assert f"not a rules format acl reads: {what}" in message
+    assert "ARM template" in message and "Terraform" in message
+
+
+def test_non_json_text_says_which_formats_are_read() -> None:
+    with pytest.raises(
+        acl.ConfigError, match=r"invalid JSON: .*not a rules format acl reads \(formats: "
+    ):
+        acl.loads("hello: world\n")
+    with pytest.raises(acl.ConfigError) as info:
+        acl.loads('{"ipSecurityRestrictions": [}')
+    assert "not a rules format" not in str(info.value)
+
+
+def test_template_with_only_other_config_resources_names_them() -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites/config",
+            "name": "shop/appsettings",
+            "properties": {"A": "1"},
+        },
+        {"type": "Microsoft.Web/sites/config", "name": "shop/authsettingsV2", "properties": {}},
+    )
+    with pytest.raises(acl.ConfigError) as info:
+        load(doc)
+    message = str(info.value)
+    assert "no sites/config resource named web" in message
+    assert "'shop/appsettings', 'shop/authsettingsV2'" in message.replace('"', "'")
+
+
+def test_config_web_named_through_a_variable_or_format_is_recognised() -> None:
+    for name in ("[variables('configName')]", "[format('{0}/{1}', 'shop', 'web')]"):
+        doc = template(
+            {
+                "type": "Microsoft.Web/sites/config",
+                "name": name,
+                "properties": {
+                    "ipSecurityRestrictions": [
+                        {"name": "office", "priority": 100, "ipAddress": "198.51.100.0/24"}
+                    ]
+                },
+            },
+            variables={"configName": "shop/web"},
+        )
+        site = load(doc)
+        assert [r.name for r in site.main_rules] == ["office"]
