@@ -443,11 +443,19 @@ def test_decision_json_is_stable() -> None:
 
 
 # Expectation files for a site with a private endpoint (site resources with an approved
-# privateEndpointConnections entry). The private endpoint is set here directly, so these run
-# whatever the site-resource loader detects; `acl test` runs them too once it detects it.
+# privateEndpointConnections entry): the loader must see the private endpoint, and both the
+# reference evaluator and the engine must decide every case as the file says.
 PRIVATE_ENDPOINT_CASES = sorted(
-    (Path(__file__).parent / "data" / "private-endpoint").glob("*.json")
+    (Path(__file__).parent / "expectations").glob("private-endpoint-public-access-*.json")
 )
+
+
+def test_the_private_endpoint_expectation_files_are_there() -> None:
+    assert [p.name.rsplit("-", 1)[1] for p in PRIVATE_ENDPOINT_CASES] == [
+        "absent.json",
+        "disabled.json",
+        "enabled.json",
+    ]
 
 
 @pytest.mark.parametrize("path", PRIVATE_ENDPOINT_CASES, ids=lambda p: p.name)
@@ -455,7 +463,8 @@ def test_private_endpoint_expectation_files(path: Path) -> None:
     from acl.expectations import request_from_dict
 
     doc = json.loads(path.read_text())
-    site = replace(acl.loads(json.dumps(doc["site"])), has_private_endpoint=True)
+    site = acl.loads(json.dumps(doc["site"]))
+    assert site.has_private_endpoint, path.name
     engine = acl.compile(site)
     for case in doc["cases"]:
         request = request_from_dict(case["request"])
