@@ -883,6 +883,25 @@ def _generic_key(path: str, kind: str | None) -> str | None:
     return "" if reached else None
 
 
+def setting_choices(key: str) -> tuple[Any, ...]:
+    """The values Azure takes for a site setting a generic update may set."""
+    return {
+        "scmIpSecurityRestrictionsUseMain": (True, False),
+        "publicNetworkAccess": ("Enabled", "Disabled"),
+    }.get(key, ("Allow", "Deny"))
+
+
+def setting_choice(key: str, value: Any) -> Any:
+    """``value`` as Azure's spelling of a choice of :func:`setting_choices` (text compared
+    case-insensitively, booleans exactly), or None when it is none of them."""
+    for choice in setting_choices(key):
+        if value is choice or (
+            isinstance(value, str) and isinstance(choice, str) and value.lower() == choice.lower()
+        ):
+            return choice
+    return None
+
+
 def _generic_value(item: str, key: str, force_string: bool, what: str, origin: Origin) -> Any:
     """The value of ``--set path=value``: JSON if it parses (unless ``--force-string``)."""
     import json
@@ -894,15 +913,10 @@ def _generic_value(item: str, key: str, force_string: bool, what: str, origin: O
             value = json.loads(text)
         except ValueError:
             value = text
-    choices: tuple[Any, ...] = {
-        "scmIpSecurityRestrictionsUseMain": (True, False),
-        "publicNetworkAccess": ("Enabled", "Disabled"),
-    }.get(key, ("Allow", "Deny"))
-    for choice in choices:
-        if value is choice or (
-            isinstance(value, str) and isinstance(choice, str) and value.lower() == choice.lower()
-        ):
-            return choice
+    choice = setting_choice(key, value)
+    if choice is not None:
+        return choice
+    choices = setting_choices(key)
     expected = " or ".join(str(c).lower() if isinstance(c, bool) else str(c) for c in choices)
     raise NotEvaluated(
         f"{what}: --set {quote(item)}: acl does not know how Azure takes this value for {key} "

@@ -46,6 +46,8 @@ from .azcli import (
     _is_resource_id,
     _Rule,
     _squash,
+    setting_choice,
+    setting_choices,
     subnet_id,
 )
 from .options import LoadOptions
@@ -134,15 +136,10 @@ def _resource_key(props: list[str], kind: str) -> str | None:
 
 
 def _setting(key: str, value: Any, source: str, origin: Origin) -> Any:
-    choices: tuple[Any, ...] = {
-        "scmIpSecurityRestrictionsUseMain": (True, False),
-        "publicNetworkAccess": ("Enabled", "Disabled"),
-    }.get(key, ("Allow", "Deny"))
-    for choice in choices:
-        if value is choice or (
-            isinstance(value, str) and isinstance(choice, str) and value.lower() == choice.lower()
-        ):
-            return choice
+    choice = setting_choice(key, value)
+    if choice is not None:
+        return choice
+    choices = setting_choices(key)
     raise NotEvaluated(
         f"{source} = {quote(_text(value))}: acl does not know how Azure takes this value for "
         f"{key} (expected {' or '.join(str(c) for c in choices)})",
