@@ -819,7 +819,7 @@ SAVE_FORMAT = "acl-engine/2"
 ``meta`` JSON document (the format, the site, and a SHA-256 digest of both)."""
 _OLD_FORMATS = ("acl-engine/1",)
 _FAMILY_FIELDS = ("starts_hi", "starts_lo", "ranges", "root")
-_ARRAY_FIELDS = (
+ARRAY_FIELDS = (
     "list_offsets",
     "list_rules",
     "endpoint_lists",
@@ -833,7 +833,7 @@ _ARRAY_FIELDS = (
     "filter_header",
     "defaults",
 )
-_FAMILIES = ("v4_main", "v6_main", "v4_scm", "v6_scm")
+FAMILIES = ("v4_main", "v6_main", "v4_scm", "v6_scm")
 _DTYPES: dict[str, np.dtype[Any]] = {
     "starts_hi": np.dtype(np.uint64),
     "starts_lo": np.dtype(np.uint64),
@@ -869,8 +869,8 @@ def _digest(meta: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[Any]]) -> 
 
 
 def _saved_names(shared: bool) -> set[str]:
-    families = _FAMILIES[:2] if shared else _FAMILIES
-    return {"meta", *_ARRAY_FIELDS, *(f"{f}.{x}" for f in families for x in _FAMILY_FIELDS)}
+    families = FAMILIES[:2] if shared else FAMILIES
+    return {"meta", *ARRAY_FIELDS, *(f"{f}.{x}" for f in families for x in _FAMILY_FIELDS)}
 
 
 def _hash_site(h: Any, site: Site) -> None:
@@ -925,9 +925,9 @@ def _hash_site(h: Any, site: Site) -> None:
 def _saved_arrays(engine: Engine) -> dict[str, Any]:
     """The arrays an engine is saved with, by name (the scm tables once when shared)."""
     tables = engine.tables
-    arrays: dict[str, Any] = {name: getattr(tables, name) for name in _ARRAY_FIELDS}
+    arrays: dict[str, Any] = {name: getattr(tables, name) for name in ARRAY_FIELDS}
     shared = tables.v4_scm is tables.v4_main
-    for family in _FAMILIES if not shared else _FAMILIES[:2]:
+    for family in FAMILIES if not shared else FAMILIES[:2]:
         table: FamilyTable = getattr(tables, family)
         for field in _FAMILY_FIELDS:
             arrays[f"{family}.{field}"] = getattr(table, field)
@@ -1064,7 +1064,7 @@ def _from_bytes(data: bytes, source: str) -> Engine:
             Origin(file=source),
         )
     families = {}
-    for family in _FAMILIES:
+    for family in FAMILIES:
         name = (
             family
             if not (meta["shared_scm"] and family.endswith("scm"))
@@ -1077,7 +1077,7 @@ def _from_bytes(data: bytes, source: str) -> Engine:
     if meta["shared_scm"]:
         families["v4_scm"], families["v6_scm"] = families["v4_main"], families["v6_main"]
     tables = tables_from_arrays(
-        site, families, {name: arrays[name] for name in _ARRAY_FIELDS}, source=source
+        site, families, {name: arrays[name] for name in ARRAY_FIELDS}, source=source
     )
     return Engine(site, tables)
 

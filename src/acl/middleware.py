@@ -51,7 +51,7 @@ from typing import IO, Any, Union
 from .addresses import Prefix, format_address, parse_address, parse_prefix, split_host_port
 from .compile import tables_from_arrays
 from .decision import Decision
-from .engine import _ARRAY_FIELDS, _FAMILIES, Engine
+from .engine import ARRAY_FIELDS, FAMILIES, Engine
 from .engine import compile as compile_site
 from .errors import AclError, AddressError, RequestError
 from .formats import load
@@ -751,8 +751,8 @@ def _snapshot_frames(
     meta = {
         "shell": dataclasses.replace(site, **emptied),
         "chunked": chunked,
-        "families": {name: getattr(tables, name) for name in _FAMILIES},
-        "arrays": {name: getattr(tables, name) for name in _ARRAY_FIELDS},
+        "families": {name: getattr(tables, name) for name in FAMILIES},
+        "arrays": {name: getattr(tables, name) for name in ARRAY_FIELDS},
         "digest": snapshot.digest,
         "source": snapshot.source,
         "signature": signature,

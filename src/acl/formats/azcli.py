@@ -40,8 +40,7 @@ from ..errors import ConfigError, Origin, quote
 from ..model import Site
 from ._limits import MAX_DEPTH, LimitError, bounded, bounded_join, step
 from .options import LoadOptions
-from .restrictions import site_from_config
-from .terraform import _PlacedContext
+from .restrictions import PlacedContext, site_from_config
 
 __all__ = ["NotEvaluated", "ScriptSites", "Unresolved", "load_azcli", "subnet_id"]
 
@@ -202,7 +201,7 @@ class ScriptSites:
             key_paths[arm_key] = arm_key
             places[arm_key] = origin
         # a script's commands are sent to Azure
-        ctx = _PlacedContext(
+        ctx = PlacedContext(
             file=source, service_tags=self.options.tags(), places=places, document="sent"
         )
         site = site_from_config(

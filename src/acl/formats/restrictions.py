@@ -8,7 +8,7 @@ what was expected. Nothing is guessed: a site loads whole or not at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ..addresses import Prefix, parse_prefix, parse_subnet_mask
@@ -84,6 +84,19 @@ class Context:
 
     def origin(self, path: str, **rule: Any) -> Origin:
         return Origin(file=self.file, path=path, **rule)
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedContext(Context):
+    """A :class:`Context` whose origins carry the file and line each value came from."""
+
+    places: Mapping[str, Origin] = field(default_factory=dict)
+
+    def origin(self, path: str, **rule: Any) -> Origin:
+        base = self.places.get(path)
+        if base is None:
+            return Context.origin(self, path, **rule)
+        return replace(base, **rule)
 
 
 def parse_action(value: Any, origin: Origin, what: str = "action") -> Action:

@@ -61,7 +61,7 @@ from ._hcl import (
 )
 from ._limits import MAX_DEPTH, bounded, json_loads, parse_int
 from .options import AZURERM_DEFAULT_ACTION_VERSION, LoadOptions
-from .restrictions import Context, site_from_config
+from .restrictions import PlacedContext, site_from_config
 
 __all__ = [
     "FLEX_TYPES",
@@ -127,19 +127,6 @@ def parse_azurerm_version(text: str) -> tuple[int, int]:
             f"azurerm version {quote(text)} is not valid: expected MAJOR.MINOR[.PATCH], e.g. 3.94 or 4.1.0"
         )
     return int(match.group(1)), int(match.group(2))
-
-
-@dataclass(frozen=True, slots=True)
-class _PlacedContext(Context):
-    """A :class:`Context` whose origins carry the file and line each value came from."""
-
-    places: Mapping[str, Origin] = field(default_factory=dict)
-
-    def origin(self, path: str, **rule: Any) -> Origin:
-        base = self.places.get(path)
-        if base is None:
-            return Context.origin(self, path, **rule)
-        return replace(base, **rule)
 
 
 # ---------------------------------------------------------------------------- block readers
@@ -890,7 +877,7 @@ class _Reader:
             check_schema(resource, self.resource_type, self.address)
         config, key_paths, public, public_path = self.site_config(resource)
         # what the provider sends (a plan or state holds what it sent and read back)
-        ctx = _PlacedContext(
+        ctx = PlacedContext(
             file=ctx_file,
             service_tags=self.options.tags(),
             places=dict(self.places),
