@@ -10,15 +10,11 @@ from typing import Any
 import pytest
 
 import acl
-from acl.formats._hcl import (
-    FUNCTIONS,
-    EvalError,
-    Evaluator,
-    HclFile,
-    NeedsPlan,
-    attributes,
-    parse_hcl,
-)
+from acl.formats.terraform.evaluator import Evaluator
+from acl.formats.terraform.functions import FUNCTIONS
+from acl.formats.terraform.hcl2_adapter import attributes, parse_hcl
+from acl.formats.terraform.hcl_errors import EvalError, NeedsPlan
+from acl.formats.terraform.syntax import HclFile
 
 
 def evaluate(expression: str) -> Any:

@@ -11,8 +11,11 @@ import pytest
 
 import acl
 from acl.formats import ConfigWarning, LoadOptions, sniff, sniff_path, sniff_text
-from acl.formats._hcl import EvalError, Evaluator, HclFile, NeedsPlan, attributes, parse_hcl
 from acl.formats.terraform import load_terraform, parse_azurerm_version
+from acl.formats.terraform.evaluator import Evaluator
+from acl.formats.terraform.hcl2_adapter import attributes, parse_hcl
+from acl.formats.terraform.hcl_errors import EvalError, NeedsPlan
+from acl.formats.terraform.syntax import HclFile
 
 DATA = Path(__file__).parent / "data" / "terraform"
 SHOP = DATA / "shop"

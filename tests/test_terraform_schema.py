@@ -8,7 +8,7 @@ import json
 import pytest
 
 import acl
-from acl.formats._azurerm_schema import ARGUMENTS, BLOCKS, PROVIDER_COMMITS
+from acl.formats.terraform._azurerm_schema import ARGUMENTS, BLOCKS, PROVIDER_COMMITS
 
 
 def hcl(text: str, **kw: object) -> acl.Site:

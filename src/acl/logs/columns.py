@@ -32,6 +32,7 @@ from typing import Any
 from ..addresses import split_host_port
 from ..errors import LogError, Origin
 from ..headers import CANONICAL_HEADERS
+from ..located_json import JsonCursor
 from . import MAPPING_KEYS, Batch, BatchBuilder, Lines, NumberedLines, ReadOptions, text_blocks
 
 __all__ = [
@@ -60,7 +61,6 @@ except ImportError:  # pragma: no cover
     _OrjsonError = json.JSONDecodeError  # type: ignore[misc,assignment]
 
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-_WS = re.compile(r"[ \t\n\r]*")
 _OBJECTS = {dict}
 _FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
@@ -221,61 +221,8 @@ def _values(number: int, value: Any, text: str) -> Iterator[Item]:
         yield number, 1, text
 
 
-class _Document:
-    """Incremental parsing of a sequence of JSON values, with line numbers."""
-
-    def __init__(self, first: int, text: str) -> None:
-        self.text = text
-        self.first = first
-        self.pos = 0
-        self._line_pos = 0
-        self._line = first
-
-    def line_at(self, pos: int) -> int:
-        if pos < self._line_pos:
-            return self.first + self.text.count("\n", 0, pos)
-        self._line += self.text.count("\n", self._line_pos, pos)
-        self._line_pos = pos
-        return self._line
-
-    def column_at(self, pos: int) -> int:
-        return pos - self.text.rfind("\n", 0, pos)
-
-    def skip(self) -> int:
-        self.pos = _WS.match(self.text, self.pos).end()  # type: ignore[union-attr]
-        return self.pos
-
-    def expect(self, char: str, what: str) -> None:
-        if self.text.startswith(char, self.skip()):
-            self.pos += 1
-        else:
-            raise json.JSONDecodeError(f"Expecting {what}", self.text, self.pos)
-
-    def value(self) -> Any:
-        try:
-            value, self.pos = _scan(self.text, self.skip())
-        except StopIteration:
-            raise json.JSONDecodeError("Expecting value", self.text, self.pos) from None
-        return value
-
-    def elements(self) -> Iterator[tuple[int, Any]]:
-        """The elements of the array at the position (after its ``[``)."""
-        text = self.text
-        if text.startswith("]", self.skip()):
-            self.pos += 1
-            return
-        while True:
-            start = self.skip()
-            yield start, self.value()
-            if text.startswith(",", self.skip()):
-                self.pos += 1
-            else:
-                self.expect("]", "',' delimiter or ']'")
-                return
-
-
 def _document(first: int, texts: list[str]) -> Iterator[Item]:
-    doc = _Document(first, "\n".join(texts))
+    doc = JsonCursor("\n".join(texts), first)
     text = doc.text
     total = len(texts)
     produced = 0
