@@ -12,15 +12,15 @@ import pytest
 import acl
 from acl.formats.terraform.evaluator import Evaluator
 from acl.formats.terraform.functions import FUNCTIONS
-from acl.formats.terraform.hcl2_adapter import attributes, parse_hcl
+from acl.formats.terraform.hcl2_adapter import parse_hcl
 from acl.formats.terraform.hcl_errors import EvalError, NeedsPlan
-from acl.formats.terraform.syntax import HclFile
+from acl.formats.terraform.syntax import HclFile, attributes
 
 
 def evaluate(expression: str) -> Any:
     text = f"v = {expression}\n"
     file = HclFile("x.tf", text, parse_hcl(text))
-    node, _ = attributes(file.tree.children[0])["v"]
+    node, _ = attributes(file.body)["v"]
     return Evaluator({}, frozenset(), {}).evaluate(node, {}, file)
 
 

@@ -13,9 +13,9 @@ import acl
 from acl.formats import ConfigWarning, LoadOptions, sniff, sniff_path, sniff_text
 from acl.formats.terraform import load_terraform, parse_azurerm_version
 from acl.formats.terraform.evaluator import Evaluator
-from acl.formats.terraform.hcl2_adapter import attributes, parse_hcl
+from acl.formats.terraform.hcl2_adapter import parse_hcl
 from acl.formats.terraform.hcl_errors import EvalError, NeedsPlan
-from acl.formats.terraform.syntax import HclFile
+from acl.formats.terraform.syntax import HclFile, attributes
 
 DATA = Path(__file__).parent / "data" / "terraform"
 SHOP = DATA / "shop"
@@ -452,7 +452,7 @@ def test_scm_blocks_and_dynamic_headers() -> None:
 
 def evaluate(expression: str, **variables: Any) -> Any:
     file = HclFile("x.tf", f"v = {expression}\n", parse_hcl(f"v = {expression}\n"))
-    body = file.tree.children[0]
+    body = file.body
     node, _ = attributes(body)["v"]
     evaluator = Evaluator(variables, frozenset(variables), {})
     return evaluator.evaluate(node, {}, file)

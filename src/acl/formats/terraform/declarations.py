@@ -7,21 +7,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lark import Tree
-
 from ...errors import ConfigError, Origin, quote
 from ...located_json import line_in
 from .evaluator import Evaluator, JsonValue
-from .hcl2_adapter import attributes
 from .hcl_errors import EvalError, NeedsPlan
 from .nodes import HclNode, JsonNode, MergedNode, Node
-from .syntax import HclFile
+from .syntax import Body, Expr, HclFile, attributes
 from .typespec import TypeSpec, convert
 from .values import Scope
 
 # ---------------------------------------------------------------------------- modules
 
-Expression = Tree[Any] | JsonValue
+Expression = Expr | JsonValue
 META_ARGUMENTS = frozenset(
     {"source", "version", "count", "for_each", "providers", "depends_on", "lifecycle"}
 )
@@ -55,7 +52,7 @@ class Resource:
     name: str
     file: HclFile
     line: int | None
-    body: Tree[Any] | None = None
+    body: Body | None = None
     data: Mapping[str, Any] | None = None
     overrides: list[Resource] = field(default_factory=list)
 
@@ -91,7 +88,7 @@ class Resource:
 
 
 def meta_of(
-    body: Tree[Any] | None, data: Mapping[str, Any] | None, file: HclFile, line: int | None
+    body: Body | None, data: Mapping[str, Any] | None, file: HclFile, line: int | None
 ) -> dict[str, tuple[Expression, int | None]]:
     found: dict[str, tuple[Expression, int | None]] = {}
     if data is not None:

@@ -7,8 +7,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lark import Token, Tree
-
 from ...errors import quote
 from .._limits import (
     MAX_DEPTH,
@@ -18,10 +16,33 @@ from .._limits import (
     checked,
 )
 from .._limits import step as _step
-from .functions import FUNCTIONS, Unsupported
-from .hcl2_adapter import attributes, line_of, name_of, parse_hcl, subtrees
+from .functions import FUNCTIONS, NotEvaluated
+from .hcl2_adapter import parse_expression
 from .hcl_errors import EvalError, HclSyntaxError, NeedsPlan
-from .syntax import HclFile
+from .syntax import (
+    Binary,
+    Body,
+    Call,
+    Conditional,
+    Expr,
+    ForExpr,
+    GetAttr,
+    Group,
+    HclFile,
+    Heredoc,
+    Identifier,
+    Index,
+    InterpolationPart,
+    Keyword,
+    Literal,
+    ObjectExpr,
+    Splat,
+    Template,
+    TextPart,
+    TupleExpr,
+    Unary,
+    Unsupported,
+)
 from .templates import (
     DIRECTIVE,
     FOR_NAMES,
@@ -36,23 +57,19 @@ from .templates import (
 )
 from .values import Scope, pairs_of, to_bool, to_number, to_string, type_name, unescape
 
-_BUILDS = {
-    "function_call": "a function call",
-    "string": "a string template",
-    "heredoc_template": "a heredoc",
-    "heredoc_template_trim": "a heredoc",
-    "tuple": "a tuple",
-    "object": "an object",
-    "binary_op": "an operator",
-    "unary_op": "an operator",
-    "for_tuple_expr": "a for expression",
-    "for_object_expr": "a for expression",
+_BUILDS: dict[type[Expr], str] = {
+    Call: "a function call",
+    Template: "a string template",
+    Heredoc: "a heredoc",
+    TupleExpr: "a tuple",
+    ObjectExpr: "an object",
+    Binary: "an operator",
+    Unary: "an operator",
+    ForExpr: "a for expression",
 }
 """The expressions that build a new value, checked against the size limits."""
 
-_TRAVERSALS = frozenset(
-    {"get_attr_expr_term", "index_expr_term", "attr_splat_expr_term", "full_splat_expr_term"}
-)
+_TRAVERSALS = (GetAttr, Index, Splat)
 
 
 class ModuleOutputs:
@@ -106,7 +123,7 @@ class Evaluator:
 
     variables: Mapping[str, Any]
     declared: frozenset[str]
-    locals: Mapping[str, tuple[Tree[Any] | JsonValue, HclFile]]
+    locals: Mapping[str, tuple[Expr | JsonValue, HclFile]]
     resource_types: frozenset[str] = frozenset()
     modules: Callable[[str], Any] | None = None
     """Module call name to its value (a :class:`ModuleOutputs`, or a list or map of them
@@ -116,26 +133,21 @@ class Evaluator:
     _templates: dict[tuple[str, int | None, str], list[Piece]] = field(default_factory=dict)
     _depth: int = 0
 
-    def evaluate(self, node: Tree[Any] | Token | JsonValue, scope: Scope, file: HclFile) -> Any:
+    def evaluate(self, node: Expr | JsonValue, scope: Scope, file: HclFile) -> Any:
         try:
             return self._eval(node, scope, file)
         except RecursionError:
-            line = node.line if isinstance(node, JsonValue) else line_of(node)
             raise EvalError(
                 f"expression is nested too deeply: acl evaluates expressions at most {MAX_DEPTH} "
                 "levels deep",
-                line,
+                node.line,
             ) from None
 
     # -- the walk
 
-    def _eval(
-        self, node: Tree[Any] | Token | JsonValue, scope: Scope, file: HclFile, keep: bool = False
-    ) -> Any:
+    def _eval(self, node: Expr | JsonValue, scope: Scope, file: HclFile, keep: bool = False) -> Any:
         if isinstance(node, JsonValue):
             return self._json(node.value, node.line, scope, file)
-        if isinstance(node, Token):
-            return self._token(node, file)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
@@ -145,180 +157,147 @@ class Evaluator:
                 )
             _step("an expression")
             value = self._node(node, scope, file)
-            if node.data in _BUILDS:
-                checked(value, _BUILDS[node.data])
+            construct = _BUILDS.get(type(node))
+            if construct is not None:
+                checked(value, construct)
             return value if keep else _settle(value)
         except LimitError as exc:
             if exc.line is None:
-                exc.line = line_of(node)
+                exc.line = node.line
                 exc.file = file.name
             raise
         except NeedsPlan as exc:
             if exc.line is None:
-                exc.line = line_of(node)
-            if node.data in _TRAVERSALS and exc.widen:
+                exc.line = node.line
+            if isinstance(node, _TRAVERSALS) and exc.widen:
                 exc.expression = file.source(node)
-            elif node.data not in ("expr_term", "identifier"):
+            elif not isinstance(node, (Group, Identifier)):
                 exc.widen = False
             raise
         except EvalError as exc:
             if exc.line is None:
-                exc.line = line_of(node)
+                exc.line = node.line
             raise
         finally:
             self._depth -= 1
 
-    def _token(self, token: Token, file: HclFile) -> Any:
-        kind = token.type
-        if kind == "INT_LITERAL":
-            if len(token) > MAX_NUMBER_DIGITS:
+    def _literal(self, node: Literal) -> Any:
+        kind, text = node.kind, node.text
+        if kind == "int":
+            if len(text) > MAX_NUMBER_DIGITS:
                 raise EvalError(
-                    f"number {quote(str(token))} has more than {MAX_NUMBER_DIGITS} digits, the "
+                    f"number {quote(text)} has more than {MAX_NUMBER_DIGITS} digits, the "
                     "limit of one number",
-                    token.line,
+                    node.line,
                 )
-            return int(token)
-        if kind == "FLOAT_LITERAL":
-            number = float(token)
+            return int(text)
+        if kind == "float":
+            number = float(text)
             return int(number) if number.is_integer() else number
-        if kind == "TRUE":
+        if kind == "true":
             return True
-        if kind == "FALSE":
+        if kind == "false":
             return False
-        if kind == "NULL":
+        if kind == "null":
             return None
-        raise EvalError(f"unexpected {quote(str(token))}", token.line)
+        raise EvalError(f"unexpected {quote(text)}", node.line)
 
-    def _node(self, node: Tree[Any], scope: Scope, file: HclFile) -> Any:
-        data = node.data
-        kids = subtrees(node)
-        if data == "expr_term":
-            if kids:
-                return self._eval(kids[0], scope, file, keep=True)
-            tokens = [c for c in node.children if isinstance(c, Token)]
-            return self._token(tokens[0], file)
-        if data in ("int_lit", "float_lit", "literal_value"):
-            token = node.children[0]
-            if not isinstance(token, Token):
-                raise EvalError(f"unexpected {data}")
-            return self._token(token, file)
-        if data == "string":
+    def _node(self, node: Expr, scope: Scope, file: HclFile) -> Any:
+        if isinstance(node, Group):
+            return self._eval(node.inner, scope, file, keep=True)
+        if isinstance(node, Literal):
+            return self._literal(node)
+        if isinstance(node, Template):
             return self._string(node, scope, file)
-        if data in ("heredoc_template", "heredoc_template_trim"):
+        if isinstance(node, Heredoc):
             return self._heredoc(node, scope, file)
-        if data == "tuple":
-            return [self._eval(kid, scope, file) for kid in kids]
-        if data == "object":
-            return self._object(kids, scope, file)
-        if data == "identifier":
-            return self._identifier(name_of(node), node, scope, file)
-        if data == "get_attr_expr_term":
-            base = self._eval(kids[0], scope, file, keep=True)
-            return self._get_attr(base, name_of(subtrees(kids[1])[0]), node, file)
-        if data == "index_expr_term":
-            base = self._eval(kids[0], scope, file, keep=True)
-            return self._index(base, self._index_key(kids[1], scope, file), node, file)
-        if data in ("attr_splat_expr_term", "full_splat_expr_term"):
-            return self._splat(node, kids, scope, file)
-        if data == "function_call":
-            return self._call(node, kids, scope, file)
-        if data == "conditional":
-            condition = to_bool(self._eval(kids[0], scope, file))
-            return self._eval(kids[1] if condition else kids[2], scope, file)
-        if data == "binary_op":
-            return self._binary(node, kids, scope, file)
-        if data == "unary_op":
-            operator = str(node.children[0])
-            value = self._eval(kids[0], scope, file)
-            if operator == "!":
+        if isinstance(node, TupleExpr):
+            return [self._eval(item, scope, file) for item in node.items]
+        if isinstance(node, ObjectExpr):
+            return self._object(node, scope, file)
+        if isinstance(node, Identifier):
+            return self._identifier(node, scope, file)
+        if isinstance(node, GetAttr):
+            base = self._eval(node.base, scope, file, keep=True)
+            return self._get_attr(base, node.name, node, file)
+        if isinstance(node, Index):
+            base = self._eval(node.base, scope, file, keep=True)
+            return self._index(base, self._index_key(node.key, scope, file), node, file)
+        if isinstance(node, Splat):
+            return self._splat(node, scope, file)
+        if isinstance(node, Call):
+            return self._call(node, scope, file)
+        if isinstance(node, Conditional):
+            condition = to_bool(self._eval(node.condition, scope, file))
+            return self._eval(node.then if condition else node.otherwise, scope, file)
+        if isinstance(node, Binary):
+            return self._binary(node, scope, file)
+        if isinstance(node, Unary):
+            value = self._eval(node.operand, scope, file)
+            if node.operator == "!":
                 return not to_bool(value)
             return -to_number(value)
-        if data == "for_tuple_expr":
-            return self._for(node, scope, file, as_object=False)
-        if data == "for_object_expr":
-            return self._for(node, scope, file, as_object=True)
-        if data == "keyword":
-            return name_of(node)
-        raise EvalError(f"expression {quote(file.source(node))} ({data}) is not supported")
+        if isinstance(node, ForExpr):
+            return self._for(node, scope, file)
+        if isinstance(node, Keyword):
+            return node.name
+        if isinstance(node, Unsupported):
+            raise EvalError(node.message)
+        raise EvalError(f"expression {quote(file.source(node))} is not supported")
 
-    def _string(self, node: Tree[Any], scope: Scope, file: HclFile) -> Any:
+    def _string(self, node: Template, scope: Scope, file: HclFile) -> Any:
         pieces: list[Piece] = []
-        for part in node.children:
-            if not isinstance(part, Tree):
-                continue
-            inner = part.children[0]
-            if isinstance(inner, Token):
-                if inner.type in ("ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE"):
-                    text = str(inner)[1:]
+        for part in node.parts:
+            if isinstance(part, TextPart):
+                if part.escaped:
+                    text = part.text[1:]
                 else:
                     try:
-                        text = unescape(str(inner))
+                        text = unescape(part.text)
                     except EvalError as exc:
-                        raise EvalError(exc.message, inner.line) from None
-                pieces.append(Piece("text", text, line=inner.line))
-            elif inner.data == "interpolation":
-                tokens = [c for c in inner.children if isinstance(c, Token)]
-                opening, closing = tokens[0], tokens[-1]
-                before = (
-                    opening.end_pos is not None
-                    and file.text[opening.end_pos : opening.end_pos + 1] == "~"
-                )
-                after = (
-                    closing.start_pos is not None
-                    and file.text[closing.start_pos - 1 : closing.start_pos] == "~"
-                )
+                        raise EvalError(exc.message, part.line) from None
+                pieces.append(Piece("text", text, line=part.line))
+            elif isinstance(part, InterpolationPart):
                 pieces.append(
                     Piece(
                         "interp",
-                        node=subtrees(inner)[0],
+                        node=part.expression,
                         file=file,
-                        strip_before=before,
-                        strip_after=after,
-                        line=line_of(inner),
+                        strip_before=part.strip_before,
+                        strip_after=part.strip_after,
+                        line=part.line,
                     )
                 )
+            elif part.kind is None:
+                raise EvalError(
+                    f"template part {quote(part.names[0])} is not understood", part.line
+                )
             else:
-                pieces.append(self._directive_piece(inner, file))
+                pieces.append(
+                    Piece(
+                        part.kind,
+                        node=part.expression,
+                        file=file,
+                        names=part.names,
+                        strip_before=part.strip_before,
+                        strip_after=part.strip_after,
+                        line=part.line,
+                    )
+                )
         return self._template(meld_pieces(pieces), node, scope, file)
 
-    def _directive_piece(self, node: Tree[Any], file: HclFile) -> Piece:
-        """A directive of a quoted template, from python-hcl2's tree."""
-        kind = {
-            "template_if_start": "if",
-            "template_else": "else",
-            "template_endif": "endif",
-            "template_for_start": "for",
-            "template_endfor": "endfor",
-        }.get(node.data)
-        if kind is None:
-            raise EvalError(f"template part {quote(node.data)} is not understood", line_of(node))
-        tokens = [str(c) for c in node.children if isinstance(c, Token)]
-        kids = subtrees(node)
-        names = tuple(name_of(k) for k in kids if k.data == "identifier") if kind == "for" else ()
-        expressions = [k for k in kids if k.data != "identifier"] if kind in ("if", "for") else []
-        return Piece(
-            kind,
-            node=expressions[0] if expressions else None,
-            file=file,
-            names=names,
-            strip_before=len(tokens) > 1 and tokens[1] == "~",
-            strip_after=len(tokens) > 1 and tokens[-2] == "~",
-            line=line_of(node),
-        )
-
-    def _heredoc(self, node: Tree[Any], scope: Scope, file: HclFile) -> Any:
-        token = node.children[0]
-        raw = str(token)
+    def _heredoc(self, node: Heredoc, scope: Scope, file: HclFile) -> Any:
+        raw = node.raw
         body = raw.split("\n", 1)[1] if "\n" in raw else ""
         lines = body.split("\n")
         # the last line holds the closing marker
         content = "\n".join(lines[:-2] if lines and lines[-1] == "" else lines[:-1])
         if content or len(lines) > 2:
             content += "\n"
-        first = line_of(node)
+        first = node.line
         pieces = self._raw_pieces(content, file.name, None if first is None else first + 1)
         pieces = strip_pieces(pieces)
-        if node.data == "heredoc_template_trim":
+        if node.trim:
             flush_pieces(pieces)
         return self._render_pieces(meld_pieces(pieces), node, scope, file)
 
@@ -405,28 +384,24 @@ class Evaluator:
 
     def _parse_expression(
         self, content: str, name: str, line: int | None
-    ) -> tuple[Tree[Any], HclFile]:
+    ) -> tuple[Expr, HclFile]:
         """An expression of template text, parsed on its own line of a file of its own."""
         if not content.strip():
             raise EvalError("template: an empty ${} sequence", line)
         text = "\n" * ((line or 1) - 1) + "v=(" + content + "\n)\n"
         try:
-            tree = parse_hcl(text)
+            expression = parse_expression(text)
         except HclSyntaxError as exc:
             raise EvalError(
                 f"template: {exc.message} in {quote(content.strip())}", exc.line or line
             ) from None
-        sub = HclFile(name, text, tree)
-        body = next(c for c in tree.children if isinstance(c, Tree) and c.data == "body")
-        expression, _ = attributes(body)["v"]
-        inner = subtrees(expression)
-        return (inner[0] if len(inner) == 1 else expression), sub
+        return expression, HclFile(name, text, Body())
 
-    def _template(self, pieces: list[Piece], node: Tree[Any], scope: Scope, file: HclFile) -> Any:
+    def _template(self, pieces: list[Piece], node: Expr, scope: Scope, file: HclFile) -> Any:
         return self._render_pieces(strip_pieces(pieces), node, scope, file)
 
     def _render_pieces(
-        self, pieces: list[Piece], node: Tree[Any] | None, scope: Scope, file: HclFile
+        self, pieces: list[Piece], node: Expr | None, scope: Scope, file: HclFile
     ) -> Any:
         pieces = meld_pieces(pieces)
         if len(pieces) == 1 and pieces[0].kind == "interp":
@@ -502,27 +477,18 @@ class Evaluator:
             return out
         return value
 
-    def _object(self, elems: list[Tree[Any]], scope: Scope, file: HclFile) -> dict[str, Any]:
+    def _object(self, node: ObjectExpr, scope: Scope, file: HclFile) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for elem in elems:
-            parts = subtrees(elem)
-            key_node, value_node = parts[0], parts[1]
-            inner = subtrees(key_node)
-            target = inner[0] if inner else key_node
-            if (
-                target.data == "expr_term"
-                and subtrees(target)
-                and subtrees(target)[0].data == "identifier"
-            ):
-                key = name_of(subtrees(target)[0])
-            elif target.data in ("identifier", "keyword"):
-                key = name_of(target)
+        for item in node.items:
+            if item.name is not None:
+                key = item.name
             else:
-                key = to_string(self._eval(target, scope, file))
-            out[key] = self._eval(value_node, scope, file)
+                key = to_string(self._eval(item.key, scope, file))
+            out[key] = self._eval(item.value, scope, file)
         return out
 
-    def _identifier(self, name: str, node: Tree[Any], scope: Scope, file: HclFile) -> Any:
+    def _identifier(self, node: Identifier, scope: Scope, file: HclFile) -> Any:
+        name = node.name
         if name in scope:
             return scope[name]
         if name == "var":
@@ -544,7 +510,7 @@ class Evaluator:
             raise NeedsPlan(text, "a resource attribute, known only after terraform plan or apply")
         raise EvalError(f"unknown name {quote(name)}")
 
-    def _get_attr(self, base: Any, name: str, node: Tree[Any], file: HclFile) -> Any:
+    def _get_attr(self, base: Any, name: str, node: Expr, file: HclFile) -> Any:
         if isinstance(base, (_Variables, _Locals)):
             return base.get(name, node, file)
         if isinstance(base, _Modules):
@@ -564,12 +530,12 @@ class Evaluator:
             f"{file.source(node)}: a {type_name(base)} value has no attribute {quote(name)}"
         )
 
-    def _index_key(self, index: Tree[Any], scope: Scope, file: HclFile) -> Any:
-        if index.data == "short_index":
-            return int(str(index.children[-1]))
-        return self._eval(subtrees(index)[0], scope, file)
+    def _index_key(self, key: Expr | int, scope: Scope, file: HclFile) -> Any:
+        if isinstance(key, int):
+            return key
+        return self._eval(key, scope, file)
 
-    def _index(self, base: Any, key: Any, node: Tree[Any], file: HclFile) -> Any:
+    def _index(self, base: Any, key: Any, node: Expr, file: HclFile) -> Any:
         if isinstance(base, (_Variables, _Locals)):
             return base.get(to_string(key), node, file)
         if isinstance(base, ModuleOutputs):
@@ -589,34 +555,29 @@ class Evaluator:
             raise EvalError(f"{file.source(node)}: the map has no key {quote(text)}")
         raise EvalError(f"{file.source(node)}: a {type_name(base)} value cannot be indexed")
 
-    def _splat(self, node: Tree[Any], kids: list[Tree[Any]], scope: Scope, file: HclFile) -> Any:
-        base = self._eval(kids[0], scope, file, keep=True)
-        steps = subtrees(kids[1])
+    def _splat(self, node: Splat, scope: Scope, file: HclFile) -> Any:
+        base = self._eval(node.base, scope, file, keep=True)
         if base is None:
             return []
         items = base if isinstance(base, list) else [base]
         out = []
         for item in items:
             value = item
-            for step in steps:
-                if step.data == "get_attr":
-                    value = self._get_attr(value, name_of(subtrees(step)[0]), node, file)
+            for kind, step in node.steps:
+                if kind == "attr":
+                    assert isinstance(step, str)
+                    value = self._get_attr(value, step, node, file)
                 else:
+                    assert not isinstance(step, str)
                     value = self._index(value, self._index_key(step, scope, file), node, file)
             out.append(value)
         return out
 
-    def _call(self, node: Tree[Any], kids: list[Tree[Any]], scope: Scope, file: HclFile) -> Any:
-        names = [k for k in kids if k.data == "identifier"]
-        name = "::".join(name_of(k) for k in names)
-        arguments = [k for k in kids if k.data == "arguments"]
-        arg_nodes = subtrees(arguments[0]) if arguments else []
-        expand = bool(arguments) and any(
-            isinstance(c, Token) and c.type == "ELLIPSIS" for c in arguments[0].children
-        )
+    def _call(self, node: Call, scope: Scope, file: HclFile) -> Any:
+        name = node.name
         function = FUNCTIONS.get(name)
         if name == "try":
-            for arg in arg_nodes:
+            for arg in node.args:
                 try:
                     return self._eval(arg, scope, file)
                 except EvalError:
@@ -628,30 +589,28 @@ class Evaluator:
                 f"{name}() is not evaluated by acl (only pure functions such as "
                 "concat(), format(), join(), lookup(), cidrsubnet() are)",
             )
-        args = [self._eval(arg, scope, file) for arg in arg_nodes]
-        if expand:
+        args = [self._eval(arg, scope, file) for arg in node.args]
+        if node.expand:
             if not args or not isinstance(args[-1], list):
                 raise EvalError(f"{name}(...): the last argument must be a list to expand")
             args = args[:-1] + list(args[-1])
         try:
             return function(args)
-        except Unsupported as exc:
+        except NotEvaluated as exc:
             raise NeedsPlan(file.source(node), f"{exc} is not evaluated by acl") from None
         except EvalError as exc:
             raise EvalError(f"{file.source(node)}: {exc.message}") from None
         except (TypeError, ValueError, IndexError, KeyError) as exc:
             raise EvalError(f"{file.source(node)}: {exc}") from None
 
-    def _binary(self, node: Tree[Any], kids: list[Tree[Any]], scope: Scope, file: HclFile) -> Any:
-        left = self._eval(kids[0], scope, file)
-        term = kids[1]
-        operator = name_of(subtrees(term)[0])
-        right_node = subtrees(term)[1]
+    def _binary(self, node: Binary, scope: Scope, file: HclFile) -> Any:
+        left = self._eval(node.left, scope, file)
+        operator = node.operator
         if operator == "&&":
-            return to_bool(left) and to_bool(self._eval(right_node, scope, file))
+            return to_bool(left) and to_bool(self._eval(node.right, scope, file))
         if operator == "||":
-            return to_bool(left) or to_bool(self._eval(right_node, scope, file))
-        right = self._eval(right_node, scope, file)
+            return to_bool(left) or to_bool(self._eval(node.right, scope, file))
+        right = self._eval(node.right, scope, file)
         if operator == "==":
             return left == right and type_name(left) == type_name(right)
         if operator == "!=":
@@ -663,7 +622,7 @@ class Evaluator:
             raise EvalError(f"{file.source(node)}: {exc}") from None
 
     def _arithmetic(
-        self, operator: str, a: int | float, b: int | float, node: Tree[Any], file: HclFile
+        self, operator: str, a: int | float, b: int | float, node: Expr, file: HclFile
     ) -> Any:
         if operator == "+":
             return a + b
@@ -686,15 +645,9 @@ class Evaluator:
             return comparisons[operator]
         raise EvalError(f"operator {quote(operator)} is not supported")
 
-    def _for(self, node: Tree[Any], scope: Scope, file: HclFile, *, as_object: bool) -> Any:
-        kids = subtrees(node)
-        intro = kids[0]
-        names = [name_of(k) for k in subtrees(intro) if k.data == "identifier"]
-        collection_node = next(k for k in subtrees(intro) if k.data != "identifier")
-        collection = self._eval(collection_node, scope, file)
-        condition = next((k for k in kids if k.data == "for_cond"), None)
-        grouping = any(isinstance(c, Token) and c.type == "ELLIPSIS" for c in node.children)
-        bodies = [k for k in kids[1:] if k.data != "for_cond"]
+    def _for(self, node: ForExpr, scope: Scope, file: HclFile) -> Any:
+        names = node.names
+        collection = self._eval(node.collection, scope, file)
         tuple_out: list[Any] = []
         object_out: dict[str, Any] = {}
         for key, value in pairs_of(collection if collection is not None else []):
@@ -704,12 +657,12 @@ class Evaluator:
                 inner[names[1]] = value
             else:
                 inner[names[0]] = value
-            if condition is not None and not to_bool(self._eval(subtrees(condition)[0], inner, file)):
+            if node.condition is not None and not to_bool(self._eval(node.condition, inner, file)):
                 continue
-            if as_object:
-                out_key = to_string(self._eval(bodies[0], inner, file))
-                out_value = self._eval(bodies[1], inner, file)
-                if grouping:
+            if node.key is not None:
+                out_key = to_string(self._eval(node.key, inner, file))
+                out_value = self._eval(node.value, inner, file)
+                if node.grouping:
                     object_out.setdefault(out_key, []).append(out_value)
                 elif out_key in object_out:
                     raise EvalError(
@@ -718,12 +671,12 @@ class Evaluator:
                 else:
                     object_out[out_key] = out_value
             else:
-                tuple_out.append(self._eval(bodies[0], inner, file))
-        return object_out if as_object else tuple_out
+                tuple_out.append(self._eval(node.value, inner, file))
+        return object_out if node.key is not None else tuple_out
 
     # -- named values
 
-    def variable(self, name: str, node: Tree[Any] | None, file: HclFile) -> Any:
+    def variable(self, name: str, node: Expr | None, file: HclFile) -> Any:
         if name not in self.declared:
             raise EvalError(
                 f"variable {quote(name)} is not declared (add a variable block, or load the whole "
@@ -769,7 +722,7 @@ class Evaluator:
 class _Variables:
     evaluator: Evaluator
 
-    def get(self, name: str, node: Tree[Any], file: HclFile) -> Any:
+    def get(self, name: str, node: Expr, file: HclFile) -> Any:
         return self.evaluator.variable(name, node, file)
 
 
@@ -782,5 +735,5 @@ class _Modules:
 class _Locals:
     evaluator: Evaluator
 
-    def get(self, name: str, node: Tree[Any], file: HclFile) -> Any:
+    def get(self, name: str, node: Expr, file: HclFile) -> Any:
         return self.evaluator.local(name, file)

@@ -138,7 +138,7 @@ def _replace(text: Any, old: Any, new: Any) -> str:
             )
     pattern = to_string(old)
     if len(pattern) > 1 and pattern.startswith("/") and pattern.endswith("/"):
-        raise Unsupported("replace() with a regular expression")
+        raise NotEvaluated("replace() with a regular expression")
     return to_string(text).replace(pattern, to_string(new))
 
 
@@ -245,7 +245,7 @@ def _zipmap(keys: Any, values: Any) -> dict[str, Any]:
     return {to_string(k): v for k, v in zip(keys, values, strict=True)}
 
 
-class Unsupported(Exception):
+class NotEvaluated(Exception):
     """A function acl does not evaluate offline."""
 
 

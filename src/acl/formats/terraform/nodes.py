@@ -6,14 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lark import Tree
-
 from ...errors import ConfigError, Origin, quote
 from ...located_json import line_in
 from .evaluator import Evaluator, JsonValue
-from .hcl2_adapter import attributes, blocks
 from .hcl_errors import EvalError, NeedsPlan
-from .syntax import HclFile
+from .syntax import Body, HclFile, attributes, blocks
 from .values import Scope, type_name
 
 # ---------------------------------------------------------------------------- block readers
@@ -77,7 +74,7 @@ class Skipped:
 class HclNode(Node):
     def __init__(
         self,
-        body: Tree[Any],
+        body: Body,
         scope: Scope,
         file: HclFile,
         evaluator: Evaluator,

@@ -9,8 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from lark import Tree
-
 from ...errors import ConfigError, Origin, quote
 from ...located_json import line_in, parse_document
 from .._limits import (
@@ -32,10 +30,10 @@ from .declarations import (
     meta_of,
 )
 from .evaluator import Evaluator, JsonValue
-from .hcl2_adapter import attributes, blocks, parse_hcl
+from .hcl2_adapter import parse_hcl
 from .hcl_errors import EvalError, HclSyntaxError, NeedsPlan
 from .nodes import json_objects
-from .syntax import HclFile
+from .syntax import Body, Expr, HclFile, attributes, blocks
 from .typespec import TypeSpec, parse_type
 
 
@@ -57,7 +55,7 @@ def load_file(path: Path, name: str | None = None) -> ConfigFile:
         data = parse_document(text, label, MAX_DEPTH, parse_int)
         if not isinstance(data, Mapping):
             raise ConfigError("a Terraform JSON file holds one object", Origin(file=label, line=1))
-        return ConfigFile(HclFile(label, text, Tree("start", [])), data, override)
+        return ConfigFile(HclFile(label, text, Body()), data, override)
     return ConfigFile(parse_file(label, text), override=override)
 
 
@@ -72,13 +70,6 @@ def read_text(path: Path) -> str:
         raise ConfigError(f"not UTF-8 text: {exc.reason}", Origin(file=str(path))) from None
 
 
-def body_of(file: HclFile) -> Tree[Any]:
-    for child in file.tree.children:
-        if isinstance(child, Tree) and child.data == "body":
-            return child
-    return Tree("body", [])
-
-
 def _type_from_text(text: Any, file: HclFile, line: int | None, name: str) -> TypeSpec:
     """A type constraint written as a JSON string (``"list(string)"``)."""
     if not isinstance(text, str):
@@ -89,7 +80,7 @@ def _type_from_text(text: Any, file: HclFile, line: int | None, name: str) -> Ty
     source = "\n" * ((line or 1) - 1) + f"v = {text}\n"
     try:
         parsed = HclFile(file.name, source, parse_hcl(source))
-        return parse_type(attributes(body_of(parsed))["v"][0], parsed)
+        return parse_type(attributes(parsed.body)["v"][0], parsed)
     except (HclSyntaxError, EvalError, KeyError) as exc:
         message = getattr(exc, "message", str(exc))
         raise ConfigError(
@@ -115,7 +106,7 @@ def build_module(files: list[ConfigFile], label: str, folder: Path | None) -> Mo
 
 def _hcl_module(file: HclFile, sink: Blocks) -> None:
     """The blocks of a ``.tf`` file."""
-    for block in blocks(body_of(file)):
+    for block in blocks(file.body):
         where = Origin(file=file.name, line=block.line)
         if block.type == "variable":
             if len(block.labels) != 1:
@@ -155,7 +146,7 @@ def _hcl_module(file: HclFile, sink: Blocks) -> None:
             sink.call(_hcl_call(block.labels[0], found, file, block.line, sink.override))
 
 
-def _hcl_variable(name: str, body: Tree[Any], file: HclFile, line: int | None) -> Declared:
+def _hcl_variable(name: str, body: Body, file: HclFile, line: int | None) -> Declared:
     try:
         found = attributes(body)
     except EvalError as exc:
@@ -193,7 +184,7 @@ def _hcl_variable(name: str, body: Tree[Any], file: HclFile, line: int | None) -
 
 def _hcl_call(
     name: str,
-    found: dict[str, tuple[Tree[Any], int | None]],
+    found: dict[str, tuple[Expr, int | None]],
     file: HclFile,
     line: int | None,
     override: bool = False,
@@ -400,7 +391,7 @@ def hcl_sources(document: Any, options: LoadOptions) -> tuple[list[ConfigFile], 
             data = parse_document(document, name, MAX_DEPTH, parse_int)
             if not isinstance(data, Mapping):
                 raise ConfigError("a Terraform JSON file holds one object", Origin(file=name))
-            return [ConfigFile(HclFile(name, document, Tree("start", [])), data)], name, None, base
+            return [ConfigFile(HclFile(name, document, Body()), data)], name, None, base
         return [ConfigFile(parse_file(name, document))], name, None, base
     path = Path(os.fspath(document))
     if path.is_dir():

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
-
-from lark import Tree
 
 from .hcl_errors import EvalError
-from .syntax import HclFile
+from .syntax import Expr, HclFile
 
 # ---------------------------------------------------------------------------- template scanning
 
@@ -136,7 +133,7 @@ class Piece:
 
     kind: str
     text: str = ""
-    node: Tree[Any] | None = None
+    node: Expr | None = None
     file: HclFile | None = None
     names: tuple[str, ...] = ()
     strip_before: bool = False

@@ -6,13 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lark import Tree
-
 from ...errors import quote
 from .evaluator import Evaluator
-from .hcl2_adapter import name_of, subtrees
 from .hcl_errors import EvalError
-from .syntax import HclFile
+from .syntax import Call, Expr, Group, HclFile, Identifier, ObjectExpr, TupleExpr
 from .values import to_bool, to_number, to_set, to_string, type_name
 
 # ---------------------------------------------------------------------------- type constraints
@@ -27,55 +24,48 @@ class TypeSpec:
     kind: str
     element: TypeSpec | None = None
     elements: tuple[TypeSpec, ...] = ()
-    attributes: Mapping[str, tuple[TypeSpec, bool, Tree[Any] | None]] = field(default_factory=dict)
+    attributes: Mapping[str, tuple[TypeSpec, bool, Expr | None]] = field(default_factory=dict)
 
 
 _ANY = TypeSpec("any")
 
 
-def parse_type(node: Tree[Any], file: HclFile) -> TypeSpec:
+def parse_type(node: Expr, file: HclFile) -> TypeSpec:
     """The type constraint written in a variable block's ``type`` attribute."""
-    kids = subtrees(node)
-    if node.data == "expr_term" and kids:
-        return parse_type(kids[0], file)
-    if node.data == "identifier":
-        name = name_of(node)
-        if name in ("string", "number", "bool", "any"):
-            return TypeSpec(name)
-        raise EvalError(f"type {quote(name)} is not a Terraform type")
-    if node.data == "function_call":
-        name = name_of(kids[0])
-        arguments = [k for k in kids if k.data == "arguments"]
-        args = subtrees(arguments[0]) if arguments else []
+    if isinstance(node, Group):
+        return parse_type(node.inner, file)
+    if isinstance(node, Identifier):
+        if node.name in ("string", "number", "bool", "any"):
+            return TypeSpec(node.name)
+        raise EvalError(f"type {quote(node.name)} is not a Terraform type")
+    if isinstance(node, Call):
+        name, args = node.name.split("::")[0], node.args
         if name in ("list", "set", "map") and len(args) == 1:
             return TypeSpec(name, element=parse_type(args[0], file))
         if name == "tuple" and len(args) == 1:
             inner = _unwrap(args[0])
-            if inner.data == "tuple":
-                return TypeSpec("tuple", elements=tuple(parse_type(k, file) for k in subtrees(inner)))
+            if isinstance(inner, TupleExpr):
+                return TypeSpec("tuple", elements=tuple(parse_type(k, file) for k in inner.items))
         if name == "object" and len(args) == 1:
             inner = _unwrap(args[0])
-            if inner.data == "object":
-                attributes: dict[str, tuple[TypeSpec, bool, Tree[Any] | None]] = {}
-                for elem in subtrees(inner):
-                    key_node, value_node = subtrees(elem)[0], subtrees(elem)[1]
-                    key = name_of(_unwrap(key_node))
-                    attributes[key] = _attribute_type(value_node, file)
+            if isinstance(inner, ObjectExpr):
+                attributes: dict[str, tuple[TypeSpec, bool, Expr | None]] = {}
+                for item in inner.items:
+                    attributes[item.label] = _attribute_type(item.value, file)
                 return TypeSpec("object", attributes=attributes)
     raise EvalError(f"type constraint {quote(file.source(node))} is not understood")
 
 
-def _unwrap(node: Tree[Any]) -> Tree[Any]:
-    while node.data in ("expr_term", "object_elem_key") and subtrees(node):
-        node = subtrees(node)[0]
+def _unwrap(node: Expr) -> Expr:
+    while isinstance(node, Group):
+        node = node.inner
     return node
 
 
-def _attribute_type(node: Tree[Any], file: HclFile) -> tuple[TypeSpec, bool, Tree[Any] | None]:
+def _attribute_type(node: Expr, file: HclFile) -> tuple[TypeSpec, bool, Expr | None]:
     inner = _unwrap(node)
-    if inner.data == "function_call" and name_of(subtrees(inner)[0]) == "optional":
-        arguments = [k for k in subtrees(inner) if k.data == "arguments"]
-        args = subtrees(arguments[0]) if arguments else []
+    if isinstance(inner, Call) and inner.name.split("::")[0] == "optional":
+        args = inner.args
         if not args:
             raise EvalError("optional() needs a type")
         return parse_type(args[0], file), True, args[1] if len(args) > 1 else None

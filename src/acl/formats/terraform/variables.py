@@ -15,10 +15,10 @@ from .._limits import (
 from ..options import LoadOptions
 from .declarations import NO_DEFAULT, Call, Declared, Module
 from .evaluator import Evaluator
-from .hcl2_adapter import attributes, parse_hcl
+from .hcl2_adapter import parse_hcl
 from .hcl_errors import EvalError, HclSyntaxError, NeedsPlan
-from .reading import body_of, ignored_file, parse_file, read_text
-from .syntax import HclFile
+from .reading import ignored_file, parse_file, read_text
+from .syntax import HclFile, attributes
 from .typespec import convert
 from .values import Scope
 
@@ -44,7 +44,7 @@ def _tfvars(path: Path) -> tuple[HclFile | None, dict[str, Any]]:
     evaluator = Evaluator({}, frozenset(), {})
     values: dict[str, Any] = {}
     try:
-        found = attributes(body_of(file))
+        found = attributes(file.body)
     except EvalError as exc:
         raise ConfigError(exc.message, Origin(file=file.name, line=exc.line)) from None
     for name, (expression, line) in found.items():
@@ -67,7 +67,7 @@ def _given_value(declared: Declared, text: str, label: str) -> Any:
         return text
     try:
         file = HclFile(label, f"v = {text}\n", parse_hcl(f"v = {text}\n"))
-        return Evaluator({}, frozenset(), {}).evaluate(attributes(body_of(file))["v"][0], {}, file)
+        return Evaluator({}, frozenset(), {}).evaluate(attributes(file.body)["v"][0], {}, file)
     except (HclSyntaxError, EvalError, NeedsPlan, KeyError) as exc:
         raise ConfigError(
             f"{label}={quote(text)}: variable {quote(declared.name)} is a {spec.kind}: expected an HCL "
