@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .decision import Decision
 from .engine import compile
 from .errors import AclError, ExpectationError, Origin
@@ -120,6 +118,8 @@ def _read(path: Path) -> Any:
             f"cannot read: {exc.strerror or exc}", Origin(file=str(path))
         ) from None
     if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml  # only when a YAML file is read: ``import acl`` stays light
+
         try:
             return yaml.safe_load(text)
         except RecursionError:
