@@ -31,7 +31,7 @@ def _run(code: str) -> dict[str, list[str]]:
     return found
 
 
-_LOADED = "sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r})".format(heavy=HEAVY)
+_LOADED = f"sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})"
 
 
 def test_import_acl_loads_no_parser(tmp_path: Path) -> None:
