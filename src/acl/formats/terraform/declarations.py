@@ -185,25 +185,40 @@ class Blocks:
         self.override = False
         self.seen: dict[str, Resource] = {}
 
+    def _check(
+        self,
+        exists: bool,
+        file: HclFile,
+        line: int | None,
+        missing: tuple[str, str],
+        twice: str | None = None,
+        depends_on: int | None = None,
+    ) -> None:
+        """The checks every kind of block shares: in an override file, a block must override
+        one (``missing``: what there is none of, and what an override file can override)
+        and may not set ``depends_on``; in a primary file, a name declared already is an
+        error (``twice``, for the kinds that must be unique)."""
+        if self.override:
+            if not exists:
+                raise _missing(missing[0], missing[1], file, line)
+            if depends_on is not None:
+                raise _not_overridable(file, depends_on)
+        elif exists and twice is not None:
+            raise ConfigError(twice, Origin(file=file.name, line=line))
+
     def resource(self, resource: Resource, depends_on: int | None) -> None:
         found = self.seen.get(resource.address)
-        if self.override:
-            if found is None:
-                raise _missing(
-                    f'{resource.type} resource named "{resource.name}"',
-                    "a resource block defined",
-                    resource.file,
-                    resource.line,
-                )
-            if depends_on is not None:
-                raise _not_overridable(resource.file, depends_on)
+        self._check(
+            found is not None,
+            resource.file,
+            resource.line,
+            (f'{resource.type} resource named "{resource.name}"', "a resource block defined"),
+            f"resource {resource.address} is declared twice",
+            depends_on,
+        )
+        if found is not None:
             found.overrides.append(resource)
             return
-        if found is not None:
-            raise ConfigError(
-                f"resource {resource.address} is declared twice",
-                Origin(file=resource.file.name, line=resource.line),
-            )
         self.seen[resource.address] = resource
         self.module.resources.append(resource)
 
@@ -211,47 +226,38 @@ class Blocks:
         self, kind: str, name: str, file: HclFile, line: int | None, depends_on: int | None
     ) -> None:
         """A data block: only whether there is one matters (its values need a plan)."""
-        if not self.override:
-            self.module.data_sources.add(f"{kind}.{name}")
-        elif f"{kind}.{name}" not in self.module.data_sources:
-            raise _missing(
-                f'{kind} data resource named "{name}"', "a data block defined", file, line
-            )
-        elif depends_on is not None:
-            raise _not_overridable(file, depends_on)
+        address = f"{kind}.{name}"
+        self._check(
+            address in self.module.data_sources,
+            file,
+            line,
+            (f'{kind} data resource named "{name}"', "a data block defined"),
+            depends_on=depends_on,
+        )
+        self.module.data_sources.add(address)
 
     def variable(self, declared: Declared) -> None:
         found = self.module.variables.get(declared.name)
-        if not self.override:
-            if found is not None:
-                raise ConfigError(
-                    f"variable {quote(declared.name)} is declared twice",
-                    Origin(file=declared.file.name, line=declared.line),
-                )
-            self.module.variables[declared.name] = declared
-            return
+        self._check(
+            found is not None,
+            declared.file,
+            declared.line,
+            (f'variable named "{declared.name}"', "a variable that was already declared"),
+            f"variable {quote(declared.name)} is declared twice",
+        )
         if found is None:
-            raise _missing(
-                f'variable named "{declared.name}"',
-                "a variable that was already declared",
-                declared.file,
-                declared.line,
-            )
-        _merge_variable(found, declared)
+            self.module.variables[declared.name] = declared
+        else:
+            _merge_variable(found, declared)
 
     def local(self, name: str, expression: Expression, file: HclFile, line: int | None) -> None:
-        if self.override:
-            if name not in self.module.locals:
-                raise _missing(
-                    f'local value named "{name}"',
-                    "a local value that was already defined",
-                    file,
-                    line,
-                )
-        elif name in self.module.locals:
-            raise ConfigError(
-                f"local value {quote(name)} is defined twice", Origin(file=file.name, line=line)
-            )
+        self._check(
+            name in self.module.locals,
+            file,
+            line,
+            (f'local value named "{name}"', "a local value that was already defined"),
+            f"local value {quote(name)} is defined twice",
+        )
         self.module.locals[name] = (expression, file)
 
     def output(
@@ -262,34 +268,29 @@ class Blocks:
         line: int | None,
         depends_on: int | None,
     ) -> None:
-        if self.override:
-            if name not in self.module.output_names:
-                raise _missing(
-                    f'output named "{name}"', "an output that was already defined", file, line
-                )
-            if depends_on is not None:
-                raise _not_overridable(file, depends_on)
+        self._check(
+            name in self.module.output_names,
+            file,
+            line,
+            (f'output named "{name}"', "an output that was already defined"),
+            depends_on=depends_on,
+        )
         self.module.output_names.add(name)
         if value is not None:
             self.module.outputs[name] = (value[0], file, value[1])
 
     def call(self, call: Call) -> None:
         found = self.module.calls.get(call.name)
-        if not self.override:
-            if found is not None:
-                raise ConfigError(
-                    f'module "{call.name}" is declared twice',
-                    Origin(file=call.file.name, line=call.line),
-                )
+        self._check(
+            found is not None,
+            call.file,
+            call.line,
+            (f'module call named "{call.name}"', "a module call that was defined"),
+            f'module "{call.name}" is declared twice',
+        )
+        if found is None:
             self.module.calls[call.name] = call
             return
-        if found is None:
-            raise _missing(
-                f'module call named "{call.name}"',
-                "a module call that was defined",
-                call.file,
-                call.line,
-            )
         if call.source_set:
             found.source = call.source
         for mine, theirs in ((found.arguments, call.arguments), (found.meta, call.meta)):
