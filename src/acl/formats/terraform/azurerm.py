@@ -41,7 +41,13 @@ LEGACY_TYPES = frozenset(
     }
 )
 WEB_APP_TYPES = frozenset(
-    {*CURRENT_TYPES, *(f"{t}_slot" for t in CURRENT_TYPES), *FLEX_TYPES, *LEGACY_TYPES, *LOGIC_APP_TYPES}
+    {
+        *CURRENT_TYPES,
+        *(f"{t}_slot" for t in CURRENT_TYPES),
+        *FLEX_TYPES,
+        *LEGACY_TYPES,
+        *LOGIC_APP_TYPES,
+    }
 )
 """The resource types whose ``site_config`` holds access restrictions."""
 
@@ -68,8 +74,6 @@ def parse_azurerm_version(text: str) -> tuple[int, int]:
             f"azurerm version {quote(text)} is not valid: expected MAJOR.MINOR[.PATCH], e.g. 3.94 or 4.1.0"
         )
     return int(match.group(1)), int(match.group(2))
-
-
 
 
 # ---------------------------------------------------------------------------- azurerm mapping
@@ -300,9 +304,7 @@ class Reader:
             )
         return str(value)
 
-    def rules(
-        self, node: Node, attr: str, list_path: str, collection: str
-    ) -> list[dict[str, Any]]:
+    def rules(self, node: Node, attr: str, list_path: str, collection: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for index, child in enumerate(node.children(attr)):
             if isinstance(child, Skipped):

@@ -158,8 +158,6 @@ class Module:
     data_sources: set[str] = field(default_factory=set)
 
 
-
-
 def _missing(what: str, kind: str, file: HclFile, line: int | None) -> ConfigError:
     """Terraform's error for a block of an override file that overrides nothing."""
     return ConfigError(

@@ -382,9 +382,7 @@ class Evaluator:
         node, file = self._parse_expression(rest, name, line)
         return Piece(kind, node=node, file=file, names=names, line=line)
 
-    def _parse_expression(
-        self, content: str, name: str, line: int | None
-    ) -> tuple[Expr, HclFile]:
+    def _parse_expression(self, content: str, name: str, line: int | None) -> tuple[Expr, HclFile]:
         """An expression of template text, parsed on its own line of a file of its own."""
         if not content.strip():
             raise EvalError("template: an empty ${} sequence", line)

@@ -108,9 +108,7 @@ def _parse_tree(text: str) -> Any:
 # ---------------------------------------------------------------------------- the tree
 # A Lark Token is a str; a Tree is not.
 
-_TOO_DEEP = (
-    f"expression is nested more than {MAX_DEPTH} levels deep, the limit acl evaluates"
-)
+_TOO_DEEP = f"expression is nested more than {MAX_DEPTH} levels deep, the limit acl evaluates"
 _LITERALS = {
     "INT_LITERAL": "int",
     "FLOAT_LITERAL": "float",
@@ -154,9 +152,14 @@ def _name(node: Any) -> str:
     return ""
 
 
+def _type(token: Any) -> str:
+    """A token's type (``INT_LITERAL``, ``ELLIPSIS``...)."""
+    return str(token.type)
+
+
 def _line(node: Any) -> int | None:
-    if isinstance(node, str):
-        line: int | None = node.line  # type: ignore[attr-defined]
+    if not _is_tree(node):
+        line: int | None = node.line
         return line
     meta = node.meta
     return None if getattr(meta, "empty", True) else meta.line
@@ -223,12 +226,12 @@ class _Converter:
             if kids:
                 return Group(line, start, end, self.expr(kids[0], deeper))
             token = next(c for c in node.children if isinstance(c, str))
-            return Literal(line, start, end, _LITERALS.get(token.type, ""), str(token))
+            return Literal(line, start, end, _LITERALS.get(_type(token), ""), str(token))
         if data in ("int_lit", "float_lit", "literal_value"):
             token = node.children[0]
             if not isinstance(token, str):
                 return Unsupported(line, start, end, f"unexpected {data}")
-            return Literal(line, start, end, _LITERALS.get(token.type, ""), str(token))
+            return Literal(line, start, end, _LITERALS.get(_type(token), ""), str(token))
         if data == "string":
             return Template(line, start, end, self.template(node, deeper))
         if data in ("heredoc_template", "heredoc_template_trim"):
@@ -259,8 +262,7 @@ class _Converter:
             arguments = [k for k in kids if k.data == "arguments"]
             args = _trees(arguments[0]) if arguments else []
             expand = bool(arguments) and any(
-                isinstance(c, str) and c.type == "ELLIPSIS"  # type: ignore[attr-defined]
-                for c in arguments[0].children
+                isinstance(c, str) and _type(c) == "ELLIPSIS" for c in arguments[0].children
             )
             return Call(line, start, end, name, tuple(self.expr(a, deeper) for a in args), expand)
         if data == "conditional":
@@ -305,10 +307,7 @@ class _Converter:
         names = tuple(_name(k) for k in intro if k.data == "identifier")
         collection = self.expr(next(k for k in intro if k.data != "identifier"), depth)
         condition = next((k for k in kids if k.data == "for_cond"), None)
-        grouping = any(
-            isinstance(c, str) and c.type == "ELLIPSIS"  # type: ignore[attr-defined]
-            for c in node.children
-        )
+        grouping = any(isinstance(c, str) and _type(c) == "ELLIPSIS" for c in node.children)
         bodies = [self.expr(k, depth) for k in kids[1:] if k.data != "for_cond"]
         key, value = (bodies[0], bodies[1]) if node.data == "for_object_expr" else (None, bodies[0])
         test = None if condition is None else self.expr(_trees(condition)[0], depth)
@@ -321,13 +320,12 @@ class _Converter:
                 continue
             inner = part.children[0]
             if isinstance(inner, str):
-                escaped = inner.type in ("ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE")  # type: ignore[attr-defined]
+                escaped = _type(inner) in ("ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE")
                 parts.append(TextPart(str(inner), escaped, _line(inner)))
             elif inner.data == "interpolation":
-                tokens = [c for c in inner.children if isinstance(c, str)]
-                opening, closing = tokens[0], tokens[-1]
-                opened: int | None = opening.end_pos  # type: ignore[attr-defined]
-                closed: int | None = closing.start_pos  # type: ignore[attr-defined]
+                tokens = [c for c in inner.children if not _is_tree(c)]
+                opened: int | None = tokens[0].end_pos
+                closed: int | None = tokens[-1].start_pos
                 before = opened is not None and self.text[opened : opened + 1] == "~"
                 after = closed is not None and self.text[closed - 1 : closed] == "~"
                 expression = self.expr(_trees(inner)[0], depth)

@@ -134,9 +134,7 @@ class HclNode(Node):
             if block.type == name:
                 has_blocks = True
                 found.append(
-                    HclNode(
-                        block.body, self.scope, self.hcl, self.evaluator, block.line, self.path
-                    )
+                    HclNode(block.body, self.scope, self.hcl, self.evaluator, block.line, self.path)
                 )
             elif block.type == "dynamic" and block.labels[:1] == (name,):
                 has_blocks = True
@@ -264,8 +262,6 @@ class DictNode(Node):
             sub = unknown[index] if isinstance(unknown, list) and index < len(unknown) else None
             found.append(DictNode(item, sub, self.file, self.line, f"{self.path}.{name}[{index}]"))
         return found
-
-
 
 
 def json_objects(value: Any, file: str, line: int | None, what: str) -> list[Mapping[str, Any]]:

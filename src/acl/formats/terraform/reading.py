@@ -88,8 +88,6 @@ def _type_from_text(text: Any, file: HclFile, line: int | None, name: str) -> Ty
         ) from None
 
 
-
-
 def build_module(files: list[ConfigFile], label: str, folder: Path | None) -> Module:
     """A module from its files: the primary files' blocks, then the override files'
     merged into them, in name order and then in the order written, as Terraform does."""
@@ -381,7 +379,9 @@ def folder_files(folder: Path) -> list[ConfigFile]:
     return [load_file(p) for p in paths]
 
 
-def hcl_sources(document: Any, options: LoadOptions) -> tuple[list[ConfigFile], str, Path | None, Path]:
+def hcl_sources(
+    document: Any, options: LoadOptions
+) -> tuple[list[ConfigFile], str, Path | None, Path]:
     """The files of the root module (one text, one file, or a folder's ``.tf`` and
     ``.tf.json`` files), its label, its folder and the folder module sources start from."""
     if isinstance(document, str):

@@ -117,8 +117,6 @@ def blank_interpolation_strips(text: str) -> str:
     return "".join(chars)
 
 
-
-
 # ---------------------------------------------------------------------------- templates
 
 

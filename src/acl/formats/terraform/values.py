@@ -109,11 +109,8 @@ def pairs_of(value: Any) -> list[tuple[Any, Any]]:
     raise EvalError(f"{type_name(value)} value {quote(value)} is not a collection to iterate over")
 
 
-
-
 Scope = Mapping[str, Any]
 """Names bound by iterators: ``each``, ``count``, dynamic-block iterators, ``for`` variables."""
-
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
