@@ -1,6 +1,6 @@
-"""Generate src/acl/formats/_azurerm_schema.py from a terraform-provider-azurerm checkout.
+"""Generate src/acl/formats/terraform/_azurerm_schema.py from a terraform-provider-azurerm checkout.
 
-Usage: python scripts/gen_azurerm_schema.py GIT_DIR COMMIT... > src/acl/formats/_azurerm_schema.py
+Usage: python scripts/gen_azurerm_schema.py GIT_DIR COMMIT... > src/acl/formats/terraform/_azurerm_schema.py
 
 Reads the Go schema maps (``map[string]*pluginsdk.Schema{...}``) of the resources acl reads
 and writes, for each resource type, its argument names and the names inside the blocks acl

@@ -21,6 +21,14 @@ Two formats:
 Either way the Terraform blocks become ARM-shaped ``IpSecurityRestriction`` objects and go
 through :func:`acl.formats.restrictions.site_from_config`, so every rule is validated, and
 every message worded, exactly as for ARM JSON; the origins carry the ``.tf`` file and line.
+
+The package, one concern a module: :mod:`.hcl2_adapter` (the only module that knows
+python-hcl2's parse tree) turns HCL text into the types of :mod:`.syntax`;
+:mod:`.evaluator` evaluates them with :mod:`.values`, :mod:`.functions`, :mod:`.templates`
+and :mod:`.typespec`; :mod:`.reading`, :mod:`.declarations`, :mod:`.variables` and
+:mod:`.instances` read files into modules and module instances; :mod:`.nodes` reads blocks,
+:mod:`.schema` checks their names and :mod:`.azurerm` maps them to ARM; :mod:`.loader` and
+:mod:`.show` are the two formats. Terraform JSON is parsed by :mod:`acl.located_json`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""azurerm."""
+"""The azurerm mapping: the web and function app resource types, their provider defaults,
+and :class:`Reader`, which turns one app's blocks (``site_config``, its
+``ip_restriction``/``scm_ip_restriction`` blocks and their ``headers``) into an ARM-shaped
+``siteConfig`` with the place of every rule.
+"""
 
 from __future__ import annotations
 

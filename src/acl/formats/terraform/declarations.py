@@ -1,4 +1,7 @@
-"""declarations."""
+"""What a module declares: its files, resources, variables, locals, outputs and module
+calls, and :class:`Blocks`, which puts the blocks of the primary files into a module and
+merges those of override files into the blocks they override, as Terraform does.
+"""
 
 from __future__ import annotations
 

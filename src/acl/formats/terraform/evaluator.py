@@ -1,4 +1,12 @@
-"""evaluator."""
+"""A small, exact evaluator for the HCL expressions Terraform configurations use for access
+restrictions: literals, templates, ``var.*``, ``local.*``, iterators, operators,
+conditionals, ``for`` expressions, splats and the functions of :mod:`.functions`.
+
+It walks the expressions of :mod:`.syntax` (and the values of ``.tf.json`` files). Anything
+whose value Terraform knows only during plan or apply (resource attributes, data sources,
+module outputs, impure or file functions) raises :class:`NeedsPlan`; a mistake in the
+configuration raises :class:`EvalError`. Callers turn both into located messages.
+"""
 
 from __future__ import annotations
 

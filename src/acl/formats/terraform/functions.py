@@ -1,4 +1,7 @@
-"""functions."""
+"""The Terraform functions acl evaluates offline (:data:`FUNCTIONS`): pure and exact, each
+charged against the work and size limits. A function that needs more (a regular
+expression in ``replace()``) raises :class:`NotEvaluated`.
+"""
 
 from __future__ import annotations
 

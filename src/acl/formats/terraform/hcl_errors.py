@@ -1,4 +1,8 @@
-"""hcl_errors."""
+"""The exceptions of reading HCL: text that is not HCL (:class:`HclSyntaxError`), a mistake
+found while evaluating (:class:`EvalError`) and a value only a plan can know
+(:class:`NeedsPlan`). The loaders turn them into located :class:`~acl.errors.ConfigError`
+messages.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""instances."""
+"""Module instances: :class:`ModuleTree` finds the folder of each module call once (local
+paths and ``.terraform/modules/modules.json``), :class:`Instance` binds a module's inputs
+and evaluates its outputs, and ``count``/``for_each`` expand into instance addresses.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""loader."""
+"""``load_terraform``: the site of the chosen web app of a configuration, with the state
+around it that the configuration says (private endpoints, IP-based SSL bindings, the
+service plan that hosts it, when it is an App Service Environment).
+"""
 
 from __future__ import annotations
 
@@ -112,7 +115,7 @@ PLAN_TYPES = ("azurerm_service_plan", "azurerm_app_service_plan")
 def _source_text(node: Node, name: str) -> str | None:
     """The expression an attribute is written as (HCL source, or a ``.tf.json`` string)."""
     if isinstance(node, MergedNode):
-        return _source_text(node._from(name), name)
+        return _source_text(node.setter(name), name)
     if isinstance(node, HclNode):
         found = node._attributes.get(name)
         return None if found is None else node.hcl.source(found[0])

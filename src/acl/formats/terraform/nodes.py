@@ -1,4 +1,8 @@
-"""nodes."""
+"""Block readers: one interface (:class:`Node`) over an HCL block (:class:`HclNode`, with
+``dynamic`` blocks expanded), a ``.tf.json`` object (:class:`JsonNode`), an object of
+``terraform show -json`` (:class:`DictNode`) and a block with an override file's merged
+into it (:class:`MergedNode`).
+"""
 
 from __future__ import annotations
 
@@ -426,7 +430,8 @@ class MergedNode(Node):
         self.line = base.line
         self.path = base.path
 
-    def _from(self, name: str) -> Node:
+    def setter(self, name: str) -> Node:
+        """The block whose ``name`` wins: the override's when it sets it."""
         return self.override if self.override.defines(name) else self.base
 
     def defines(self, name: str) -> bool:
@@ -438,13 +443,13 @@ class MergedNode(Node):
         ]
 
     def value(self, name: str) -> Any:
-        return self._from(name).value(name)
+        return self.setter(name).value(name)
 
     def children(self, name: str) -> list[Node | Skipped]:
-        return self._from(name).children(name)
+        return self.setter(name).children(name)
 
     def attribute_line(self, name: str) -> int | None:
-        return self._from(name).attribute_line(name)
+        return self.setter(name).attribute_line(name)
 
     def attribute_file(self, name: str) -> str | None:
-        return self._from(name).attribute_file(name)
+        return self.setter(name).attribute_file(name)

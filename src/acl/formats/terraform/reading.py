@@ -1,4 +1,7 @@
-"""reading."""
+"""Reading configuration files: ``.tf`` and ``.tf.json`` files into :class:`ConfigFile`,
+their top-level blocks (HCL or Terraform JSON) into a module's declarations, and the
+files of a root module (a text, a file or a folder).
+"""
 
 from __future__ import annotations
 

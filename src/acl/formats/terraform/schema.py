@@ -1,4 +1,6 @@
-"""schema."""
+"""The azurerm schema check: an argument or block name that ``terraform validate`` refuses
+in the blocks acl reads is an error, with a did-you-mean hint.
+"""
 
 from __future__ import annotations
 

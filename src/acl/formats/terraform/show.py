@@ -1,4 +1,6 @@
-"""show."""
+"""``terraform show -json`` (a plan or a state) and raw ``terraform.tfstate`` files: the
+values the provider will send, or sent.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""templates."""
+"""HCL templates as HCL's template scanner sees them: finding where a ``${...}`` or
+``%{...}`` sequence ends in raw text, and the pieces (literal text, interpolations,
+directives) with their ``~`` strip markers applied and their ``if``/``for`` structure.
+"""
 
 from __future__ import annotations
 

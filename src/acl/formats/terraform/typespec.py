@@ -1,4 +1,6 @@
-"""typespec."""
+"""Type constraints of input variables (:class:`TypeSpec`, read from a ``type``
+expression) and the conversion of a value to one, as Terraform does.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""values."""
+"""Terraform values as Python values (string, number, bool, list, map, null): type names,
+the conversions Terraform makes implicitly, sets, iteration order and string escapes.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""variables."""
+"""Input variables: the values of ``.tfvars`` and ``.tfvars.json`` files, ``TF_VAR_*``,
+``--var`` and defaults for the root module, and :class:`Inputs`, the arguments of a module
+call evaluated when they are read.
+"""
 
 from __future__ import annotations
 
