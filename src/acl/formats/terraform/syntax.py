@@ -257,7 +257,7 @@ class Body:
     items: tuple[Attribute | Block, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HclFile:
     """One parsed ``.tf`` (or ``.tfvars``) file: its text and its top-level body."""
 
