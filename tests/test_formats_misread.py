@@ -141,14 +141,263 @@ def test_copy_with_an_unknown_count_is_refused_located() -> None:
             "copy": [
                 {
                     "name": "rules",
-                    "count": "[length(parameters('offices'))]",
+                    "count": "[add(length(parameters('offices')), 1)]",
                     "input": {"ipAddress": "192.0.2.1"},
                 }
             ]
         },
     )
-    with pytest.raises(acl.ConfigError, match=r"\$\.variables\.copy\[0\]\.count: .*length\(\)"):
+    with pytest.raises(acl.ConfigError, match=r"\$\.variables\.copy\[0\]\.count: .*add\(\)"):
         load(doc, source="t.json")
+
+
+def test_copy_count_from_length_is_expanded() -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "shop",
+            "properties": {"siteConfig": {"ipSecurityRestrictions": "[variables('rules')]"}},
+        },
+        parameters={
+            "offices": {"type": "array", "defaultValue": ["198.51.100.0/24", "2001:db8::/48"]}
+        },
+        variables={
+            "copy": [
+                {
+                    "name": "rules",
+                    "count": "[length(parameters('offices'))]",
+                    "input": {
+                        "name": "[format('office-{0}', copyIndex('rules'))]",
+                        "priority": "[copyIndex('rules', 100)]",
+                        "ipAddress": "[parameters('offices')[copyIndex('rules')]]",
+                    },
+                }
+            ]
+        },
+    )
+    site = load(doc)
+    assert [(r.name, r.priority) for r in site.main_rules] == [("office-0", 100), ("office-1", 101)]
+
+
+@pytest.mark.parametrize(
+    ("text", "length"), [("abc", 3), ("é", 1), ("\U0001f600", 2), ("a\U0001f600", 3)]
+)
+def test_length_of_a_string_counts_utf16_code_units_as_arm_does(text: str, length: int) -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "shop",
+            "properties": {
+                "siteConfig": {
+                    "ipSecurityRestrictions": [
+                        {
+                            "name": "r",
+                            "priority": "[length(parameters('t'))]",
+                            "ipAddress": "192.0.2.1",
+                        }
+                    ]
+                }
+            },
+        },
+        parameters={"t": {"type": "string", "defaultValue": text}},
+    )
+    assert load(doc).main_rules[0].priority == length
+
+
+SITE_LOOP_PARAMETERS = {
+    "sites": {"type": "array", "defaultValue": ["shop-west", "shop-east"]},
+    "offices": {"type": "array", "defaultValue": ["198.51.100.0/24", "203.0.113.0/24"]},
+}
+
+
+def test_resource_copy_of_sites_is_expanded_one_site_per_iteration() -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "apiVersion": "2022-09-01",
+            "name": "[parameters('sites')[copyIndex()]]",
+            "location": "[resourceGroup().location]",
+            "copy": {"name": "siteLoop", "count": "[length(parameters('sites'))]"},
+            "properties": {
+                "siteConfig": {
+                    "ipSecurityRestrictionsDefaultAction": "Deny",
+                    "ipSecurityRestrictions": [
+                        {
+                            "name": "[concat('office-', copyIndex('siteLoop', 1))]",
+                            "priority": "[copyIndex(100)]",
+                            "action": "Allow",
+                            "ipAddress": "[parameters('offices')[copyIndex()]]",
+                        }
+                    ],
+                }
+            },
+        },
+        parameters=SITE_LOOP_PARAMETERS,
+    )
+    with pytest.raises(
+        acl.ConfigError,
+        match=r"2 sites: choose one with --site NAME \(one of: shop-east, shop-west\)",
+    ):
+        load(doc)
+    east = load(doc, site="shop-east")
+    assert [(r.name, r.priority) for r in east.main_rules] == [("office-2", 101)]
+    engine = acl.compile(east)
+    assert engine.decide(acl.Request(ip="203.0.113.9")).allowed
+    assert not engine.decide(acl.Request(ip="198.51.100.9")).allowed
+    west = acl.compile(load(doc, site="shop-west"))
+    assert west.decide(acl.Request(ip="198.51.100.9")).allowed
+    assert not west.decide(acl.Request(ip="203.0.113.9")).allowed
+
+
+def test_resource_copy_of_config_web_and_its_condition_are_expanded() -> None:
+    doc = template(
+        {"type": "Microsoft.Web/sites", "name": "shop-west", "properties": {}},
+        {"type": "Microsoft.Web/sites", "name": "shop-east", "properties": {}},
+        {
+            "type": "Microsoft.Web/sites/config",
+            "name": "[concat(parameters('sites')[copyIndex()], '/web')]",
+            "condition": "[equals(copyIndex(), 1)]",
+            "copy": {"name": "configs", "count": 2, "mode": "Serial", "batchSize": 1},
+            "properties": {
+                "ipSecurityRestrictions": [
+                    {"name": "office", "priority": 100, "ipAddress": "198.51.100.0/24"}
+                ]
+            },
+        },
+        parameters=SITE_LOOP_PARAMETERS,
+    )
+    with pytest.raises(acl.ConfigError, match=r"\$\.resources\[2\]\.condition: .*equals\(\)"):
+        load(doc, site="shop-east")
+    doc["resources"][2]["condition"] = "[parameters('enabled')[copyIndex()]]"
+    doc["parameters"]["enabled"] = {"type": "array", "defaultValue": [False, True]}
+    assert load(doc, site="shop-west").main_rules == ()
+    assert [r.name for r in load(doc, site="shop-east").main_rules] == ["office"]
+
+
+def test_resource_copy_count_zero_makes_no_site() -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "[concat('app', copyIndex())]",
+            "copy": {"name": "none", "count": 0},
+            "properties": {},
+        }
+    )
+    with pytest.raises(acl.ConfigError, match=r"no Microsoft\.Web/sites"):
+        load(doc)
+
+
+@pytest.mark.parametrize(
+    ("copy", "match"),
+    [
+        ({"name": "loop"}, r"\$\.resources\[0\]\.copy: resource copy has no count"),
+        ({"count": 2}, r"\$\.resources\[0\]\.copy: resource copy has no name"),
+        ({"name": "loop", "count": 801}, r"\$\.resources\[0\]\.copy\.count: .*0 to 800"),
+        (
+            {"name": "loop", "count": "[parameters('n')]"},
+            r"copy\.count: template parameter 'n' is not declared",
+        ),
+        ([1], r"\$\.resources\[0\]\.copy: resource copy \[1\] is not valid"),
+    ],
+)
+def test_resource_copy_element_is_checked(copy: Any, match: str) -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "[concat('app', copyIndex())]",
+            "copy": copy,
+            "properties": {},
+        }
+    )
+    with pytest.raises(acl.ConfigError, match=match):
+        load(doc, site="app0")
+
+
+def test_resource_copy_without_copy_index_in_the_name_defines_a_site_twice() -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "app",
+            "copy": {"name": "c", "count": 2},
+            "properties": {},
+        }
+    )
+    with pytest.raises(
+        acl.ConfigError, match=r"\$\.resources\[0\]: resource 'app' is defined twice"
+    ):
+        load(doc)
+
+
+def test_copy_on_a_child_resource_is_refused_as_arm_does() -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "app",
+            "properties": {},
+            "resources": [
+                {
+                    "type": "config",
+                    "name": "web",
+                    "copy": {"name": "c", "count": 1},
+                    "properties": {"ipSecurityRestrictions": []},
+                }
+            ],
+        }
+    )
+    with pytest.raises(
+        acl.ConfigError,
+        match=r"\$\.resources\[0\]\.resources\[0\]\.copy: a child resource uses a copy loop",
+    ):
+        load(doc)
+
+
+def test_unnamed_copy_index_outside_a_resource_loop_is_refused() -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "app",
+            "properties": {
+                "siteConfig": {
+                    "ipSecurityRestrictions": [
+                        {"name": "r", "priority": "[copyIndex()]", "ipAddress": "192.0.2.1"}
+                    ]
+                }
+            },
+        }
+    )
+    with pytest.raises(
+        acl.ConfigError,
+        match=r"copyIndex\(\) without a loop name is only valid in a resource copy loop",
+    ):
+        load(doc)
+
+
+def test_copied_private_endpoints_are_matched_per_iteration() -> None:
+    endpoint = {
+        "type": "Microsoft.Network/privateEndpoints",
+        "name": "[concat('pe-', parameters('sites')[copyIndex()])]",
+        "copy": {"name": "endpoints", "count": "[parameters('endpointCount')]"},
+        "properties": {
+            "privateLinkServiceConnections": [
+                {
+                    "name": "c",
+                    "properties": {
+                        "privateLinkServiceId": "[resourceId('Microsoft.Web/sites', parameters('sites')[copyIndex()])]",
+                        "groupIds": ["sites"],
+                    },
+                }
+            ]
+        },
+    }
+    sites = [
+        {"type": "Microsoft.Web/sites", "name": name, "properties": {}}
+        for name in ("shop-west", "shop-east")
+    ]
+    parameters = {**SITE_LOOP_PARAMETERS, "endpointCount": {"type": "int", "defaultValue": 1}}
+    doc = template(*sites, endpoint, parameters=parameters)
+    assert load(doc, site="shop-west").has_private_endpoint
+    assert not load(doc, site="shop-east").has_private_endpoint
+    assert load(doc, site="shop-east", parameters={"endpointCount": "2"}).has_private_endpoint
 
 
 @pytest.mark.parametrize(
