@@ -141,13 +141,13 @@ def test_copy_with_an_unknown_count_is_refused_located() -> None:
             "copy": [
                 {
                     "name": "rules",
-                    "count": "[add(length(parameters('offices')), 1)]",
+                    "count": "[max(length(parameters('offices')), 1)]",
                     "input": {"ipAddress": "192.0.2.1"},
                 }
             ]
         },
     )
-    with pytest.raises(acl.ConfigError, match=r"\$\.variables\.copy\[0\]\.count: .*add\(\)"):
+    with pytest.raises(acl.ConfigError, match=r"\$\.variables\.copy\[0\]\.count: .*max\(\)"):
         load(doc, source="t.json")
 
 
@@ -503,3 +503,107 @@ def test_config_web_named_through_a_variable_or_format_is_recognised() -> None:
         )
         site = load(doc)
         assert [r.name for r in site.main_rules] == ["office"]
+
+
+def test_language_version_2_template_with_symbolic_names_is_read() -> None:
+    """What ``bicep build`` writes for a config/web of an ``existing`` site, with symbolic
+    resource names (languageVersion 2.0) and a ``[for]`` property loop."""
+    doc = {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "languageVersion": "2.0",
+        "contentVersion": "1.0.0.0",
+        "parameters": {
+            "appName": {"type": "string", "defaultValue": "shop"},
+            "ips": {"type": "array", "defaultValue": ["198.51.100.7", "203.0.113.9"]},
+        },
+        "resources": {
+            "app": {
+                "existing": True,
+                "type": "Microsoft.Web/sites",
+                "apiVersion": "2022-09-01",
+                "name": "[parameters('appName')]",
+            },
+            "cfg": {
+                "type": "Microsoft.Web/sites/config",
+                "apiVersion": "2022-09-01",
+                "name": "[format('{0}/{1}', parameters('appName'), 'web')]",
+                "properties": {
+                    "copy": [
+                        {
+                            "name": "ipSecurityRestrictions",
+                            "count": "[length(parameters('ips'))]",
+                            "input": {
+                                "ipAddress": "[format('{0}/32', parameters('ips')[copyIndex('ipSecurityRestrictions')])]",
+                                "action": "Allow",
+                                "priority": "[add(900, copyIndex('ipSecurityRestrictions'))]",
+                                "name": "[format('APIM_{0}', copyIndex('ipSecurityRestrictions'))]",
+                            },
+                        }
+                    ]
+                },
+                "dependsOn": ["app"],
+            },
+        },
+    }
+    site = load(doc)
+    assert site.name == "shop"
+    assert [(r.name, r.priority) for r in site.main_rules] == [("APIM_0", 900), ("APIM_1", 901)]
+    loop = doc["resources"]["cfg"]["properties"]["copy"][0]
+    loop["input"]["priority"] = "[min(900, copyIndex('ipSecurityRestrictions'))]"
+    with pytest.raises(
+        acl.ConfigError,
+        match=r"\$\.resources\.cfg\.properties\.copy\[0\]\.input\.priority: .*min\(\)",
+    ):
+        load(doc, source="main.json")
+    doc["resources"] = "[variables('x')]"
+    with pytest.raises(acl.ConfigError, match=r"\$\.resources: resources must be a list"):
+        load(doc)
+
+
+@pytest.mark.parametrize(
+    ("expression", "value"),
+    [
+        ("[add(900, copyIndex('r'))]", [900, 901]),
+        ("[sub(200, copyIndex('r', 1))]", [199, 198]),
+        ("[mul(copyIndex('r', 1), 100)]", [100, 200]),
+    ],
+)
+def test_integer_arithmetic_is_evaluated(expression: str, value: list[int]) -> None:
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "shop",
+            "properties": {"siteConfig": {"ipSecurityRestrictions": "[variables('r')]"}},
+        },
+        variables={
+            "copy": [
+                {
+                    "name": "r",
+                    "count": 2,
+                    "input": {"name": "x", "priority": expression, "ipAddress": "192.0.2.1"},
+                }
+            ]
+        },
+    )
+    assert [r.priority for r in load(doc).main_rules] == value
+
+
+@pytest.mark.parametrize(
+    ("expression", "match"),
+    [
+        ("[add(1, 'a')]", r"add\(\) takes two integers"),
+        ("[add(1)]", r"add\(\) takes two integers"),
+        ("[mul(9223372036854775807, 2)]", r"overflows ARM's 64-bit integers"),
+    ],
+)
+def test_integer_arithmetic_is_checked(expression: str, match: str) -> None:
+    rule = {"name": "x", "priority": expression, "ipAddress": "192.0.2.1"}
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "shop",
+            "properties": {"siteConfig": {"ipSecurityRestrictions": [rule]}},
+        }
+    )
+    with pytest.raises(acl.ConfigError, match=match):
+        load(doc)

@@ -120,12 +120,22 @@ def _walk(
 ) -> None:
     if resources is None:
         return
-    if not isinstance(resources, list):
-        raise ConfigError("resources must be a list", resolver.ctx.origin(path))
-    for index, resource in enumerate(resources):
-        rpath = f"{path}[{index}]"
+    if isinstance(resources, Mapping) and not parent_type:
+        # languageVersion 2.0 (what Bicep writes with symbolic names): resources by name
+        entries = [(f"{path}.{name}", resource) for name, resource in resources.items()]
+    elif isinstance(resources, list):
+        entries = [(f"{path}[{index}]", resource) for index, resource in enumerate(resources)]
+    else:
+        raise ConfigError(
+            "resources must be a list (or, with languageVersion 2.0, an object of resources "
+            "by symbolic name)",
+            resolver.ctx.origin(path),
+        )
+    for rpath, resource in entries:
         if not isinstance(resource, Mapping):
             continue
+        if resource.get("existing") is True:
+            continue  # a reference to a resource deployed elsewhere: it deploys nothing
         if "copy" not in resource:
             _resource(resource, rpath, parent_type, parent_name, resolver, scan)
             continue

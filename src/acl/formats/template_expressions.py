@@ -233,7 +233,7 @@ class Resolver:
         except Unsupported as exc:
             raise ConfigError(
                 f"template expression {quote(text)} uses {exc}(), which acl cannot evaluate offline: "
-                "only parameters(), variables(), concat(), format(), length() and copyIndex() are resolved; "
+                "only parameters(), variables(), concat(), format(), length(), add(), sub(), mul() and copyIndex() are resolved; "
                 "give the value directly or through a parameter",
                 self.ctx.origin(path),
             ) from None
@@ -328,6 +328,9 @@ class Resolver:
             "format": self._format,
             "copyindex": self._copy_index,
             "length": self._length,
+            "add": lambda args, path: _integers("add", args),
+            "sub": lambda args, path: _integers("sub", args),
+            "mul": lambda args, path: _integers("mul", args),
         }
         if self.resource_ids:
             functions["resourceid"] = self._resource_id
@@ -490,6 +493,18 @@ class Resolver:
             return texts[index]
 
         return re.sub(r"\{(\d+)\}", value, str(template))
+
+
+def _integers(name: str, args: list[Any]) -> int:
+    """``add()``, ``sub()`` or ``mul()`` of two integers (Bicep writes ``900 + i`` as
+    ``add(900, copyIndex(...))``), in ARM's 64-bit range."""
+    if len(args) != 2 or any(isinstance(a, bool) or not isinstance(a, int) for a in args):
+        raise ValueError(f"{name}() takes two integers, not {', '.join(quote(a) for a in args)}")
+    first, second = args
+    value = first + second if name == "add" else first - second if name == "sub" else first * second
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"{name}() overflows ARM's 64-bit integers")
+    return value
 
 
 def _bounded_sum(lengths: Any, construct: str, what: str) -> None:
