@@ -500,7 +500,7 @@ def _integers(name: str, args: list[Any]) -> int:
     ``add(900, copyIndex(...))``), in ARM's 64-bit range."""
     if len(args) != 2 or any(isinstance(a, bool) or not isinstance(a, int) for a in args):
         raise ValueError(f"{name}() takes two integers, not {', '.join(quote(a) for a in args)}")
-    first, second = args
+    first, second = int(args[0]), int(args[1])
     value = first + second if name == "add" else first - second if name == "sub" else first * second
     if not -(2**63) <= value < 2**63:
         raise ValueError(f"{name}() overflows ARM's 64-bit integers")
