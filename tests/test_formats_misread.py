@@ -266,7 +266,10 @@ def test_resource_copy_of_config_web_and_its_condition_are_expanded() -> None:
         },
         parameters=SITE_LOOP_PARAMETERS,
     )
-    with pytest.raises(acl.ConfigError, match=r"\$\.resources\[2\]\.condition: .*equals\(\)"):
+    assert load(doc, site="shop-west").main_rules == ()
+    assert [r.name for r in load(doc, site="shop-east").main_rules] == ["office"]
+    doc["resources"][2]["condition"] = "[reference('x').enabled]"
+    with pytest.raises(acl.ConfigError, match=r"\$\.resources\[2\]\.condition: .*reference\(\)"):
         load(doc, site="shop-east")
     doc["resources"][2]["condition"] = "[parameters('enabled')[copyIndex()]]"
     doc["parameters"]["enabled"] = {"type": "array", "defaultValue": [False, True]}
@@ -604,6 +607,54 @@ def test_integer_arithmetic_is_checked(expression: str, match: str) -> None:
             "name": "shop",
             "properties": {"siteConfig": {"ipSecurityRestrictions": [rule]}},
         }
+    )
+    with pytest.raises(acl.ConfigError, match=match):
+        load(doc)
+
+
+@pytest.mark.parametrize(
+    ("expression", "value"),
+    [
+        ("[if(equals(parameters('kind'), 'app'), 100, 200)]", 100),
+        ("[if(equals(parameters('kind'), 'App'), 100, 200)]", 200),
+        ("[if(not(equals(parameters('kind'), 'app')), 100, 200)]", 200),
+        ("[if(and(equals(1, 1), or(false, true)), 100, 200)]", 100),
+        ("[if(equals(toLower('APP'), toUpper('app')), 100, 200)]", 200),
+        ("[if(equals(1, true), 100, 200)]", 200),
+        ("[if(equals('1', 1), 100, 200)]", 200),
+    ],
+)
+def test_logical_and_comparison_functions_are_evaluated(expression: str, value: int) -> None:
+    rule = {"name": "x", "priority": expression, "ipAddress": "192.0.2.1"}
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "shop",
+            "properties": {"siteConfig": {"ipSecurityRestrictions": [rule]}},
+        },
+        parameters={"kind": {"type": "string", "defaultValue": "app"}},
+    )
+    assert load(doc).main_rules[0].priority == value
+
+
+@pytest.mark.parametrize(
+    ("expression", "match"),
+    [
+        ("[if('yes', 1, 2)]", r"if\(\) takes a boolean condition"),
+        ("[if(true, 1, reference('x'))]", r"uses reference\(\)"),
+        ("[if(equals(parameters('list'), parameters('list')), 1, 2)]", r"equals\(\) of arrays"),
+        ("[if(not(1), 1, 2)]", r"not\(\) takes booleans"),
+    ],
+)
+def test_logical_functions_are_checked(expression: str, match: str) -> None:
+    rule = {"name": "x", "priority": expression, "ipAddress": "192.0.2.1"}
+    doc = template(
+        {
+            "type": "Microsoft.Web/sites",
+            "name": "shop",
+            "properties": {"siteConfig": {"ipSecurityRestrictions": [rule]}},
+        },
+        parameters={"list": {"type": "array", "defaultValue": [1]}},
     )
     with pytest.raises(acl.ConfigError, match=match):
         load(doc)

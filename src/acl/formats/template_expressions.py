@@ -233,7 +233,7 @@ class Resolver:
         except Unsupported as exc:
             raise ConfigError(
                 f"template expression {quote(text)} uses {exc}(), which acl cannot evaluate offline: "
-                "only parameters(), variables(), concat(), format(), length(), add(), sub(), mul() and copyIndex() are resolved; "
+                "only parameters(), variables(), concat(), format(), length(), add(), sub(), mul(), if(), equals(), not(), and(), or(), toLower(), toUpper() and copyIndex() are resolved; "
                 "give the value directly or through a parameter",
                 self.ctx.origin(path),
             ) from None
@@ -328,6 +328,13 @@ class Resolver:
             "format": self._format,
             "copyindex": self._copy_index,
             "length": self._length,
+            "if": _if,
+            "equals": _equals,
+            "not": lambda args, path: not _booleans("not", args, 1)[0],
+            "and": lambda args, path: all(_booleans("and", args, 2)),
+            "or": lambda args, path: any(_booleans("or", args, 2)),
+            "tolower": lambda args, path: _string("toLower", args).lower(),
+            "toupper": lambda args, path: _string("toUpper", args).upper(),
             "add": lambda args, path: _integers("add", args),
             "sub": lambda args, path: _integers("sub", args),
             "mul": lambda args, path: _integers("mul", args),
@@ -493,6 +500,41 @@ class Resolver:
             return texts[index]
 
         return re.sub(r"\{(\d+)\}", value, str(template))
+
+
+def _if(args: list[Any], path: str) -> Any:
+    """``if(condition, then, else)``. Both branches are evaluated here, so one that acl cannot
+    evaluate is refused even when it is not chosen."""
+    if len(args) != 3 or not isinstance(args[0], bool):
+        raise ValueError("if() takes a boolean condition and two values")
+    return args[1] if args[0] else args[2]
+
+
+def _equals(args: list[Any], path: str) -> bool:
+    """``equals(a, b)`` of two strings (case-sensitive, as ARM compares them), integers or
+    booleans; arrays and objects are refused rather than compared by guess."""
+    if len(args) != 2:
+        raise ValueError("equals() takes two values")
+    first, second = args
+    if any(not isinstance(a, (str, int)) for a in args):
+        raise ValueError("equals() of arrays or objects is not evaluated; compare their members")
+    if isinstance(first, bool) != isinstance(second, bool):
+        return False
+    return bool(first == second and type(first) is type(second))
+
+
+def _booleans(name: str, args: list[Any], least: int) -> list[bool]:
+    if len(args) < least or (name == "not" and len(args) != 1):
+        raise ValueError(f"{name}() takes {'one' if name == 'not' else 'two or more'} booleans")
+    if any(not isinstance(a, bool) for a in args):
+        raise ValueError(f"{name}() takes booleans, not {', '.join(quote(a) for a in args)}")
+    return [bool(a) for a in args]
+
+
+def _string(name: str, args: list[Any]) -> str:
+    if len(args) != 1 or not isinstance(args[0], str):
+        raise ValueError(f"{name}() takes one string")
+    return str(args[0])
 
 
 def _integers(name: str, args: list[Any]) -> int:
