@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 from ..errors import ConfigError, Origin, UsageError, quote
 from ..formats import FORMATS, load
@@ -33,7 +33,10 @@ __all__ = [
     "warn",
 ]
 
-Commands = argparse._SubParsersAction
+if TYPE_CHECKING:
+    Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    Commands = argparse._SubParsersAction
 """The ``acl`` parser's subparsers: what each command module's ``register`` adds to."""
 
 

@@ -39,15 +39,20 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def _modules(argv: Sequence[str] | None) -> Iterable[str]:
-    """The modules to register for ``argv``: the one of its command, or all of them."""
-    if argv is not None:
-        # the top-level options (--help, --version) take no value, so the first word that
-        # is not an option is the command
-        command = next((word for word in argv if not word.startswith("-")), None)
-        for module, names in COMMANDS:
-            if command in names:
-                return (module,)
-    return (module for module, _ in COMMANDS)
+    """The modules to register for ``argv``: the one of its command; none without a command
+    (``acl --version``); all of them for ``acl --help``, an unknown command, or no ``argv``."""
+    every = [module for module, _ in COMMANDS]
+    if argv is None:
+        return every
+    # the top-level options (--help, --version) take no value, so the first word that is
+    # not an option is the command
+    command = next((word for word in argv if not word.startswith("-")), None)
+    if command is None:
+        return every if any(word in ("-h", "--help") for word in argv) else []
+    for module, names in COMMANDS:
+        if command in names:
+            return [module]
+    return every
 
 
 def build_parser(argv: Sequence[str] | None = None) -> Parser:
