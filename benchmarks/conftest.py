@@ -31,7 +31,9 @@ class Case:
 
 def _case(rules: int, family: str, header_share: float = 0.0) -> Case:
     ruleset = workload.generate(rules, family, header_share=header_share, seed=0)
-    return Case(ruleset, acl.compile(ruleset.site), workload.make_traffic(ruleset, workload.REQUESTS))
+    return Case(
+        ruleset, acl.compile(ruleset.site), workload.make_traffic(ruleset, workload.REQUESTS)
+    )
 
 
 @pytest.fixture(scope="session")

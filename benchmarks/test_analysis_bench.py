@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-import workload
 import acl
+import workload
 from acl.analysis import diff, lint
 
 RULES = 1_000

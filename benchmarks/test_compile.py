@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-import workload
 import acl
+import workload
 
 
 @pytest.mark.benchmark(group="compile")

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import acl
 import acl.analysis
-from acl.convert import TARGETS, ConvertError, convert
 from acl.cli.convert import register
+from acl.convert import TARGETS, ConvertError, convert
 
 from .conftest import EXAMPLES
 from .strategies import requests, site_configs, site_from_config

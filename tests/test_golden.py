@@ -149,7 +149,9 @@ def test_check_html_structure(
     summary = json.loads(page.data["summary"])
     compare("check.html.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
     # the page carries the same summary as --format json
-    _, as_json = run(capsys, monkeypatch, "check", "--rules", SITE, "--log", LOG, "--format", "json")
+    _, as_json = run(
+        capsys, monkeypatch, "check", "--rules", SITE, "--log", LOG, "--format", "json"
+    )
     assert summary == json.loads(as_json)
 
 

@@ -26,7 +26,6 @@ from envoy.config.core.v3 import base_pb2
 from envoy.service.auth.v3 import external_auth_pb2 as pb
 from envoy.service.auth.v3 import external_auth_pb2_grpc
 
-from acl import cli
 from acl.errors import UsageError
 from acl.grpc_authz import GrpcAuthorization, GrpcServer, parse_peer
 from acl.middleware import FORBIDDEN_BODY, RulesSnapshot

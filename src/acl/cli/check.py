@@ -89,7 +89,6 @@ def register(commands: Commands) -> None:
     wi.set_defaults(handler=_cmd_whatif)
 
 
-
 def _outputs_are_not_inputs(
     args: argparse.Namespace, outputs: list[tuple[str, str | None]]
 ) -> None:

@@ -295,4 +295,3 @@ def known_header(name: str, where: str) -> str:
             f" {', '.join(HEADER_NAMES)} (access restrictions read no other header)"
         )
     return known
-

@@ -65,7 +65,6 @@ def register(commands: Commands) -> None:
     te.set_defaults(handler=_cmd_test)
 
 
-
 def _parse_header(text: str) -> tuple[str, str]:
     name, sep, value = text.partition(":")
     if not sep or not name.strip():

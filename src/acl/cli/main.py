@@ -62,9 +62,7 @@ def build_parser(argv: Sequence[str] | None = None) -> Parser:
         prog="acl", description="Evaluate Azure App Service access restriction rule sets."
     )
     parser.add_argument("--version", action="version", version=f"acl {__version__}")
-    commands: Commands = parser.add_subparsers(
-        dest="command", required=True, parser_class=Parser
-    )
+    commands: Commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in _modules(argv):
         importlib.import_module(module).register(commands)
     return parser

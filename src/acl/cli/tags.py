@@ -25,7 +25,6 @@ def register(commands: Commands) -> None:
     ta.set_defaults(handler=_cmd_tags)
 
 
-
 def _tags(args: argparse.Namespace) -> ServiceTags:
     return load_service_tags(args.service_tags)
 
