@@ -103,6 +103,7 @@ def add_rules_options(
             dest="rules_format",
             action=_DeprecatedFormat,
             choices=sorted(FORMATS),
+            metavar="NAME",
             help="deprecated: the same as --rules-format (warns)",
         )
     group.add_argument(
