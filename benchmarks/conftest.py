@@ -1,7 +1,8 @@
 """Shared rule sets for the pytest-benchmark suite: built once per session, seeded.
 
-The same generators as ``acl bench`` (:mod:`acl.bench`); a million requests per rule set.
-Run with ``.venv/bin/python -m pytest benchmarks --benchmark-only``.
+The workloads of ``acl bench`` (:mod:`workload`): the same generators, a million requests
+(:data:`workload.REQUESTS`) per rule set. Run with
+``.venv/bin/python -m pytest benchmarks --benchmark-only``.
 """
 
 from __future__ import annotations
@@ -11,18 +12,17 @@ from dataclasses import dataclass
 import pytest
 
 import acl
-from acl import bench
+import workload
 
-REQUESTS = 1_000_000
 SAMPLE = 20_000
 """Requests in the single-call loops."""
 
 
 @dataclass(frozen=True)
 class Case:
-    ruleset: bench.RuleSet
+    ruleset: workload.RuleSet
     engine: acl.Engine
-    traffic: bench.Traffic
+    traffic: workload.Traffic
 
     @property
     def sample(self) -> list[str]:
@@ -30,8 +30,10 @@ class Case:
 
 
 def _case(rules: int, family: str, header_share: float = 0.0) -> Case:
-    ruleset = bench.generate(rules, family, header_share=header_share, seed=0)
-    return Case(ruleset, acl.compile(ruleset.site), bench.make_traffic(ruleset, REQUESTS))
+    ruleset = workload.generate(rules, family, header_share=header_share, seed=0)
+    return Case(
+        ruleset, acl.compile(ruleset.site), workload.make_traffic(ruleset, workload.REQUESTS)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -51,4 +53,4 @@ def v4_10k() -> Case:
 
 @pytest.fixture(scope="session")
 def hdr_512() -> Case:
-    return _case(512, "ipv4", bench.HEADER_SHARE)
+    return _case(512, "ipv4", workload.HEADER_SHARE)

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 
 import acl
-from acl import bench
+import workload
 from acl.analysis import diff, lint
 
 RULES = 1_000
 
 
 def _site(family: str, header_share: float = 0.0, seed: int = 0) -> acl.Site:
-    return bench.generate(RULES, family, header_share=header_share, seed=seed).site
+    return workload.generate(RULES, family, header_share=header_share, seed=seed).site
 
 
 def _dense(seed: int = 0) -> acl.Site:

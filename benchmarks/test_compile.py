@@ -11,26 +11,26 @@ from typing import Any
 import pytest
 
 import acl
-from acl import bench
+import workload
 
 
 @pytest.mark.benchmark(group="compile")
 @pytest.mark.parametrize("rules", [512, 10_000])
 def test_compile_generated(benchmark: Any, rules: int) -> None:
-    site = bench.generate(rules, "ipv4").site
+    site = workload.generate(rules, "ipv4").site
     engine = benchmark(acl.compile, site)
     assert len(engine.tables.rules) == rules
 
 
 @pytest.mark.benchmark(group="compile")
 def test_compile_100k(benchmark: Any) -> None:
-    site = bench.generate(100_000, "ipv4").site
+    site = workload.generate(100_000, "ipv4").site
     engine = benchmark.pedantic(acl.compile, args=(site,), rounds=3)
     assert len(engine.tables.rules) == 100_000
 
 
 @pytest.mark.benchmark(group="compile")
 def test_compile_azure_cloud(benchmark: Any) -> None:
-    site = bench.azure_cloud().site
+    site = workload.azure_cloud().site
     engine = benchmark(acl.compile, site)
     assert engine.nbytes > 0

@@ -7,7 +7,7 @@ serve`` answers at least 5,000 auth requests/s on one core with p99 under 5 ms o
 The middleware is driven without a server (one coroutine step per request for ASGI, one call
 for WSGI), so the difference between the two rows of a group is what the middleware adds.
 The service runs as ``acl serve`` in its own process pinned to CPU 0; the load generator
-(:func:`acl.testing.load_test`, keep-alive connections, loopback only) runs pinned to CPU 1.
+(:func:`loadgen.load_test`, keep-alive connections, loopback only) runs pinned to CPU 1.
 
 Run with ``.venv/bin/python -m pytest benchmarks/test_gateway_bench.py --benchmark-only -s``.
 """
@@ -32,7 +32,7 @@ import pytest
 import acl
 from acl import cli
 from acl.middleware import AclMiddleware, AclWSGIMiddleware
-from acl.testing import LoadReport, load_test
+from loadgen import LoadReport, load_test
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "examples" / "frontdoor-site" / "site.json"
@@ -203,18 +203,18 @@ LAUNCHER = """
 import sys
 from acl import cli
 from acl.serve_cli import register
-parser = cli._Parser(prog="acl")
-commands = parser.add_subparsers(dest="command", required=True, parser_class=cli._Parser)
-register(commands, cli._add_rules_options, cli._load_site)
+parser = cli.Parser(prog="acl")
+commands = parser.add_subparsers(dest="command", required=True, parser_class=cli.Parser)
+register(commands, cli.add_rules_options, cli.load_site)
 args = parser.parse_args(sys.argv[1:])
 sys.exit(args.handler(args))
 """
 
 
 def _serve_command() -> list[str]:
-    for action in cli._parser()._actions:
+    for action in cli.build_parser()._actions:
         if isinstance(action, argparse._SubParsersAction) and "serve" in action.choices:
-            return [sys.executable, "-m", "acl.cli", "serve"]
+            return [sys.executable, "-m", "acl", "serve"]
     return [sys.executable, "-c", LAUNCHER, "serve"]
 
 

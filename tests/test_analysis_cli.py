@@ -1,4 +1,4 @@
-"""acl lint / diff / search: the commands registered by acl.analysis.cli.register, driven
+"""acl lint / diff / search: the commands registered by acl.cli.analysis.register, driven
 through an argparse parser built here (and through acl.cli.main once it registers them)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 import acl
 import acl.cli
-from acl.analysis.cli import register
+from acl.cli.analysis import register
 
 from .conftest import EXAMPLES, rule
 
@@ -22,7 +22,7 @@ SITE = str(EXAMPLES / "frontdoor-site" / "site.json")
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="acl")
     commands = top.add_subparsers(dest="command", required=True)
-    register(commands, acl.cli._add_rules_options, acl.cli._load_site)
+    register(commands)
     return top
 
 
@@ -278,7 +278,7 @@ def test_search_unknown_rule_is_an_error() -> None:
 
 
 def _wired() -> bool:
-    for action in acl.cli._parser()._actions:
+    for action in acl.cli.build_parser()._actions:
         if isinstance(action, argparse._SubParsersAction):
             return "lint" in action.choices
     return False

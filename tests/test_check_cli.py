@@ -233,12 +233,12 @@ def test_whatif_and_convert_refuse_an_output_that_is_an_input(
 def test_a_report_into_a_missing_folder_fails_before_reading(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import acl.cli
+    import acl.cli.check
 
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("the logs were read")
 
-    monkeypatch.setattr(acl.cli, "read_logs", never)
+    monkeypatch.setattr(acl.cli.check, "read_logs", never)
     missing = tmp_path / "no" / "such" / "report.txt"
     for command in (["check"], ["whatif", "--proposed", SITE]):
         for option in ("--report", "--out"):
@@ -253,9 +253,9 @@ def test_a_report_into_a_missing_folder_fails_before_reading(
 def test_outputs_appear_only_when_complete(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import acl.cli
+    import acl.cli.check
 
-    real = acl.cli.replay
+    real = acl.cli.check.replay
 
     def interrupted(engine: object, batches: object, on_batch: object) -> object:
         def after_one(batch: object, decided: object) -> None:
@@ -264,7 +264,7 @@ def test_outputs_appear_only_when_complete(
 
         return real(engine, batches, on_batch=after_one)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(acl.cli, "replay", interrupted)
+    monkeypatch.setattr(acl.cli.check, "replay", interrupted)
     for name in ("d.jsonl", "d.csv", "d.parquet"):
         out_file = tmp_path / name
         code, _, err = run(capsys, "check", "--rules", SITE, "--log", AUDIT, "--batch-size", "5",
@@ -277,7 +277,7 @@ def test_outputs_appear_only_when_complete(
                      str(tmp_path / "d.jsonl"))  # fmt: skip
     assert code == 130 and (tmp_path / "d.jsonl").read_text() == "earlier\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.jsonl"]
-    monkeypatch.setattr(acl.cli, "replay", real)
+    monkeypatch.setattr(acl.cli.check, "replay", real)
     code, _, _ = run(capsys, "check", "--rules", SITE, "--log", AUDIT, "--out",
                      str(tmp_path / "d.jsonl"))  # fmt: skip
     assert code == 0 and len((tmp_path / "d.jsonl").read_text().splitlines()) == 66

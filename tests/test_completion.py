@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from acl.cli import _parser, main
-from acl.completion import fish_script
+from acl.cli import build_parser, main
+from acl.cli.completion import fish_script
 
 
 def _script(capsys: pytest.CaptureFixture[str], shell: str) -> str:
@@ -90,7 +90,7 @@ def test_fish(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
 
 
 def test_fish_quotes_descriptions_and_leaves_hidden_options_out() -> None:
-    text = fish_script(_parser())
+    text = fish_script(build_parser())
     # help with a quote is escaped inside the single-quoted word
     assert "-d 'show program\\'s version number and exit'" in text
     # check's --batch-size is hidden (argparse.SUPPRESS)

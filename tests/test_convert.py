@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import acl
 import acl.analysis
+from acl.cli.convert import register
 from acl.convert import TARGETS, ConvertError, convert
-from acl.formats.convert_cli import add_iac_options, iac_load_options, register
 
 from .conftest import EXAMPLES
 from .strategies import requests, site_configs, site_from_config
@@ -228,28 +228,10 @@ def test_unknown_target() -> None:
 
 
 def cli(argv: list[str]) -> tuple[int, str]:
-    """Run ``acl convert`` through a parser built the way cli.py builds its commands."""
-
-    def add_rules_options(parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group("loading the rules")
-        group.add_argument("--rules", required=True, metavar="FILE")
-        group.add_argument("--format", dest="rules_format", choices=sorted(acl.FORMATS))
-        group.add_argument("--service-tags", metavar="PATH")
-        group.add_argument("--site", metavar="NAME")
-        add_iac_options(group)
-
-    def load_site(args: argparse.Namespace) -> acl.Site:
-        return acl.load(
-            args.rules,
-            format=args.rules_format,
-            service_tags=args.service_tags,
-            site=args.site,
-            **iac_load_options(args),
-        )
-
+    """Run ``acl convert`` through a parser built the way acl.cli builds its commands."""
     parser = argparse.ArgumentParser(prog="acl")
     commands = parser.add_subparsers(dest="command", required=True)
-    register(commands, add_rules_options, load_site)
+    register(commands)
     args = parser.parse_args(argv)
     out = io.StringIO()
     with redirect_stdout(out):

@@ -26,7 +26,7 @@ from envoy.config.core.v3 import base_pb2
 from envoy.service.auth.v3 import external_auth_pb2 as pb
 from envoy.service.auth.v3 import external_auth_pb2_grpc
 
-from acl import cli
+from acl.errors import UsageError
 from acl.grpc_authz import GrpcAuthorization, GrpcServer, parse_peer
 from acl.middleware import FORBIDDEN_BODY, RulesSnapshot
 from acl.serve import DecisionService
@@ -400,7 +400,7 @@ def test_the_grpc_listen_option(tmp_path: Path) -> None:
     args = _parser().parse_args(["serve", "--rules", rules, "--grpc-listen", "[::1]:9181"])
     assert args.grpc_listen == ("::1", 9181)
     assert _parser().parse_args(["serve", "--rules", rules]).grpc_listen is None
-    with pytest.raises(cli.UsageError, match="--grpc-listen: '9181' is not HOST:PORT"):
+    with pytest.raises(UsageError, match="--grpc-listen: '9181' is not HOST:PORT"):
         _parser().parse_args(["serve", "--rules", rules, "--grpc-listen", "9181"])
 
 

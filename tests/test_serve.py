@@ -78,9 +78,9 @@ import sys
 from acl import cli
 from acl.errors import AclError
 from acl.serve_cli import register
-parser = cli._Parser(prog="acl")
-commands = parser.add_subparsers(dest="command", required=True, parser_class=cli._Parser)
-register(commands, cli._add_rules_options, cli._load_site)
+parser = cli.Parser(prog="acl")
+commands = parser.add_subparsers(dest="command", required=True, parser_class=cli.Parser)
+register(commands, cli.add_rules_options, cli.load_site)
 try:
     args = parser.parse_args(sys.argv[1:])
     sys.exit(args.handler(args))
@@ -93,9 +93,9 @@ except AclError as exc:
 
 def serve_command() -> list[str]:
     """The command line that runs ``acl serve``: the real CLI once it has the command."""
-    for action in cli._parser()._actions:
+    for action in cli.build_parser()._actions:
         if isinstance(action, argparse._SubParsersAction) and "serve" in action.choices:
-            return [sys.executable, "-m", "acl.cli", "serve"]
+            return [sys.executable, "-m", "acl", "serve"]
     return [sys.executable, "-c", LAUNCHER, "serve"]
 
 
@@ -437,9 +437,9 @@ def test_unknown_paths_and_lifespan(service: DecisionService) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = cli._Parser(prog="acl")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=cli._Parser)
-    register(commands, cli._add_rules_options, cli._load_site)
+    parser = cli.Parser(prog="acl")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=cli.Parser)
+    register(commands, cli.add_rules_options, cli.load_site)
     return parser
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import acl
+from acl.cli.bench import harness
 from acl.testing import (
     assert_allows,
     assert_decided_by,
@@ -19,10 +20,11 @@ from acl.testing import (
     call_asgi,
     call_wsgi,
     decide,
-    load_test,
 )
 
 from .conftest import EXAMPLES
+
+load_test = harness("loadgen").load_test
 
 pytest_plugins = ["acl.testing"]
 

@@ -102,7 +102,7 @@ cdef int _parse_v6(const char* s, Py_ssize_t n, uint64_t* hi, uint64_t* lo) noex
     cdef Py_ssize_t lens[11]
     cdef int count = 0
     cdef Py_ssize_t i, begin = 0
-    cdef int h, k, d, v
+    cdef int h, k, d, _k
     cdef uint32_t v4
     cdef int values[10]
     cdef int empty[10]
@@ -178,7 +178,7 @@ cdef int _parse_v6(const char* s, Py_ssize_t n, uint64_t* hi, uint64_t* lo) noex
             return 0
         hextets[pos] = values[k]
         pos += 1
-    for k in range(skipped):
+    for _k in range(skipped):
         hextets[pos] = 0
         pos += 1
     for k in range(count - parts_lo, count):
@@ -317,7 +317,7 @@ def split_columns(str text, int count, tuple wanted, tuple flags=None):
     cdef Py_ssize_t n, i, base, start = 0, la, lb
     cdef const char* s = PyUnicode_AsUTF8AndSize(text, &n)
     cdef int nw = len(wanted)
-    cdef int field = 0, k, slot, at
+    cdef int field = 0, k, at
     cdef int slot_a[MAX_SLOTS]
     cdef int slot_b[MAX_SLOTS]
     cdef int slot_flags[MAX_SLOTS]
@@ -330,9 +330,7 @@ def split_columns(str text, int count, tuple wanted, tuple flags=None):
     cdef char join[JOIN_BUFFER]
     cdef uint64_t word, mask
     cdef char c
-    cdef int required = 0
     cdef bint reuse
-    cdef object value
     cdef list column
     cdef list prev = [None] * MAX_SLOTS
     if nw > MAX_SLOTS or count > 512 or count < 1:

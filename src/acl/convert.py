@@ -39,7 +39,7 @@ import json
 import re
 from typing import Any, Literal
 
-from .errors import ConfigError
+from .errors import ConvertError
 from .model import Rule, Site
 from .serialize import site_to_dict
 
@@ -58,20 +58,6 @@ _TF_HEADERS = {
     "X-Azure-FDID": "x_azure_fdid",
     "X-FD-HealthProbe": "x_fd_health_probe",
 }
-
-
-class ConvertError(ConfigError):
-    """A site that the target cannot express; ``rule`` is the culprit, when there is one."""
-
-    def __init__(self, message: str, rule: Rule | None = None) -> None:
-        if rule is not None and rule.origin is None:
-            message = f"{_label(rule)}: {message}"
-        super().__init__(message, rule.origin if rule is not None else None)
-        self.rule = rule
-
-
-def _label(rule: Rule) -> str:
-    return f"{rule.collection} rule {rule.label}"
 
 
 # ---------------------------------------------------------------------------- ARM shapes

@@ -7,12 +7,17 @@ the builtin it refines, so ``except ValueError`` keeps working for callers who d
     AclError(Exception)
      ├── AddressError(AclError, ValueError)      a malformed address or CIDR
      ├── ConfigError(AclError, ValueError)       a rule set that cannot load, with where it came from
-     │    └── ServiceTagError(ConfigError)       an unknown or misplaced service tag name
+     │    ├── ServiceTagError(ConfigError)       an unknown or misplaced service tag name
+     │    └── ConvertError(ConfigError)          a site that ``acl convert``'s target cannot express
      ├── ServiceTagDataError(AclError, ValueError)   a service tag file that cannot be read
      ├── RequestError(AclError, ValueError)      a request that cannot be evaluated
      ├── LogError(AclError, ValueError)          a log source that cannot be read at all
      ├── OutputError(AclError, OSError)          an output that cannot be written, or is an input
-     └── ExpectationError(AclError, ValueError)  an expectation file (``acl test``) that cannot be read
+     ├── ExpectationError(AclError, ValueError)  an expectation file (``acl test``) that cannot be read
+     ├── AnalysisError(AclError, ValueError)     a lint, diff or search that cannot run as asked
+     └── UsageError(AclError)                    a command line that does not make sense
+
+    ConfigWarning(UserWarning)                   what a loader did that the user should know
 
 Messages name the culprit with ``!r``, the file, the JSON path or line, the rule's name and
 position, and say what was expected; :func:`quote` cuts a long value short. The CLI prints
@@ -23,12 +28,18 @@ from __future__ import annotations
 
 import reprlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .model import Rule
 
 __all__ = [
     "AclError",
     "AddressError",
+    "AnalysisError",
     "ConfigError",
+    "ConfigWarning",
+    "ConvertError",
     "ExpectationError",
     "LogError",
     "Origin",
@@ -36,6 +47,7 @@ __all__ = [
     "RequestError",
     "ServiceTagDataError",
     "ServiceTagError",
+    "UsageError",
 ]
 
 QUOTE_CHARS = 70
@@ -176,3 +188,27 @@ class LogError(_Located, ValueError):
 class OutputError(_Located, OSError):
     """An output file that cannot be written (a missing folder, a full disk), or that is one
     of the command's inputs. Nothing of it is left behind."""
+
+
+class ConvertError(ConfigError):
+    """A site that the target cannot express; ``rule`` is the culprit, when there is one."""
+
+    def __init__(self, message: str, rule: Rule | None = None) -> None:
+        if rule is not None and rule.origin is None:
+            message = f"{rule.collection} rule {rule.label}: {message}"
+        super().__init__(message, rule.origin if rule is not None else None)
+        self.rule = rule
+
+
+class AnalysisError(AclError, ValueError):
+    """An analysis that cannot run as asked: an unknown rule, an impossible option, or a
+    state space beyond the bound."""
+
+
+class UsageError(AclError):
+    """A command line that does not make sense."""
+
+
+class ConfigWarning(UserWarning):
+    """Something a loader did that the user should know about: a rule skipped with
+    ``unresolved="skip-rule"``, a script command that changed nothing, a file not read."""

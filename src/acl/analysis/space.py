@@ -48,7 +48,7 @@ from typing import Any, Literal
 
 from ..addresses import MAPPED_V4, format_address
 from ..compile import HeaderIndex
-from ..errors import AclError
+from ..errors import AnalysisError
 from ..headers import HEADER_NAMES, XAZUREFDID, XFDHEALTHPROBE, XFORWARDEDFOR, XFORWARDEDHOST
 from ..model import (
     Action,
@@ -114,11 +114,6 @@ EXACT_HEADERS = (XAZUREFDID, XFDHEALTHPROBE)
 UNION_HEADERS = (XFORWARDEDFOR, XFORWARDEDHOST)
 MAPPED_LAST = MAPPED_V4 + (1 << 32) - 1
 BITS = {4: 32, 6: 128}
-
-
-class AnalysisError(AclError, ValueError):
-    """An analysis that cannot run as asked: an unknown rule, an impossible option, or a
-    state space beyond the bound."""
 
 
 # ---------------------------------------------------------------------------- conditions

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..errors import ConfigWarning
 from ..servicetags import ServiceTags, load_service_tags
 
 if TYPE_CHECKING:
@@ -29,11 +30,6 @@ what is sent to Azure (an ARM template, Bicep output, a PUT/PATCH body)."""
 AZURERM_DEFAULT_ACTION_VERSION = (3, 95)
 """The azurerm release whose web apps send ``ip_restriction_default_action`` (default
 ``Allow``); older releases send no default action, so the implicit Deny applies."""
-
-
-class ConfigWarning(UserWarning):
-    """Something a loader did that the user should know about: a rule skipped with
-    ``unresolved="skip-rule"``, a script command that changed nothing, a file not read."""
 
 
 @dataclass(frozen=True)

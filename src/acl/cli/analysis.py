@@ -4,25 +4,20 @@
 code and raise :class:`~acl.AclError` subclasses for errors (the ``acl`` command prints
 those on one line and exits 2).
 
-In ``lint`` and ``search``, ``--format`` names the **output** format (as in ``diff``); the
-rules file's format is ``--rules-format``.
+In all three, ``--format`` names the **output** format; the rules file's format is
+``--rules-format`` (``diff``: ``--old-format`` and ``--new-format``, one per file).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import AclError
-from ..formats import FORMATS, load
-from ..formats.convert_cli import add_iac_options, iac_load_options
-from ..model import Site
-from .diff import Compare, diff
-from .lint import SEVERITIES, lint, severity_at_least
-from .output import (
+from ..analysis.diff import Compare, diff
+from ..analysis.lint import SEVERITIES, lint, severity_at_least
+from ..analysis.output import (
     LINT_FORMATS,
     LintedFile,
     diff_files_json,
@@ -32,56 +27,17 @@ from .output import (
     search_json,
     search_text,
 )
-from .search import describe_search, search
-from .space import STATE_LIMIT
+from ..analysis.search import describe_search, search
+from ..analysis.space import STATE_LIMIT
+from ..errors import AclError
+from ..formats import FORMATS, load
+from .common import Commands, add_iac_options, add_rules_options, iac_load_options, load_site
 
 __all__ = ["register"]
 
 
-def _rules_format_option(parser: argparse.ArgumentParser) -> None:
-    """Give the rules' format as ``--rules-format`` (next to the other loading options),
-    freeing ``--format`` for the output format; the parser resolves the conflict."""
-    if "--rules-format" in parser._option_string_actions:
-        return
-    group: argparse._ActionsContainer = parser
-    loading = parser._option_string_actions.get("--format")
-    for candidate in parser._action_groups:
-        if loading is not None and loading in candidate._group_actions:
-            group = candidate
-    group.add_argument(
-        "--rules-format",
-        dest="rules_format",
-        choices=sorted(FORMATS),
-        help="the rules file's format (default: sniffed)",
-    )
-
-
-def _loader(
-    load_site: Callable[[argparse.Namespace], Site],
-) -> Callable[[argparse.Namespace], Site]:
-    def loaded(args: argparse.Namespace) -> Site:
-        values = dict(vars(args))
-        values["format"] = args.rules_format
-        return load_site(argparse.Namespace(**values))
-
-    return loaded
-
-
-def register(
-    commands: argparse._SubParsersAction[Any],
-    add_rules_options: Callable[[argparse.ArgumentParser], None],
-    load_site: Callable[[argparse.Namespace], Site],
-) -> None:
-    """Add ``lint``, ``diff`` and ``search`` to the ``acl`` subcommands.
-
-    Args:
-        commands: the ``acl`` parser's subparsers.
-        add_rules_options: adds ``--rules``, ``--format``, ``--service-tags`` and the
-            template options to a parser (``--format`` is renamed ``--rules-format`` here).
-        load_site: loads the site those options name.
-    """
-    loaded = _loader(load_site)
-    kwargs: dict[str, Any] = {"conflict_handler": "resolve"}
+def register(commands: Commands) -> None:
+    """Add ``lint``, ``diff`` and ``search`` to the ``acl`` subcommands."""
 
     # -- lint
     li = commands.add_parser(
@@ -91,12 +47,9 @@ def register(
         "rules involved, an explanation and a fix hint. Each FILE is loaded and linted on its "
         "own. Exit 1 when a finding at or above --fail-level exists, 2 when a file cannot be "
         "loaded (the others are still linted).",
-        **kwargs,
     )
-    add_rules_options(li)
-    _rules_format_option(li)
     # Several files: FILE... (and --rules FILE, kept for one); each is loaded and linted alone.
-    li._option_string_actions["--rules"].required = False
+    add_rules_options(li, rules_required=False, format_alias=False)
     li.add_argument(
         "files",
         nargs="*",
@@ -139,7 +92,7 @@ def register(
             # A file that cannot be loaded is reported (exit 2) and the others still linted;
             # an unknown --ignore code is the same mistake for every file: it stops the run.
             try:
-                site = loaded(argparse.Namespace(**{**vars(args), "rules": path}))
+                site = load_site(argparse.Namespace(**{**vars(args), "rules": path}))
             except AclError as exc:
                 print(f"acl: error: {exc}", file=sys.stderr)
                 linted.append(LintedFile(path, (), str(exc)))
@@ -267,10 +220,8 @@ def register(
         description="Finds a concrete request that the site decides as asked (exit 0), or "
         "proves that none exists (exit 1). Requests through a private endpoint are always "
         "allowed and are not searched.",
-        **kwargs,
     )
-    add_rules_options(se)
-    _rules_format_option(se)
+    add_rules_options(se, format_alias=False)
     q = se.add_argument_group("the question")
     q.add_argument("--decision", required=True, choices=["allow", "deny"])
     q.add_argument("--collection", choices=["main", "scm"], default="main")
@@ -294,7 +245,7 @@ def register(
     )
 
     def run_search(args: argparse.Namespace) -> int:
-        site = loaded(args)
+        site = load_site(args)
         found = search(
             site,
             args.decision,

@@ -1,31 +1,148 @@
-"""The ``acl convert`` subcommand, and the loading options of the infrastructure-as-code
-formats (Terraform, az CLI and PowerShell scripts) for every command that loads a site.
+"""What the ``acl`` commands share: the parser class, the options that load a site (and the
+Terraform and script inputs), the log-reading options, and the checks run before anything
+is read.
 
-``cli.py`` calls :func:`register` once, and adds :func:`add_iac_options` to its rule-loading
-options and :func:`iac_load_options` to its ``load()`` call.
+Every command that loads a site takes ``--rules FILE`` and ``--rules-format NAME``;
+``--format`` is the command's output format wherever it has one. Commands without an output
+format (``eval``, ``convert``, ``serve``) still accept ``--format`` for the rules' format, as
+a deprecated spelling that warns on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
-from ..errors import ConfigError, Origin, quote
+from ..errors import ConfigError, Origin, UsageError, quote
+from ..formats import FORMATS, load
+from ..headers import HEADER_NAMES, canonical_header
 from ..model import Site
-from .terraform import WEB_APP_TYPES
+from ..servicetags import ENV_VAR
 
 __all__ = [
+    "Commands",
+    "Parser",
     "add_iac_options",
+    "add_rules_options",
     "add_site_options",
     "iac_load_options",
-    "register",
+    "known_header",
+    "load_site",
     "site_load_options",
+    "warn",
 ]
 
+if TYPE_CHECKING:
+    Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    Commands = argparse._SubParsersAction
+"""The ``acl`` parser's subparsers: what each command module's ``register`` adds to."""
 
-class _InOrder(argparse._AppendAction):
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are :class:`~acl.errors.UsageError` (one line,
+    exit 2), not argparse's usage text and ``SystemExit``."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def warn(message: str) -> None:
+    """A warning on stderr, as ``acl: warning: ...``."""
+    print(f"acl: warning: {message}", file=sys.stderr)
+
+
+class _DeprecatedFormat(argparse.Action):
+    """``--format NAME`` on a command without an output format: the rules' format, with a
+    warning that ``--rules-format`` is the spelling to use."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        warn(
+            f"{parser.prog}: {option_string} {values} is deprecated for the rules' format: "
+            f"use --rules-format {values}"
+        )
+        setattr(namespace, self.dest, values)
+
+
+def add_rules_options(
+    parser: argparse.ArgumentParser, *, rules_required: bool = True, format_alias: bool = True
+) -> None:
+    """The options that load a site: ``--rules``, ``--rules-format``, ``--service-tags``,
+    the template options and the Terraform and script inputs (:func:`add_iac_options`).
+
+    Args:
+        parser: the command's parser.
+        rules_required: whether ``--rules`` must be given (``lint`` and ``convert`` also take
+            the files as positional arguments).
+        format_alias: also accept the deprecated ``--format NAME`` for the rules' format;
+            only for commands that have no output ``--format`` of their own.
+    """
+    group = parser.add_argument_group("loading the rules")
+    group.add_argument(
+        "--rules",
+        required=rules_required,
+        metavar="FILE",
+        help="the site's rules, any supported format",
+    )
+    group.add_argument(
+        "--rules-format",
+        dest="rules_format",
+        choices=sorted(FORMATS),
+        help="the rules file's format (default: sniffed)",
+    )
+    if format_alias:
+        group.add_argument(
+            "--format",
+            dest="rules_format",
+            action=_DeprecatedFormat,
+            choices=sorted(FORMATS),
+            metavar="NAME",
+            help="deprecated: the same as --rules-format (warns)",
+        )
+    group.add_argument(
+        "--service-tags",
+        metavar="PATH",
+        help=f"a ServiceTags_Public_*.json file (default: ${ENV_VAR}, else the bundled snapshot)",
+    )
+    group.add_argument("--site", metavar="NAME", help="which site of a template that has several")
+    group.add_argument("--parameters", metavar="FILE", help="an ARM deployment parameters file")
+    group.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an ARM template parameter value (repeatable)",
+    )
+    add_iac_options(group)
+
+
+def load_site(args: argparse.Namespace) -> Site:
+    """The site that the options of :func:`add_rules_options` name."""
+    params: dict[str, str] = {}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--param {item!r} is not NAME=VALUE")
+        params[name] = value
+    return load(
+        args.rules,
+        format=args.rules_format,
+        service_tags=args.service_tags,
+        site=args.site,
+        parameters=params,
+        parameters_file=args.parameters,
+        **iac_load_options(args),
+    )
+
+
+class _InOrder(argparse.Action):
     """``append``, and also note ``(option, value)`` in ``var_order``: Terraform applies
     ``-var`` and ``-var-file`` in command-line order."""
 
@@ -36,7 +153,7 @@ class _InOrder(argparse._AppendAction):
         values: Any,
         option_string: str | None = None,
     ) -> None:
-        super().__call__(parser, namespace, values, option_string)
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest, None) or []), values])
         order = list(getattr(namespace, "var_order", None) or [])
         order.append(("var" if self.dest == "var" else "var-file", values))
         namespace.var_order = order
@@ -44,7 +161,8 @@ class _InOrder(argparse._AppendAction):
 
 def add_iac_options(group: argparse._ActionsContainer) -> None:
     """``--var``, ``--var-file``, ``--azurerm-version``, ``--unresolved``,
-    ``--subnet-id-template`` and ``--base-site``."""
+    ``--subnet-id-template``, ``--base-site`` and the site state options
+    (:func:`add_site_options`)."""
     group.add_argument(
         "--var",
         action=_InOrder,
@@ -135,10 +253,6 @@ def site_load_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _warn(message: str) -> None:
-    print(f"acl: warning: {message}", file=sys.stderr)
-
-
 def iac_load_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``LoadOptions`` fields the options of :func:`add_iac_options` give, as keyword
     arguments for ``acl.load``. Warnings go to stderr as ``acl: warning: ...``."""
@@ -155,88 +269,30 @@ def iac_load_options(args: argparse.Namespace) -> dict[str, Any]:
         "azurerm_version": getattr(args, "azurerm_version", None),
         "unresolved": getattr(args, "unresolved", None) or "error",
         "subnet_id_template": getattr(args, "subnet_id_template", None),
-        "on_warning": _warn,
+        "on_warning": warn,
         **site_load_options(args),
     }
     base = getattr(args, "base_site", None)
     if base:
-        from . import load
-
         options["base_site"] = load(
             base,
             service_tags=getattr(args, "service_tags", None),
             # --var is for the script; a JSON base site reads no variables
             variables={} if base.lower().endswith(".json") else variables,
-            on_warning=_warn,
+            on_warning=warn,
         )
     return options
 
 
-def _has_option(parser: argparse.ArgumentParser, option: str) -> bool:
-    return option in parser._option_string_actions
-
-
-def register(
-    commands: Any,
-    add_rules_options: Callable[..., None],
-    load_site: Callable[[argparse.Namespace], Site],
-) -> None:
-    """Add ``acl convert [FILE] --to arm|terraform|azcli|json`` to a subparsers object.
-
-    ``add_rules_options(parser)`` adds the usual rule-loading options (``--rules``,
-    ``--format``, ``--service-tags``, ``--site``, ...) and ``load_site(args)`` loads the site
-    from them, as every other command does.
-    """
-    from ..convert import TARGETS
-
-    parser = commands.add_parser(
-        "convert",
-        help="write a site as an ARM template, Terraform, az CLI commands or acl-site JSON",
-        description="Load a site in any supported format and write it in another: an ARM "
-        "deployment template with its config/web resource (arm), the site_config of an azurerm "
-        "web app (terraform), az webapp config access-restriction commands (azcli) or the "
-        "faithful acl-site/1 JSON (json). Loading what is written gives the same decisions.",
-    )
-    parser.add_argument(
-        "file", nargs="?", metavar="FILE", help="the site (the same as --rules FILE)"
-    )
-    add_rules_options(parser)
-    for action in parser._actions:
-        if action.dest == "rules":
-            action.required = False
-    if not _has_option(parser, "--var"):
-        add_iac_options(parser.add_argument_group("Terraform and scripts"))
-    out = parser.add_argument_group("output")
-    out.add_argument("--to", required=True, choices=list(TARGETS), help="what to write")
-    out.add_argument(
-        "--resource-type",
-        default="azurerm_linux_web_app",
-        choices=sorted(WEB_APP_TYPES),
-        help="terraform: the resource type of the block (default azurerm_linux_web_app)",
-    )
-    out.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
-
-    def handler(args: argparse.Namespace) -> int:
-        from ..convert import convert
-
-        if args.file and args.rules and args.file != args.rules:
-            parser.error("give the site as FILE or as --rules FILE, not both")
-        args.rules = args.file or args.rules
-        if not args.rules:
-            parser.error("the site to convert is missing: acl convert FILE --to TARGET")
-        site = load_site(args)
-        text = convert(site, args.to, resource_type=args.resource_type)
-        if args.output:
-            from ..outputs import AtomicOutput, refuse_inputs
-
-            refuse_inputs(
-                [("--output", args.output)],
-                [("the site", args.rules), ("--parameters", getattr(args, "parameters", None))]
-                + [("--var-file", name) for name in getattr(args, "var_file", None) or []],
-            )
-            AtomicOutput(args.output, what="output").write_text(text)
-        else:
-            sys.stdout.write(text)
-        return 0
-
-    parser.set_defaults(handler=handler)
+def known_header(name: str, where: str) -> str:
+    """The documented spelling of a header ``acl`` evaluates (``Host`` included), or an
+    error naming it and listing those headers."""
+    if name.strip().lower() == "host":
+        return "Host"
+    known = canonical_header(name)
+    if known is None:
+        raise UsageError(
+            f"{where}: header {name.strip()!r} is not one acl evaluates: expected Host or one of"
+            f" {', '.join(HEADER_NAMES)} (access restrictions read no other header)"
+        )
+    return known

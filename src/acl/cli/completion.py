@@ -8,10 +8,33 @@ shtab does not write, from :func:`fish_script` here.
 from __future__ import annotations
 
 import argparse
+import sys
 
-__all__ = ["SHELLS", "fish_script", "script"]
+from .common import Commands
+
+__all__ = ["SHELLS", "fish_script", "register", "script"]
 
 SHELLS = ("bash", "zsh", "fish")
+
+
+def register(commands: Commands) -> None:
+    """Add ``completion``."""
+    co = commands.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh or fish)",
+        description="Prints a completion script for the acl command, generated from its "
+        'options. bash: eval "$(acl completion bash)" in ~/.bashrc; zsh: save as _acl in a '
+        "directory of $fpath; fish: save as ~/.config/fish/completions/acl.fish.",
+    )
+    co.add_argument("shell", choices=list(SHELLS))
+    co.set_defaults(handler=_cmd_completion)
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    from .main import build_parser
+
+    sys.stdout.write(script(build_parser(), args.shell))
+    return 0
 
 
 def script(parser: argparse.ArgumentParser, shell: str) -> str:
