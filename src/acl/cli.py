@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 from . import __version__
+from .analysis.audit_cli import register as register_fleet
 from .analysis.cli import register as register_analysis
 from .decision import Decision
 from .engine import compile
@@ -651,6 +652,7 @@ def _parser() -> argparse.ArgumentParser:
     register_convert(commands, _add_rules_options, _load_site)
     register_serve(commands, _add_rules_options, _load_site)
     register_analysis(cast(Any, commands), _add_rules_options, _load_site)
+    register_fleet(cast(Any, commands))
 
     co = commands.add_parser(
         "completion",
