@@ -305,3 +305,15 @@ def test_cli_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "contoso-shop [main] admits it: rule 'office'" in text
+
+
+def test_cli_who_headers_and_variables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fdid = "X-Azure-FDID: 0d1c7c2e-6a4b-4b0e-9d6a-2f4f3c1a9b10"
+    argv = ["audit", SITE, "--fail-level", "none", "--who", "147.243.1.1", "--header", fdid]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "contoso-shop [main] admits it: rule 'front-door'" in out
+    assert main([*argv[:-1], "Cookie: x"]) == 2
+    assert "header 'Cookie' is not one access restrictions read" in capsys.readouterr().err
+    # a --var for the Terraform folders of a fleet does not refuse its JSON exports
+    assert main(["audit", SITE, "--var", "x=1", "--fail-level", "none"]) == 0

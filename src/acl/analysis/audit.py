@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ..errors import AclError
+from ..formats import TEXT_FORMATS, sniff_path
 from ..formats.many import SiteFile, fleet_files, load_sites
 from ..headers import XAZUREFDID
 from ..model import COLLECTIONS, Action, Collection, Request, Rule, Site
@@ -292,10 +293,22 @@ def audit(
             continue
         for file in files:
             try:
-                loaded.extend(load_sites(file, **options))
+                loaded.extend(load_sites(file, **_options_for(file, options)))
             except AclError as exc:
                 errors.append(LoadFailure(file, str(exc)))
     return audit_sites(loaded, strict_azure=strict_azure, ignore=ignore, errors=errors)
+
+
+def _options_for(file: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The options for one file of a fleet: variables only for the formats that read them
+    (Terraform and scripts), so that one ``--var`` does not refuse every JSON export."""
+    if "variables" not in options:
+        return options
+    try:
+        reads = sniff_path(file) in TEXT_FORMATS
+    except AclError:
+        reads = False  # the load says what is wrong with the file
+    return options if reads else {k: v for k, v in options.items() if k != "variables"}
 
 
 def who(fleet: Audit, request: Request) -> Audit:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import AclError
 from ..formats import load
+from ..headers import HEADER_NAMES, canonical_header
 from ..model import Request
 from .audit import FAMILIES, Audit, audit, who
 from .callers import CALLERS, callers, callers_text
@@ -57,7 +58,8 @@ def audit_text(fleet: Audit) -> str:
             scope = f" [{f.collection}]" if f.collection else ""
             lines.append(f"  {f.severity} {f.code} {f.name}{scope}: {f.message}")
     if fleet.who is not None and fleet.request is not None:
-        lines.append(f"who: {fleet.request.address} {list(fleet.request.headers) or ''}".rstrip())
+        shown = ", ".join(f"{name}: {value}" for name, value in fleet.request.headers)
+        lines.append(f"who: {fleet.request.address}" + (f" with {shown}" if shown else ""))
         admitted = [a for a in fleet.who if a.allowed]
         for a in admitted:
             by = f"rule {a.rule.label}" if a.rule is not None else a.reason
@@ -128,10 +130,17 @@ def render_audit(fleet: Audit, format: str) -> str:
 
 
 def _header(text: str) -> tuple[str, str]:
+    """``NAME:VALUE`` of a ``--who`` header: one of the headers access restrictions read."""
     name, colon, value = text.partition(":")
-    if not colon:
+    if not colon or not name.strip():
         raise AclError(f"--header {text!r}: expected NAME:VALUE")
-    return name.strip(), value.strip()
+    known = canonical_header(name)
+    if known is None:
+        raise AclError(
+            f"--header {text!r:.80}: header {name.strip()!r} is not one access restrictions "
+            f"read: expected one of {', '.join(HEADER_NAMES)} (the Host is each collection's)"
+        )
+    return known, value.strip()
 
 
 def register_audit(commands: argparse._SubParsersAction[Any]) -> None:
