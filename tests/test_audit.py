@@ -317,3 +317,28 @@ def test_cli_who_headers_and_variables(tmp_path: Path, capsys: pytest.CaptureFix
     assert "header 'Cookie' is not one access restrictions read" in capsys.readouterr().err
     # a --var for the Terraform folders of a fleet does not refuse its JSON exports
     assert main(["audit", SITE, "--var", "x=1", "--fail-level", "none"]) == 0
+
+
+def test_a_file_with_too_many_site_names_to_list_is_refused(tmp_path: Path) -> None:
+    resources = [
+        {
+            "type": "Microsoft.Web/sites",
+            "apiVersion": "2022-03-01",
+            "name": f"app-with-a-long-name-{i:03}",
+            "properties": {"siteConfig": {"ipSecurityRestrictions": []}},
+        }
+        for i in range(100)
+    ]
+    path = tmp_path / "big.json"
+    path.write_text(
+        json.dumps(
+            {
+                "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                "contentVersion": "1.0.0.0",
+                "resources": resources,
+            }
+        )
+    )
+    fleet = audit([path])
+    assert not fleet.sites and fleet.exit_code("warning") == 2
+    assert "has 100 sites, but only" in fleet.errors[0].message

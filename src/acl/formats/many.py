@@ -56,7 +56,7 @@ def _several(error: ConfigError) -> list[str] | None:
     if len(names) != count:
         raise ConfigError(
             f"the file has {count} sites, but only {len(names)} of their names could be read "
-            "from the loader's list: audit it with --site NAME for each, or split it",
+            "from the loader's list: split the file, or load its sites one by one with --site NAME",
             error.origin,
         ) from None
     return names
