@@ -211,6 +211,16 @@ CASES: dict[str, tuple[acl.Site, acl.Site]] = {
             ipMode="IPv4",
         ),
     ),
+    "ACL036": (
+        site_of(
+            rule("probes", 50, "Any", "Deny", headers={"X-FD-HealthProbe": ["1"]}),
+            tagged("front-door", 100, "AzureFrontDoor.Backend", headers={"X-Azure-FDID": [FDID]}),
+        ),
+        site_of(
+            tagged("front-door", 100, "AzureFrontDoor.Backend", headers={"X-Azure-FDID": [FDID]}),
+            rule("probes", 200, "Any", "Deny", headers={"X-FD-HealthProbe": ["1"]}),
+        ),
+    ),
     "ACL040": (
         site_of(*[rule(f"r{i}", 100 + i, f"10.{i // 256}.{i % 256}.0/24") for i in range(513)]),
         site_of(*[rule(f"r{i}", 100 + i, f"10.{i // 256}.{i % 256}.0/24") for i in range(512)]),
@@ -529,3 +539,29 @@ def test_an_ip_rule_does_not_shadow_an_anyvnets_rule_on_multi_tenant() -> None:
     assert not [f for f in lint(site) if f.code in ("ACL001", "ACL006")]
     on_ase = [f.code for f in lint(replace(site, hosting="ase")) if f.rules]
     assert "ACL028" in on_ase and "ACL006" not in on_ase
+
+
+def test_front_door_probes_against_brute_force() -> None:
+    """ACL036 fires exactly when evaluating a probe (X-FD-HealthProbe: 1 and the profile
+    id) at every AzureFrontDoor.Backend prefix boundary of the Front Door rule finds a
+    denied one: a Deny rule for part of the tag's ranges blocks some probes."""
+    site = site_of(
+        rule("edge", 50, "4.153.250.0/29", "Deny", headers={"X-FD-HealthProbe": ["1"]}),
+        tagged("front-door", 100, "AzureFrontDoor.Backend", headers={"X-Azure-FDID": [FDID]}),
+    )
+    (front_door,) = [r for r in site.main_rules if r.name == "front-door"]
+    denied = False
+    for source in front_door.sources:
+        for prefix in source.prefixes:
+            for value in {prefix.first, prefix.last}:
+                address = str(acl.addresses.format_address(prefix.version, value))
+                request = acl.Request(
+                    address,
+                    headers=[("X-FD-HealthProbe", "1"), ("X-Azure-FDID", FDID)],
+                )
+                denied = denied or not acl.evaluate(site, request).allowed
+    findings = [f for f in lint(site) if f.code == "ACL036"]
+    assert bool(findings) == denied
+    assert findings and "some health probe" in findings[0].message
+    assert findings[0].example is not None
+    assert not acl.evaluate(site, findings[0].example).allowed

@@ -26,7 +26,7 @@ SITE = str(EXAMPLES / "frontdoor-site" / "site.json")
 LOG = str(EXAMPLES / "frontdoor-site" / "logs" / "ipsec-audit.ndjson")
 TRAFFIC = str(EXAMPLES / "frontdoor-site" / "traffic.jsonl")
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = ("eval", "check", "whatif", "lint", "diff", "search", "bench", "site")
+NAMES = ("eval", "check", "whatif", "lint", "diff", "search", "bench", "site", "audit", "callers")
 
 
 def schema(name: str) -> dict[str, Any]:
@@ -108,6 +108,22 @@ def test_lint(capsys: pytest.CaptureFixture[str], sites: dict[str, str]) -> None
     data = json.loads(output(capsys, *argv, code=2))
     assert data["file"] is None and "error" in data["files"][2]
     validate("lint", data)
+
+
+def test_audit(capsys: pytest.CaptureFixture[str], sites: dict[str, str]) -> None:
+    argv = ["audit", SITE, sites["old"], "--format", "json", "--fail-level", "none"]
+    data = json.loads(output(capsys, *argv, "--who", "198.51.100.7"))
+    assert len(data["sites"]) == 2 and data["who"]["answers"]
+    validate("audit", data)
+    data = json.loads(output(capsys, "audit", SITE, sites["broken"], "--format", "json", code=2))
+    assert data["errors"] and data["errors"][0]["source"] == sites["broken"]
+    validate("audit", data)
+
+
+def test_callers(capsys: pytest.CaptureFixture[str]) -> None:
+    data = json.loads(output(capsys, "callers", "--rules", SITE, "--format", "json"))
+    assert len(data["callers"]) >= 9
+    validate("callers", data)
 
 
 def test_diff(

@@ -2,22 +2,33 @@
 
 Each finding has a stable code (:data:`CHECKS`), a severity, the rules involved, a
 one-sentence explanation and a fix hint. The findings about what rules decide (shadowed,
-redundant, correlated, generalising, equal priorities, unmatchable) are exact over the
-whole address, header and endpoint space (see :mod:`acl.analysis.space`); the others read
-the configuration.
+redundant, correlated, generalising, equal priorities, unmatchable, open families and
+sites) are exact over the whole address, header and endpoint space (see
+:mod:`acl.analysis.space`) and are found here; the findings about the configuration as
+written are in :mod:`acl.analysis.written`, the Front Door ones in
+:mod:`acl.analysis.frontdoor`, and the catalogue of codes in :mod:`acl.analysis.findings`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
-from ..addresses import MAPPED_V4, Prefix
-from ..headers import XAZUREFDID, XFDHEALTHPROBE, XFORWARDEDFOR, XFORWARDEDHOST
 from ..model import COLLECTIONS, Action, Collection, Request, Rule, Site
 from .diff import diff
+from .findings import (
+    CHECKS,
+    CHECKS_BY_NAME,
+    SEVERITIES,
+    Check,
+    Finding,
+    Findings,
+    RuleRef,
+    Severity,
+    severity_at_least,
+)
+from .frontdoor import health_probes
 from .search import Found, find, nice_first, witness
 from .space import (
     DEFAULT,
@@ -31,6 +42,7 @@ from .space import (
     State,
     matches,
 )
+from .written import written
 
 __all__ = [
     "CHECKS",
@@ -43,391 +55,8 @@ __all__ = [
     "severity_at_least",
 ]
 
-Severity = Literal["error", "warning", "info"]
-SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")
-"""Severities, least severe first."""
-
-AZURE_MAX_RULES = 512
-AZURE_MAX_SOURCES = 8
-AZURE_MAX_HEADER_VALUES = 8
-AZURE_MAX_HEADER_VALUE_LENGTH = 64
-FRONT_DOOR_TAG = "azurefrontdoor.backend"
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-PRIVATE_RANGES = (
-    Prefix(4, 0x0A000000, 8),
-    Prefix(4, 0xAC100000, 12),
-    Prefix(4, 0xC0A80000, 16),
-    Prefix(6, 0xFC << 120, 7),
-)
-
-
-def severity_at_least(severity: Severity, level: Severity) -> bool:
-    return SEVERITIES.index(severity) >= SEVERITIES.index(level)
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One kind of finding: its stable code, a short name, the usual severity, what it
-    means and how to fix it."""
-
-    code: str
-    name: str
-    severity: Severity
-    title: str
-    hint: str
-    limit: bool = False
-    """An Azure limit: an error with ``strict_azure``."""
-
-
-_CHECKS = (
-    Check(
-        "ACL001",
-        "shadowed-rule",
-        "warning",
-        "A rule never decides any request: earlier rules match everything it matches.",
-        "Remove the rule, or give it a lower priority number than the rules that cover it.",
-    ),
-    Check(
-        "ACL002",
-        "redundant-rule",
-        "warning",
-        "Removing the rule changes no decision: the rules after it (or the unmatched-rule "
-        "action) decide the same.",
-        "Remove the rule, unless it is there to document intent.",
-    ),
-    Check(
-        "ACL003",
-        "correlated-rules",
-        "info",
-        "Two rules with different actions overlap, neither contains the other, and the "
-        "earlier one decides the overlap: their order matters.",
-        "Check that the earlier rule should win where both match; narrow one of them if not.",
-    ),
-    Check(
-        "ACL004",
-        "generalisation",
-        "info",
-        "A general rule comes after a more specific rule with the other action.",
-        "Usually intended (an exception before a general rule); check the order.",
-    ),
-    Check(
-        "ACL005",
-        "equal-priority-conflict",
-        "warning",
-        "Two rules with the same priority and different actions overlap: the outcome hangs "
-        "on their order in the list.",
-        "Give the rule that should win a lower priority number.",
-    ),
-    Check(
-        "ACL006",
-        "unmatchable-rule",
-        "warning",
-        "A rule can never match any request.",
-        "Fix the rule's source or header values, or remove it.",
-    ),
-    Check(
-        "ACL010",
-        "front-door-without-fdid",
-        "error",
-        "An Allow rule for AzureFrontDoor.Backend has no X-Azure-FDID filter, so every Front "
-        "Door profile of every Azure customer gets in.",
-        "Add the header filter x-azure-fdid with your Front Door profile's id.",
-    ),
-    Check(
-        "ACL011",
-        "fdid-upper-case",
-        "warning",
-        "An X-Azure-FDID value has upper-case letters; Front Door sends its id in lower case "
-        "and the header is compared case-sensitively, so it never matches.",
-        "Write the Front Door id in lower case.",
-    ),
-    Check(
-        "ACL012",
-        "fdid-not-guid",
-        "warning",
-        "An X-Azure-FDID value is not a GUID, so it is not a Front Door profile id.",
-        "Use the Front Door profile's id (az afd profile show --query frontDoorId).",
-    ),
-    Check(
-        "ACL020",
-        "implicit-deny-all",
-        "warning",
-        "The collection has only Deny rules and no unmatched-rule action, so the implicit "
-        "Deny applies to every other request: everything is denied.",
-        "Add Allow rules for the traffic you want, or set the unmatched-rule action to Allow "
-        "if the Deny rules are a block list.",
-    ),
-    Check(
-        "ACL021",
-        "default-allow-with-rules",
-        "warning",
-        "Rules are present but the unmatched-rule action is Allow, so unmatched traffic is "
-        "let in (Terraform azurerm 3.95+ sends Allow by default).",
-        "Set the unmatched-rule action to Deny (ipSecurityRestrictionsDefaultAction, or "
-        "ip_restriction_default_action in Terraform) if the Allow rules are an allow list.",
-    ),
-    Check(
-        "ACL022",
-        "family-left-open",
-        "error",
-        "A deny-all rule covers one address family only while the unmatched-rule action is "
-        "Allow, so the other family is let in.",
-        "Add the matching deny-all for the other family (0.0.0.0/0 or ::/0), or set the "
-        "unmatched-rule action to Deny.",
-    ),
-    Check(
-        "ACL023",
-        "scm-open",
-        "warning",
-        "The scm (Kudu) site lets every request in while the main site is restricted.",
-        "Add scm rules, or set scmIpSecurityRestrictionsUseMain to true.",
-    ),
-    Check(
-        "ACL024",
-        "main-open",
-        "info",
-        "The main site lets every request in while the scm site is restricted.",
-        "Nothing to do if the app is meant to be public.",
-    ),
-    Check(
-        "ACL025",
-        "scm-rules-ignored",
-        "info",
-        "The scm rules are ignored: scmIpSecurityRestrictionsUseMain is true, so scm uses the "
-        "main rules and the main unmatched-rule action.",
-        "Remove the scm rules, or set scmIpSecurityRestrictionsUseMain to false.",
-    ),
-    Check(
-        "ACL026",
-        "public-access-disabled",
-        "info",
-        "Public access is disabled (publicNetworkAccess is Disabled, or absent on a site with "
-        "a private endpoint): every request not through a private endpoint is denied and no "
-        "rule is evaluated.",
-        "Nothing to do if only private endpoints should reach the app.",
-    ),
-    Check(
-        "ACL027",
-        "subnet-rule-with-private-endpoint",
-        "warning",
-        "A subnet or AnyVnets rule on a site with a private endpoint never matches: such a "
-        "site receives no traffic from subnets with a Microsoft.Web service endpoint.",
-        "Remove the rule, or reach the app through its private endpoint instead.",
-    ),
-    Check(
-        "ACL028",
-        "service-endpoint-rule-on-ase",
-        "warning",
-        "A subnet or AnyVnets rule on an App Service Environment never matches: service "
-        "endpoints cannot be used there, and IP rules see the virtual network's addresses.",
-        "Write an IP rule for the subnet's address range instead.",
-    ),
-    Check(
-        "ACL029",
-        "service-endpoint-rule-with-ip-ssl",
-        "warning",
-        "A subnet or AnyVnets rule on a site with IP-based SSL never matches: such a site "
-        "cannot use service-endpoint rules.",
-        "Use SNI SSL bindings, or replace the rule with an IP rule for the traffic's public "
-        "addresses.",
-    ),
-    Check(
-        "ACL030",
-        "host-bits",
-        "warning",
-        "A CIDR has host bits set; App Service matches the leading bits only, so it covers "
-        "the whole network.",
-        "Write the network address (as shown) so the rule says what it does.",
-    ),
-    Check(
-        "ACL031",
-        "private-range",
-        "warning",
-        "A rule's source is a private range (RFC 1918 or ULA) on a multi-tenant site: "
-        "internet clients never have such addresses, and IP rules never match traffic that "
-        "comes through a service endpoint, so the range matches nothing real (it does in an "
-        "App Service Environment).",
-        "Use a service endpoint (subnet) rule for VNet traffic, or the public addresses.",
-    ),
-    Check(
-        "ACL032",
-        "xff-allow",
-        "warning",
-        "An Allow rule filters on X-Forwarded-For, which the client controls: anyone can "
-        "send a matching value unless a trusted proxy sets it.",
-        "Filter on the proxy instead (its source addresses or service tag plus X-Azure-FDID).",
-    ),
-    Check(
-        "ACL033",
-        "ipv4-mapped-prefix",
-        "warning",
-        "An IPv6 prefix lies in ::ffff:0:0/96 (IPv4-mapped); requests from such addresses "
-        "are read as IPv4, so it never matches.",
-        "Write the IPv4 prefix instead.",
-    ),
-    Check(
-        "ACL034",
-        "ignored-deny-all",
-        "warning",
-        "A 'Deny all'/'Allow all' entry (ipAddress Any at the API's priority) in a document sent "
-        "to Azure (a template, a PUT/PATCH body) has no effect: Azure ignores it, and it does "
-        "not set the unmatched-rule action.",
-        "Remove the entry and set ipSecurityRestrictionsDefaultAction (or "
-        "scmIpSecurityRestrictionsDefaultAction) instead.",
-    ),
-    Check(
-        "ACL035",
-        "ipv6-unrestricted",
-        "warning",
-        "The collection's rules restrict IPv4 only and its unmatched-rule action is Allow, so "
-        "every IPv6 client gets in: App Service accepts IPv6 whatever ipMode says (ipMode only "
-        "changes DNS).",
-        "Add rules for IPv6 (::/0 or your IPv6 ranges), or set the unmatched-rule action to Deny.",
-    ),
-    Check(
-        "ACL040",
-        "too-many-rules",
-        "warning",
-        f"The collection has more than {AZURE_MAX_RULES} rules, Azure's limit.",
-        "Merge rules (adjacent CIDRs, service tags) to stay within the limit.",
-        limit=True,
-    ),
-    Check(
-        "ACL041",
-        "too-many-sources",
-        "warning",
-        f"A rule has more than {AZURE_MAX_SOURCES} sources in ipAddress, Azure's limit.",
-        "Split the rule, or merge its CIDRs.",
-        limit=True,
-    ),
-    Check(
-        "ACL042",
-        "too-many-header-values",
-        "warning",
-        f"A header filter has more than {AZURE_MAX_HEADER_VALUES} values, Azure's limit.",
-        "Split the rule into several rules with the same source.",
-        limit=True,
-    ),
-    Check(
-        "ACL043",
-        "header-value-too-long",
-        "warning",
-        f"A header value is longer than {AZURE_MAX_HEADER_VALUE_LENGTH} characters, Azure's "
-        "limit for X-Forwarded-Host, X-Azure-FDID and X-FD-HealthProbe.",
-        "Shorten the value (a wildcard host can replace a long name).",
-        limit=True,
-    ),
-    Check(
-        "ACL099",
-        "analysis-incomplete",
-        "info",
-        "Part of the analysis was skipped: too many header states to compare exactly.",
-        "Split rules with many header values; the skipped part was not sampled.",
-    ),
-)
-
-CHECKS: dict[str, Check] = {check.code: check for check in _CHECKS}
-"""Every finding code, in order."""
-_BY_NAME = {check.name: check for check in _CHECKS}
 UNKNOWN = -99
 """A decision code for "too many states to tell"."""
-
-
-@dataclass(frozen=True, slots=True)
-class RuleRef:
-    """A rule as a finding names it: where it is and what it is."""
-
-    collection: Collection
-    position: int
-    priority: int
-    name: str | None
-    action: str
-    file: str | None = None
-    path: str | None = None
-    line: int | None = None
-
-    @classmethod
-    def of(cls, rule: Rule, site: Site) -> RuleRef:
-        origin = rule.origin
-        return cls(
-            rule.collection,
-            rule.position,
-            rule.priority,
-            rule.name,
-            rule.action.word,
-            (origin.file if origin is not None else None) or site.source,
-            origin.path if origin is not None else None,
-            origin.line if origin is not None else None,
-        )
-
-    @property
-    def label(self) -> str:
-        name = repr(self.name) if self.name is not None else "(unnamed)"
-        return f"{name} (#{self.position}, priority {self.priority})"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "collection": self.collection,
-            "position": self.position,
-            "priority": self.priority,
-            "name": self.name,
-            "action": self.action,
-            "file": self.file,
-            "path": self.path,
-            "line": self.line,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One finding: ``rules`` are the rules it is about, ``related`` the others it names
-    (covering rules, the rule it conflicts with); ``example`` a request that shows it,
-    checked with the reference evaluator."""
-
-    code: str
-    severity: Severity
-    message: str
-    hint: str
-    collection: Collection | None = None
-    rules: tuple[RuleRef, ...] = ()
-    related: tuple[RuleRef, ...] = ()
-    file: str | None = None
-    example: Request | None = None
-
-    @property
-    def name(self) -> str:
-        return CHECKS[self.code].name
-
-    @property
-    def location(self) -> str:
-        """``file: JSON path`` (or ``file:line``) of the first rule, else the file."""
-        if self.rules:
-            ref = self.rules[0]
-            place = ref.file or ""
-            if ref.line is not None:
-                place += f":{ref.line}"
-            if ref.path:
-                place = f"{place}: {ref.path}" if place else ref.path
-            return place
-        return self.file or ""
-
-    def __str__(self) -> str:
-        where = f"{self.location}: " if self.location else ""
-        return f"{where}{self.severity} {self.code} {self.name}: {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "name": self.name,
-            "severity": self.severity,
-            "message": self.message,
-            "hint": self.hint,
-            "collection": self.collection,
-            "rules": [r.to_dict() for r in self.rules],
-            "related": [r.to_dict() for r in self.related],
-            "file": self.file,
-            "example": self.example.to_dict() if self.example is not None else None,
-        }
 
 
 def _labels(rules: Iterable[Rule]) -> str:
@@ -446,53 +75,18 @@ def _opposite(rule: Rule) -> str:
     return "allow" if rule.action is Action.DENY else "deny"
 
 
-def _fmt_prefix(prefix: Prefix) -> str:
-    return str(prefix)
-
-
 # ---------------------------------------------------------------------------- the linter
 
 
-class _Linter:
+class _Linter(Findings):
     def __init__(self, site: Site, strict_azure: bool) -> None:
-        self.site = site
-        self.strict = strict_azure
-        self.findings: list[Finding] = []
+        super().__init__(site, strict_azure)
         # Rule analyses look at the rules as written, even when public access is off.
         self.analysed = (
             replace(site, public_network_access="Enabled") if site.public_access_disabled else site
         )
         self.space = Space([self.analysed])
         self.incomplete: set[tuple[int, ...]] = set()
-
-    def add(
-        self,
-        code: str,
-        message: str,
-        *,
-        collection: Collection | None = None,
-        rules: Sequence[Rule] = (),
-        related: Sequence[Rule] = (),
-        severity: Severity | None = None,
-        example: Request | None = None,
-    ) -> None:
-        check = CHECKS[code]
-        level: Severity = severity or check.severity
-        if check.limit and self.strict:
-            level = "error"
-        self.findings.append(
-            Finding(
-                code,
-                level,
-                message,
-                check.hint,
-                collection,
-                tuple(RuleRef.of(r, self.site) for r in rules),
-                tuple(RuleRef.of(r, self.site) for r in related),
-                self.site.source,
-                example,
-            )
-        )
 
     def collections(self) -> list[Collection]:
         return ["main"] if self.site.scm_use_main else list(COLLECTIONS)
@@ -889,194 +483,9 @@ class _Linter:
                     example=example,
                 )
 
-    # -- the configuration as written
-
-    def written(self) -> None:
-        site = self.site
-        if site.public_access_disabled:
-            self.add(
-                "ACL026",
-                f"{site.public_access_explained()}: the rules are not evaluated; only requests "
-                "through a private endpoint get in",
-            )
-        if site.scm_use_main and site.scm_rules:
-            self.add(
-                "ACL025",
-                f"scmIpSecurityRestrictionsUseMain is true, so the {len(site.scm_rules)} scm "
-                "rule(s) are ignored",
-                collection="scm",
-                rules=site.scm_rules,
-            )
-        lists: tuple[tuple[Collection, tuple[Rule, ...]], ...] = (
-            ("main", site.main_rules),
-            ("scm", site.scm_rules),
-        )
-        for collection, rules in lists:
-            if len(rules) > AZURE_MAX_RULES:
-                self.add(
-                    "ACL040",
-                    f"the {collection} collection has {len(rules)} rules; Azure accepts at most "
-                    f"{AZURE_MAX_RULES}",
-                    collection=collection,
-                )
-        for rule in site.all_rules():
-            self.rule(rule)
-        for rule in site.ignored_rules:
-            setting = (
-                "ipSecurityRestrictionsDefaultAction"
-                if rule.collection == "main"
-                else "scmIpSecurityRestrictionsDefaultAction"
-            )
-            self.add(
-                "ACL034",
-                f"entry {rule.label} ({rule.ip_address}, {rule.action.value}) has no effect: "
-                "Azure ignores it in what is sent to it and it does not set the unmatched-rule "
-                f"action; set {setting}",
-                collection=rule.collection,
-                rules=[rule],
-            )
-
-    def rule(self, rule: Rule) -> None:
-        c = rule.collection
-        if rule.action is Action.ALLOW and not any(h.name == XAZUREFDID for h in rule.headers):
-            tags = [s.text for s in rule.sources if s.kind == "service_tag"]
-            if any(t.lower() == FRONT_DOOR_TAG for t in tags):
-                self.add(
-                    "ACL010",
-                    f"rule {rule.label} allows AzureFrontDoor.Backend without an X-Azure-FDID "
-                    "filter: every Front Door profile, of any Azure customer, can reach the app",
-                    collection=c,
-                    rules=[rule],
-                )
-        for flt in rule.headers:
-            if flt.name == XAZUREFDID:
-                for value in flt.values:
-                    if not GUID.match(value):
-                        self.add(
-                            "ACL012",
-                            f"rule {rule.label}: X-Azure-FDID value {value!r} is not a GUID",
-                            collection=c,
-                            rules=[rule],
-                        )
-                    elif value != value.lower():
-                        self.add(
-                            "ACL011",
-                            f"rule {rule.label}: X-Azure-FDID value {value!r} has upper-case "
-                            f"letters; Front Door sends {value.lower()!r}, which does not match",
-                            collection=c,
-                            rules=[rule],
-                        )
-            if flt.name == XFORWARDEDFOR and rule.action is Action.ALLOW:
-                self.add(
-                    "ACL032",
-                    f"rule {rule.label} allows on X-Forwarded-For "
-                    f"{list(flt.values)!r}, a header any client can set",
-                    collection=c,
-                    rules=[rule],
-                )
-            if len(flt.values) > AZURE_MAX_HEADER_VALUES:
-                self.add(
-                    "ACL042",
-                    f"rule {rule.label}: header {flt.name} has {len(flt.values)} values; Azure "
-                    f"accepts at most {AZURE_MAX_HEADER_VALUES}",
-                    collection=c,
-                    rules=[rule],
-                )
-            if flt.name in (XFORWARDEDHOST, XAZUREFDID, XFDHEALTHPROBE):
-                for value in flt.values:
-                    if len(value) > AZURE_MAX_HEADER_VALUE_LENGTH:
-                        self.add(
-                            "ACL043",
-                            f"rule {rule.label}: {flt.name} value {value[:20]!r}... has "
-                            f"{len(value)} characters; Azure accepts at most "
-                            f"{AZURE_MAX_HEADER_VALUE_LENGTH}",
-                            collection=c,
-                            rules=[rule],
-                        )
-        source_prefixes = [p for s in rule.sources if s.kind == "cidr" for p in s.prefixes]
-        xff_prefixes = [p for h in rule.headers if h.name == XFORWARDEDFOR for p in h.prefixes]
-        host_bits = [p for p in source_prefixes + xff_prefixes if p.host_bits]
-        if host_bits:
-            texts = _source_texts(rule, host_bits)
-            self.add(
-                "ACL030",
-                f"rule {rule.label}: {', '.join(texts)} ha{'s' if len(texts) == 1 else 've'} "
-                f"host bits set and match{'es' if len(texts) == 1 else ''} as "
-                f"{', '.join(_fmt_prefix(p) for p in host_bits)}",
-                collection=c,
-                rules=[rule],
-            )
-        private = [p for p in source_prefixes if any(_inside(p, r) for r in PRIVATE_RANGES)]
-        if private and self.site.hosting != "ase":
-            self.add(
-                "ACL031",
-                f"rule {rule.label}: {', '.join(_fmt_prefix(p) for p in private)} "
-                f"{'is a private range' if len(private) == 1 else 'are private ranges'}; "
-                "internet clients never have such addresses, and on multi-tenant App Service "
-                "IP rules never match traffic through a service endpoint, so it matches "
-                "nothing real",
-                collection=c,
-                rules=[rule],
-            )
-        if {s.kind for s in rule.sources} & {"subnet", "any_vnets"}:
-            self._service_endpoint_rule(rule)
-        mapped = [p for p in source_prefixes + xff_prefixes if _mapped(p)]
-        if mapped:
-            verbs = "lies in ::ffff:0:0/96 and never matches"
-            if len(mapped) > 1:
-                verbs = "lie in ::ffff:0:0/96 and never match"
-            self.add(
-                "ACL033",
-                f"rule {rule.label}: {', '.join(_fmt_prefix(p) for p in mapped)} {verbs}; "
-                "requests from IPv4-mapped addresses are read as IPv4",
-                collection=c,
-                rules=[rule],
-            )
-        if len(rule.sources) > AZURE_MAX_SOURCES:
-            self.add(
-                "ACL041",
-                f"rule {rule.label} has {len(rule.sources)} sources; Azure accepts at most "
-                f"{AZURE_MAX_SOURCES}",
-                collection=c,
-                rules=[rule],
-            )
-
-    def _service_endpoint_rule(self, rule: Rule) -> None:
-        """ACL027-ACL029: a subnet or AnyVnets rule that site state keeps from matching."""
-        site = self.site
-        kind = _vnet_kind(rule)
-        if site.has_private_endpoint:
-            self.add(
-                "ACL027",
-                f"{kind} rule {rule.label} never matches: the site has a private endpoint, so "
-                "it receives no traffic from subnets with a Microsoft.Web service endpoint",
-                collection=rule.collection,
-                rules=[rule],
-            )
-        if site.hosting == "ase":
-            self.add(
-                "ACL028",
-                f"{kind} rule {rule.label} never matches: the site runs in an App Service "
-                "Environment, where service endpoints cannot be used",
-                collection=rule.collection,
-                rules=[rule],
-            )
-        if site.ip_based_ssl:
-            self.add(
-                "ACL029",
-                f"{kind} rule {rule.label} never matches: the site has IP-based SSL, which "
-                "cannot use service-endpoint rules",
-                collection=rule.collection,
-                rules=[rule],
-            )
-
 
 def _via(request: Request) -> str:
     return " through a service endpoint" if request.service_endpoint else ""
-
-
-def _vnet_kind(rule: Rule) -> str:
-    return "AnyVnets" if any(s.kind == "any_vnets" for s in rule.sources) else "subnet"
 
 
 def _default_reached(model: CollectionModel) -> Found | None:
@@ -1100,34 +509,6 @@ def _bare_rule_list(site: Site) -> bool:
         and all(
             r.origin is not None and (r.origin.path or "").startswith("$[") for r in site.main_rules
         )
-    )
-
-
-def _source_texts(rule: Rule, prefixes: list[Prefix]) -> list[str]:
-    texts: list[str] = []
-    wanted = set(prefixes)
-    for source in rule.sources:
-        if source.kind == "cidr" and wanted.intersection(source.prefixes):
-            texts.append(repr(source.text))
-    for flt in rule.headers:
-        if flt.name == XFORWARDEDFOR:
-            for value, prefix in zip(flt.values, flt.prefixes, strict=False):
-                if prefix in wanted:
-                    texts.append(f"{XFORWARDEDFOR} {value.strip()!r}")
-    return texts
-
-
-def _inside(prefix: Prefix, outer: Prefix) -> bool:
-    return (
-        prefix.version == outer.version
-        and prefix.length >= outer.length
-        and outer.contains(prefix.version, prefix.network)
-    )
-
-
-def _mapped(prefix: Prefix) -> bool:
-    return (
-        prefix.version == 6 and prefix.length >= 96 and (prefix.network >> 32) == (MAPPED_V4 >> 32)
     )
 
 
@@ -1190,7 +571,7 @@ def lint(site: Site, *, strict_azure: bool = False, ignore: Iterable[str] = ()) 
             wanted = part.strip()
             if not wanted:
                 continue
-            check = CHECKS.get(wanted.upper()) or _BY_NAME.get(wanted.lower())
+            check = CHECKS.get(wanted.upper()) or CHECKS_BY_NAME.get(wanted.lower())
             if check is None:
                 raise AnalysisError(
                     f"finding code {wanted!r} is unknown: expected one of {', '.join(CHECKS)} "
@@ -1198,10 +579,12 @@ def lint(site: Site, *, strict_azure: bool = False, ignore: Iterable[str] = ()) 
                 )
             skip.add(check.code)
     linter = _Linter(site, strict_azure)
-    linter.written()
+    written(linter)
     for collection in linter.collections():
         linter.defaults(collection)
         linter.decisions(collection)
+        if not site.public_access_disabled:
+            health_probes(linter, linter.space, linter.space.model(linter.analysed, collection))
     linter.open_sites()
     order = {c: i for i, c in enumerate(COLLECTIONS)}
 

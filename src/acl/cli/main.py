@@ -32,6 +32,7 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("acl.cli.convert", ("convert",)),
     ("acl.cli.serve", ("serve",)),
     ("acl.cli.analysis", ("lint", "diff", "search")),
+    ("acl.cli.audit", ("audit", "callers")),
     ("acl.cli.completion", ("completion",)),
     ("acl.cli.bench", ("bench",)),
 )
