@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import acl
-from acl.formats import azcli
+from acl.formats.scripts import az as azcli
 
 ADD = "az webapp config access-restriction add -g rg -n app"
 APS = "Add-AzWebAppAccessRestrictionRule -ResourceGroupName rg -WebAppName app"
@@ -177,19 +177,19 @@ def _bash(script: str, tmp: Path) -> tuple[int, list[list[str]]]:
 def _loaded(script: str) -> tuple[bool, list[list[str]], acl.Site | None]:
     """Whether the load stopped with an error, the az commands it evaluated, the site."""
     seen: list[list[str]] = []
-    original = azcli._Az.run
+    original = azcli.Az.run
 
-    def run(self: azcli._Az, words: list[str], line: int) -> None:
+    def run(self: azcli.Az, words: list[str], line: int) -> None:
         seen.append(words[1:])
         original(self, words, line)
 
-    azcli._Az.run = run  # type: ignore[method-assign]
+    azcli.Az.run = run  # type: ignore[method-assign]
     try:
         site = az(script, on_warning=lambda message: None)
     except acl.ConfigError:
         return True, seen, None
     finally:
-        azcli._Az.run = original  # type: ignore[method-assign]
+        azcli.Az.run = original  # type: ignore[method-assign]
     return False, seen, site
 
 

@@ -1,0 +1,536 @@
+"""Azure PowerShell scripts: ``Add-AzWebAppAccessRestrictionRule``,
+``Remove-AzWebAppAccessRestrictionRule`` and ``Update-AzWebAppAccessRestrictionConfig``
+(Az.Websites), applied in order to an empty site, or to ``options.base_site``, the way the
+cmdlets apply them. ``az ... access-restriction`` commands in a PowerShell script are applied
+too, as the az CLI would.
+
+The cmdlets' own rules are reproduced: ``-IpAddress`` takes CIDRs only (``/32`` must be
+written), without spaces, at most eight; a rule for an address, service tag or subnet that is
+already there cannot be added again; ``-HttpHeader @{...}`` is a hashtable of header name to
+a value or an array; ``Remove-`` finds the first rule by ``-Name``, or by source, *and*
+``-Action``, and does nothing when none matches; ``Update-`` sets
+``-ScmSiteUseMainSiteRestrictionConfig``. ``-WhatIf`` commands change nothing.
+
+The script is read, never run: ``$variables`` come from simple assignments (``$rg = 'shop'``,
+``$ips = @('a', 'b')``, ``$h = @{...}``) and ``options.variables`` (``--var rg=shop``, which
+win; ``--var config.VNET=...`` gives ``$config.VNET``), string ``+`` and ``@params``
+splatting; anything else (a cmdlet's output, arithmetic, ``$env:`` without ``--var``) is an
+error naming it. ``$r = Add-...`` runs the command. ``Get-AzResource`` of a web app, property
+assignments to it and ``Set-AzResource`` apply the default actions,
+``scmIpSecurityRestrictionsUseMain`` and ``publicNetworkAccess``. A failing cmdlet ends its
+statement (a warning), or the script under ``-ErrorAction Stop`` /
+``$ErrorActionPreference = 'Stop'`` (an error). Backtick continuations (and lines ending in
+``|``), ``#`` and ``<# #>`` comments and ``;`` are understood, and
+``foreach ($x in ...) { ... }`` over a known array is expanded; pipeline input into a rule
+cmdlet, ``&&``/``||`` chains and rule commands inside ``(...)``, ``if``, ``while``,
+``switch``, ``try`` or a function are errors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ...errors import ConfigError, Origin, quote
+from ...model import Site
+from .._limits import LimitError, bounded, step
+from ..options import LoadOptions
+from .az import Az
+from .cmdlets import CMDLETS, Cmdlets, bind
+from .common import (
+    SCALARS,
+    SITE_CONFIG_KEYS,
+    NotEvaluated,
+    ScriptSites,
+    setting_choice,
+    setting_choices,
+    squash,
+)
+from .pstokens import Lexer, Token
+from .psvalues import Unknown, Vars, as_text, evaluate, operand, source_text, unknowns
+
+__all__ = ["load_powershell"]
+
+_CONTROL = {
+    "if",
+    "elseif",
+    "else",
+    "while",
+    "do",
+    "until",
+    "switch",
+    "try",
+    "catch",
+    "finally",
+    "function",
+    "filter",
+    "for",
+    "trap",
+    "begin",
+    "process",
+    "end",
+    "workflow",
+}
+
+
+@dataclass
+class _Resource:
+    """What ``Get-AzResource`` returned: a web app (``site``), its ``config`` (config/web), or
+    another resource (None); the settings assigned to it, sent by ``Set-AzResource``."""
+
+    kind: str | None
+    name: str
+    origin: Origin
+    changes: list[tuple[str, Any, Origin]] = field(default_factory=list)
+
+
+_SITE_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Web/sites/(?P<name>[^/]+)"
+    r"(?:/slots/(?P<slot>[^/]+))?(?P<config>/config/web)?/?$",
+    re.IGNORECASE,
+)
+_RULE_TEXT = re.compile(
+    r"AccessRestriction|access-restriction|Set-AzResource|ipSecurityRestrictions", re.IGNORECASE
+)
+
+
+def _touches(tokens: list[Any]) -> bool:
+    """Whether the tokens name an access restriction command."""
+    for token in tokens:
+        if token[0] == "word" and (
+            str(token[1]).lower() in CMDLETS
+            or str(token[1]).lower() in ("access-restriction", "set-azresource")
+        ):
+            return True
+    return False
+
+
+def _resource_key(props: list[str], kind: str) -> str | None:
+    """The setting a property path of a Get-AzResource object sets (PowerShell properties
+    are case-insensitive); ``""`` when it reaches the access restrictions otherwise; None
+    when it does not reach them."""
+    if kind == "config":
+        wanted = [["properties", k] for k in SITE_CONFIG_KEYS]
+    elif kind == "site":
+        wanted = [["properties", "siteConfig", k] for k in SITE_CONFIG_KEYS] + [
+            ["properties", "publicNetworkAccess"]
+        ]
+    else:
+        wanted = [["properties", "siteConfig", k] for k in SITE_CONFIG_KEYS] + [
+            ["properties", k] for k in SITE_CONFIG_KEYS
+        ]
+    squashed = [squash(p) for p in props]
+    reached = False
+    for target in wanted:
+        low = [squash(t) for t in target]
+        n = min(len(low), len(squashed))
+        if low[:n] == squashed[:n]:
+            reached = True
+            if low == squashed and target[-1] in SCALARS and kind != "?":
+                return target[-1]
+    return "" if reached else None
+
+
+def _setting(key: str, value: Any, source: str, origin: Origin) -> Any:
+    choice = setting_choice(key, value)
+    if choice is not None:
+        return choice
+    choices = setting_choices(key)
+    raise NotEvaluated(
+        f"{source} = {quote(as_text(value))}: acl does not know how Azure takes this value for "
+        f"{key} (expected {' or '.join(str(c) for c in choices)})",
+        origin,
+    )
+
+
+@dataclass
+class _Runner:
+    options: LoadOptions
+    file: str | None
+    env: Vars
+    cmdlets: Cmdlets
+    az: Az
+    line: int | None = None
+    """The statement being read, for the messages of the limits."""
+
+    def run(self, statements: list[tuple[int, list[Token]]]) -> None:
+        index = 0
+        while index < len(statements):
+            line, tokens = statements[index]
+            index += 1
+            self.line = line
+            step("a PowerShell statement")
+            head = tokens[0]
+            if head[0] == "rbrace":
+                continue
+            if head[0] == "word" and str(head[1]).lower() in _CONTROL | {"foreach"}:
+                keyword = str(head[1]).lower()
+                # the block is the next { ... } (for if/else chains, each one)
+                body, index = self._block(statements, index)
+                if keyword == "foreach" and len(tokens) > 1 and tokens[1][0] == "paren":
+                    self._foreach(line, tokens[1][1], body)
+                    continue
+                found = _rule_line(body)
+                if found is not None:
+                    raise ConfigError(
+                        f"an access restriction command is inside `{keyword}` (line {line}): acl "
+                        "does not evaluate PowerShell conditions, loops or functions; take it out, "
+                        "or write the commands it runs",
+                        Origin(file=self.file, line=found),
+                    )
+                continue
+            if head[0] == "lbrace":
+                body, index = self._block(statements, index - 1)
+                continue
+            self.statement(line, tokens)
+
+    def _block(
+        self, statements: list[tuple[int, list[Token]]], index: int
+    ) -> tuple[list[tuple[int, list[Token]]], int]:
+        """The statements of the ``{ ... }`` starting at or after ``index``."""
+        if index < len(statements) and statements[index][1][0][0] == "lbrace":
+            depth = 0
+            start = index
+            while index < len(statements):
+                kind = statements[index][1][0][0]
+                if kind == "lbrace":
+                    depth += 1
+                elif kind == "rbrace":
+                    depth -= 1
+                    if depth == 0:
+                        return statements[start + 1 : index], index + 1
+                index += 1
+            return statements[start + 1 :], index
+        return [], index
+
+    def _foreach(self, line: int, source: str, body: list[tuple[int, list[Token]]]) -> None:
+        match = re.fullmatch(r"\(\s*\$([A-Za-z_]\w*)\s+in\s+(.+)\)", source, re.S | re.I)
+        if match is None:
+            if _rule_line(body) is not None:
+                raise ConfigError(
+                    f"foreach {source}: acl expands only `foreach ($x in <array>)`",
+                    Origin(file=self.file, line=line),
+                )
+            return
+        inner = Lexer(match.group(2), self.file).statements()
+        tokens = [t for _, ts in inner for t in ts]
+        values = evaluate(tokens, self.env)
+        unknown = unknowns(values)
+        if unknown:
+            if _rule_line(body) is None:
+                return
+            raise ConfigError(
+                f"foreach (${match.group(1)} in ...): {', '.join(unknown)} cannot be known without "
+                "running the script: give it with --var NAME=VALUE",
+                Origin(file=self.file, line=line),
+            )
+        for value in values if isinstance(values, list) else [values]:
+            self.env.values[match.group(1)] = value
+            self.run(body)
+
+    def statement(self, line: int, tokens: list[Token]) -> None:
+        origin = Origin(file=self.file, line=line)
+        touching = _touches(tokens)
+        if any(t[0] == "chain" for t in tokens):
+            if touching:
+                raise NotEvaluated(
+                    "a pipeline chain (`&&`, `||`) around an access restriction command: acl "
+                    "does not evaluate it; write the commands on their own lines",
+                    origin,
+                )
+            return
+        for token in tokens:
+            if token[0] in ("paren", "sub") and _RULE_TEXT.search(str(token[1])):
+                raise NotEvaluated(
+                    f"an access restriction command inside {quote(str(token[1]))}: acl does not "
+                    "evaluate commands inside (...) or $(...); write the command as a statement "
+                    "of its own",
+                    origin,
+                )
+        segments: list[list[Token]] = [[]]
+        for token in tokens:
+            if token[0] == "pipe":
+                segments.append([])
+            else:
+                segments[-1].append(token)
+        if not segments[0]:
+            return
+        if len(segments) > 1:
+            later = segments[1]
+            head = str(later[0][1]).lower() if later and later[0][0] == "word" else ""
+            if head == "set-azresource":
+                self._set_resource(operand(segments[0], self.env), segments[0], origin)
+                return
+            if any(_touches(segment) for segment in segments[1:]):
+                raise NotEvaluated(
+                    f"pipeline input `{source_text(segments[0])} | ...` into an access restriction "
+                    "command: acl does not evaluate what a pipeline binds; give "
+                    "-ResourceGroupName and -WebAppName (or -Name) and drop the pipe",
+                    origin,
+                )
+        tokens = segments[0]
+        if tokens[0][0] in ("var", "cast"):
+            assignment = [t for t in tokens if t[0] != "cast"]
+            if len(assignment) >= 2 and assignment[0][0] == "var" and assignment[1][0] == "eq":
+                name, props, source = assignment[0][1]
+                rhs = assignment[2:]
+                head = str(rhs[0][1]).lower() if rhs and rhs[0][0] == "word" else ""
+                value: Any
+                if head == "get-azresource":
+                    value = self._get_resource(rhs, origin)
+                elif head in CMDLETS or head in ("az", "set-azresource"):
+                    # `$r = Add-... -PassThru`, `$null = ...`: the command runs
+                    self.command(line, rhs)
+                    value = Unknown(source)
+                else:
+                    value = evaluate(rhs, self.env)
+                if props:
+                    self._assign_property(name, props, source, value, origin)
+                    return
+                if name.lower() == "null":
+                    return
+                if not any(k.lower() == name.lower() for k in self.env.fixed):
+                    self.env.values[name] = value
+                return
+            if len(assignment) >= 2 and assignment[0][0] == "var" and assignment[1][0] == "word":
+                # `$i += 10` and friends: the value is no longer known
+                self.env.values[assignment[0][1][0]] = Unknown(assignment[0][1][2])
+            return
+        self.command(line, tokens)
+
+    def _get_resource(self, tokens: list[Token], origin: Origin) -> Any:
+        """``Get-AzResource``: a web app (or its config/web) whose properties may be set and
+        sent back with ``Set-AzResource``; any other resource changes nothing acl reads."""
+        args: dict[str, Any] = {}
+        i = 1
+        while i < len(tokens):
+            if tokens[i][0] in ("param", "param:") and i + 1 < len(tokens):
+                args[str(tokens[i][1]).lower()] = operand([tokens[i + 1]], self.env)
+                i += 2
+                continue
+            i += 1
+        unknown = unknowns(list(args.values()))
+        if unknown:
+            return Unknown(", ".join(unknown))
+        kind = str(args.get("resourcetype", "")).lower().strip("/")
+        name = str(args.get("resourcename", args.get("name", "")))
+        rid = str(args.get("resourceid", ""))
+        if rid:
+            match = _SITE_ID.match(rid)
+            if match is None:
+                return _Resource(None, "", origin)
+            app = match.group("name") + (f"/{match.group('slot')}" if match.group("slot") else "")
+            return _Resource("config" if match.group("config") else "site", app, origin)
+        if kind in ("microsoft.web/sites", "microsoft.web/sites/slots"):
+            return _Resource("site", name, origin)
+        if kind in ("microsoft.web/sites/config", "microsoft.web/sites/slots/config"):
+            parts = name.split("/")
+            if parts[-1].lower() != "web":
+                return _Resource(None, "", origin)
+            return _Resource("config", "/".join(parts[:-1]), origin)
+        if kind.startswith("microsoft.web/") or not kind:
+            return Unknown(source_text(tokens))
+        return _Resource(None, "", origin)
+
+    def _assign_property(
+        self, name: str, props: list[str], source: str, value: Any, origin: Origin
+    ) -> None:
+        """``$Resource.Properties.siteConfig.ipSecurityRestrictionsDefaultAction = 'Allow'``."""
+        target = self.env.lookup(name, [], "$" + name)
+        if isinstance(target, _Resource):
+            if target.kind is None:
+                return
+            key = _resource_key(props, target.kind)
+            if key is None:
+                return
+            if key == "" or isinstance(value, Unknown):
+                raise NotEvaluated(
+                    f"{source} = ...: acl evaluates only setting "
+                    "ipSecurityRestrictionsDefaultAction, scmIpSecurityRestrictionsDefaultAction, "
+                    "scmIpSecurityRestrictionsUseMain or publicNetworkAccess to a known value; use "
+                    "Add-/Remove-AzWebAppAccessRestrictionRule for rules",
+                    origin,
+                )
+            target.changes.append((key, _setting(key, value, source, origin), origin))
+            return
+        if isinstance(target, dict) and not isinstance(value, Unknown):
+            node = target
+            for prop in props[:-1]:
+                found = [k for k in node if str(k).lower() == prop.lower()]
+                child = node[found[0]] if found else None
+                if not isinstance(child, dict):
+                    self.env.values[name] = Unknown("$" + name)
+                    return
+                node = child
+            found = [k for k in node if str(k).lower() == props[-1].lower()]
+            node[found[0] if found else props[-1]] = value
+            return
+        if _resource_key(props, "?") is not None:
+            raise NotEvaluated(
+                f"{source} = ...: acl does not know the object ${name} (only one from "
+                "Get-AzResource of a web app in this script): give it by Get-AzResource",
+                origin,
+            )
+        self.env.values[name] = Unknown("$" + name)
+
+    def _set_resource(self, value: Any, tokens: list[Token], origin: Origin) -> None:
+        """``$Resource | Set-AzResource``: the properties set on it reach the site."""
+        if isinstance(value, _Resource):
+            if value.kind is None:
+                return
+            if value.changes:
+                if "/" in value.name:
+                    app, _, slot = value.name.partition("/")
+                    name = f"{app}/{slot}"
+                else:
+                    name = value.name
+                state = self.cmdlets.sites.state(name)
+                for key, setting, where in value.changes:
+                    state.settings[key] = setting
+                    state.setting_origins[key] = where
+                value.changes.clear()
+            return
+        raise NotEvaluated(
+            f"`{source_text(tokens)} | Set-AzResource`: acl does not know the object sent: get it "
+            "with Get-AzResource -ResourceType Microsoft.Web/sites -ResourceGroupName ... "
+            "-ResourceName ... in the script",
+            origin,
+        )
+
+    def command(self, line: int, tokens: list[Token]) -> None:
+        origin = Origin(file=self.file, line=line)
+        if tokens[0][0] != "word":
+            return
+        command = str(tokens[0][1]).lower()
+        if command == "set-azresource":
+            rest = tokens[1:]
+            for i, token in enumerate(rest):
+                if token[0] in ("param", "param:") and str(token[1]).lower() == "inputobject":
+                    self._set_resource(operand(rest[i + 1 : i + 2], self.env), rest, origin)
+                    return
+            text = source_text(rest)
+            if re.search(r"microsoft\.web/sites|properties", text, re.I):
+                raise NotEvaluated(
+                    "Set-AzResource without -InputObject (or a pipe) from Get-AzResource: acl "
+                    "does not evaluate it; use the access restriction cmdlets",
+                    origin,
+                )
+            return
+        if command in CMDLETS:
+            bound = bind(tokens[1:], command, self.env, origin)
+            missing = unknowns(bound)
+            if missing:
+                self._unresolved(missing, origin)
+                return
+            try:
+                self.cmdlets.run(command, bound, origin)
+            except (NotEvaluated, LimitError):
+                raise
+            except ConfigError as exc:
+                stop = (
+                    as_text(bound.get("ErrorAction", "")).lower() == "stop"
+                    or as_text(
+                        self.env.lookup("ErrorActionPreference", [], "$ErrorActionPreference")
+                    ).lower()
+                    == "stop"
+                )
+                if stop:
+                    raise ConfigError(
+                        f"{exc.message.rstrip('. ')}: the cmdlet fails and, with ErrorAction "
+                        "Stop, the script stops here",
+                        origin,
+                    ) from None
+                self.options.warn(
+                    f"{origin}: {exc.message.rstrip('. ')}: the cmdlet fails and the script "
+                    "goes on with the next statement"
+                )
+        elif command == "az":
+            flat: list[str] = []
+            unknown: list[str] = []
+            joined = False
+            for token in tokens[1:]:
+                if token[0] == "comma":
+                    joined = True
+                    continue
+                if token[0] in ("param", "param:"):
+                    text = "-" + str(token[1])
+                else:
+                    value = operand([token], self.env)
+                    unknown.extend(unknowns(value))
+                    text = (
+                        ",".join(as_text(v) for v in value)
+                        if isinstance(value, list)
+                        else as_text(value)
+                    )
+                if joined and flat:
+                    flat[-1] += "," + text
+                else:
+                    flat.append(text)
+                joined = False
+            if len(flat) < 3 or flat[0] not in ("webapp", "functionapp"):
+                return
+            ours = "access-restriction" in flat[:4] and (len(flat) < 4 or flat[3] != "show")
+            if unknown:
+                if ours:
+                    self._unresolved(unknown, origin)
+                return
+            try:
+                self.az.run(["az", *flat], line)
+            except (NotEvaluated, LimitError):
+                raise
+            except ConfigError as exc:
+                # a native command's failure sets $LASTEXITCODE; the script goes on
+                self.options.warn(
+                    f"{origin}: {exc.message.rstrip('. ')}: the command fails and the script "
+                    "goes on with the next statement"
+                )
+
+    def _unresolved(self, names: list[str], origin: Origin) -> None:
+        names = list(dict.fromkeys(names))
+        message = (
+            f"{', '.join(names)} cannot be known without running the script: give "
+            "--var NAME=VALUE (or assign it in the script)"
+        )
+        if self.options.unresolved == "skip-rule":
+            self.options.warn(f"{origin}: command skipped (--unresolved=skip-rule): {message}")
+            return
+        raise ConfigError(message, origin)
+
+
+def _rule_line(statements: list[tuple[int, list[Token]]]) -> int | None:
+    for line, tokens in statements:
+        for token in tokens:
+            if token[0] == "word" and (
+                str(token[1]).lower() in CMDLETS or str(token[1]).lower() == "access-restriction"
+            ):
+                return line
+    return None
+
+
+@bounded
+def load_powershell(document: Any, options: LoadOptions) -> Site:
+    """The site a PowerShell script leaves behind (``document`` is the script's text)."""
+    if not isinstance(document, str):
+        raise ConfigError("expected the text of a PowerShell script", Origin(file=options.source))
+    try:
+        statements = Lexer(document, options.source).statements()
+    except ConfigError as exc:
+        raise ConfigError(
+            exc.message, replace(exc.origin or Origin(), file=options.source)
+        ) from None
+    sites = ScriptSites(options)
+    runner = _Runner(
+        options,
+        options.source,
+        Vars(options.variables),
+        Cmdlets(sites, options, options.source),
+        Az(sites, options, options.source),
+    )
+    try:
+        runner.run(statements)
+    except LimitError as exc:
+        if exc.line is None:
+            exc.file, exc.line = options.source, runner.line
+        raise
+    return sites.site("PowerShell script")
