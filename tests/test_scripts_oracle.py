@@ -277,22 +277,25 @@ def test_generated_scripts_load_as_bash_runs_them(script: str, tmp_path: Path) -
 
 
 # ---------------------------------------------------------------------------- PowerShell
-# Hand-checked against Az.Websites' Add-AzWebAppAccessRestrictionRule (its parameters are
-# bound by name or position 0/1, not from a piped web app, and -PassThru writes the config
-# object that `$r = ...` keeps) and PowerShell's error model (a cmdlet's error ends the
-# statement; `-ErrorAction Stop` or `$ErrorActionPreference = 'Stop'` ends the script).
+# Hand-checked against Az.Websites' Add-AzWebAppAccessRestrictionRule (its -ResourceGroupName
+# and -WebAppName are bound by name, by position 0/1, or from the pipeline by property name;
+# the PSSite that Get-AzWebApp writes has Name and ResourceGroup, not those, so it binds
+# nothing; -PassThru writes the config object that `$r = ...` keeps) and PowerShell's error
+# model (a cmdlet's error ends the statement; `-ErrorAction Stop` or
+# `$ErrorActionPreference = 'Stop'` ends the script).
 
 
-def test_powershell_pipelines_into_rule_cmdlets_are_refused() -> None:
+def test_powershell_pipelines_into_rule_cmdlets_bind_as_powershell_does() -> None:
     for text in (
         f"Get-AzWebApp -ResourceGroupName rg -Name app | {APS} -Priority 1 -Action Deny "
         "-IpAddress 192.0.2.7/32\n",
         f"Get-AzWebApp -ResourceGroupName rg -Name app |\n  {APS} -Priority 1 -IpAddress 10.0.0.0/8\n",
     ):
+        # the piped PSSite binds no parameter: the cmdlet fails, as it does in PowerShell
         with pytest.raises(
-            acl.ConfigError, match=r"deploy\.ps1:1: pipeline input .* drop the pipe"
+            acl.ConfigError, match=r"deploy\.ps1:2: .*cannot be bound.*the script stops here"
         ):
-            ps(text)
+            ps("$ErrorActionPreference = 'Stop'\n" + text)
     # a pipe after the rule command is fine: the command runs
     site = ps(f"{APS} -Priority 1 -IpAddress 10.0.0.0/8 -PassThru | Out-Null\n")
     assert len(site.main_rules) == 1

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import ConfigError, Origin, quote
+from .._limits import LimitError
 from ..options import LoadOptions
 from .azargs import (
     ACCESS_RESTRICTION_VERBS,
@@ -172,6 +173,17 @@ class Az:
     file: str | None
 
     def run(self, words: list[str], line: int) -> None:
+        """Apply one az command; a command that fails as az fails raises ConfigError (and is
+        recorded in ``sites.failures``)."""
+        try:
+            self._run(words, line)
+        except (NotEvaluated, LimitError):
+            raise
+        except ConfigError as exc:
+            self.sites.failures.append(f"{Origin(file=self.file, line=line)}: {exc.message}")
+            raise
+
+    def _run(self, words: list[str], line: int) -> None:
         origin = Origin(file=self.file, line=line)
         group = words[1] if len(words) > 1 else ""
         if len(words) >= 5 and words[2:4] == ["config", "access-restriction"]:

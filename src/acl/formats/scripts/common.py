@@ -110,6 +110,8 @@ class ScriptSites:
         self.options = options
         self.sites: dict[str, State] = {}
         self.names: dict[str, str] = {}
+        self.failures: list[str] = []
+        """The commands that failed as the tool fails (their warnings), located."""
 
     def state(self, name: str) -> State:
         key = name.lower()
@@ -117,6 +119,10 @@ class ScriptSites:
             self.names[key] = name
             self.sites[key] = self._base()
         return self.sites[key]
+
+    def current(self, name: str) -> State:
+        """The site's state so far, without counting it as changed by the script."""
+        return self.sites.get(name.lower()) or self._base()
 
     def _base(self) -> State:
         base = self.options.base_site
@@ -142,6 +148,13 @@ class ScriptSites:
         if not self.sites:
             if self.options.base_site is not None:
                 return self.options.base_site
+            if self.failures:
+                raise ConfigError(
+                    f"the {what} changes no site: each of its access restriction commands "
+                    f"fails, as the tool fails ({len(self.failures)} failed; the first: "
+                    f"{self.failures[0]}); fix them",
+                    Origin(file=source),
+                )
             raise ConfigError(
                 f"no access restriction command in the {what} (looked for "
                 + (

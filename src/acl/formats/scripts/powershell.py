@@ -29,6 +29,7 @@ cmdlet, ``&&``/``||`` chains and rule commands inside ``(...)``, ``if``, ``while
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,7 +38,7 @@ from ...model import Site
 from .._limits import LimitError, bounded, step
 from ..options import LoadOptions
 from .az import Az
-from .cmdlets import CMDLETS, Cmdlets, bind
+from .cmdlets import CMDLET_NAMES, CMDLETS, Cmdlets, bind
 from .common import (
     SCALARS,
     SITE_CONFIG_KEYS,
@@ -48,7 +49,17 @@ from .common import (
     squash,
 )
 from .pstokens import Lexer, Token
-from .psvalues import Unknown, Vars, as_text, evaluate, operand, source_text, unknowns
+from .psvalues import (
+    PSObject,
+    Unknown,
+    Vars,
+    as_text,
+    evaluate,
+    expression,
+    operand,
+    source_text,
+    unknowns,
+)
 
 __all__ = ["load_powershell"]
 
@@ -182,6 +193,14 @@ class _Runner:
                 continue
             if head[0] == "lbrace":
                 body, index = self._block(statements, index - 1)
+                found = _rule_line(body)
+                if found is not None:
+                    raise ConfigError(
+                        f"an access restriction command is inside a script block {{ ... }} (line "
+                        f"{line}): acl does not evaluate script blocks (ForEach-Object, "
+                        "Invoke-Command, & { ... }); take it out, or write the commands it runs",
+                        Origin(file=self.file, line=found),
+                    )
                 continue
             self.statement(line, tokens)
 
@@ -255,6 +274,14 @@ class _Runner:
             else:
                 segments[-1].append(token)
         if not segments[0]:
+            if any(_touches(segment) for segment in segments[1:]):
+                raise NotEvaluated(
+                    "pipeline input from a script block `{ ... } | ...` into an access "
+                    "restriction cmdlet: acl does not evaluate script blocks (Where-Object, "
+                    "ForEach-Object); give -ResourceGroupName and -WebAppName (or -Name) and "
+                    "drop the pipe",
+                    origin,
+                )
             return
         if len(segments) > 1:
             later = segments[1]
@@ -263,12 +290,8 @@ class _Runner:
                 self._set_resource(operand(segments[0], self.env), segments[0], origin)
                 return
             if any(_touches(segment) for segment in segments[1:]):
-                raise NotEvaluated(
-                    f"pipeline input `{source_text(segments[0])} | ...` into an access restriction "
-                    "command: acl does not evaluate what a pipeline binds; give "
-                    "-ResourceGroupName and -WebAppName (or -Name) and drop the pipe",
-                    origin,
-                )
+                self._pipeline(segments, origin)
+                return
         tokens = segments[0]
         if tokens[0][0] in ("var", "cast"):
             assignment = [t for t in tokens if t[0] != "cast"]
@@ -279,12 +302,18 @@ class _Runner:
                 value: Any
                 if head == "get-azresource":
                     value = self._get_resource(rhs, origin)
+                elif head in _GETTERS:
+                    objects = self._get_objects(rhs, origin)
+                    value = objects[0] if objects is not None and len(objects) == 1 else objects
+                    value = Unknown(source) if value is None else value
                 elif head in CMDLETS or head in ("az", "set-azresource"):
                     # `$r = Add-... -PassThru`, `$null = ...`: the command runs
                     self.command(line, rhs)
                     value = Unknown(source)
                 else:
-                    value = evaluate(rhs, self.env)
+                    value = expression(rhs, self.env)
+                    if isinstance(value, Unknown) and rhs and rhs[0][0] == "word":
+                        value = Unknown(source)  # a command's output: name the variable
                 if props:
                     self._assign_property(name, props, source, value, origin)
                     return
@@ -423,28 +452,7 @@ class _Runner:
             if missing:
                 self._unresolved(missing, origin)
                 return
-            try:
-                self.cmdlets.run(command, bound, origin)
-            except (NotEvaluated, LimitError):
-                raise
-            except ConfigError as exc:
-                stop = (
-                    as_text(bound.get("ErrorAction", "")).lower() == "stop"
-                    or as_text(
-                        self.env.lookup("ErrorActionPreference", [], "$ErrorActionPreference")
-                    ).lower()
-                    == "stop"
-                )
-                if stop:
-                    raise ConfigError(
-                        f"{exc.message.rstrip('. ')}: the cmdlet fails and, with ErrorAction "
-                        "Stop, the script stops here",
-                        origin,
-                    ) from None
-                self.options.warn(
-                    f"{origin}: {exc.message.rstrip('. ')}: the cmdlet fails and the script "
-                    "goes on with the next statement"
-                )
+            self._run_cmdlet(command, bound, origin)
         elif command == "az":
             flat: list[str] = []
             unknown: list[str] = []
@@ -486,6 +494,214 @@ class _Runner:
                     "goes on with the next statement"
                 )
 
+    def _run_cmdlet(self, command: str, bound: dict[str, Any], origin: Origin) -> bool:
+        """Run a rule cmdlet; False when it fails (a warning, or an error under ErrorAction
+        Stop) or changes nothing (``-WhatIf``)."""
+        try:
+            self.cmdlets.run(command, bound, origin)
+        except (NotEvaluated, LimitError):
+            raise
+        except ConfigError as exc:
+            self._failed(exc.message, bound, origin)
+            return False
+        return bound.get("WhatIf") in (None, False)
+
+    def _failed(self, message: str, bound: Mapping[str, Any], origin: Origin) -> None:
+        self.cmdlets.sites.failures.append(f"{origin}: {message}")
+        stop = (
+            as_text(bound.get("ErrorAction", "")).lower() == "stop"
+            or as_text(
+                self.env.lookup("ErrorActionPreference", [], "$ErrorActionPreference")
+            ).lower()
+            == "stop"
+        )
+        if stop:
+            raise ConfigError(
+                f"{message.rstrip('. ')}: the cmdlet fails and, with ErrorAction "
+                "Stop, the script stops here",
+                origin,
+            ) from None
+        self.options.warn(
+            f"{origin}: {message.rstrip('. ')}: the cmdlet fails and the script "
+            "goes on with the next statement"
+        )
+
+    # ------------------------------------------------------------------------ pipelines
+
+    def _get_objects(self, tokens: list[Token], origin: Origin) -> list[PSObject] | None:
+        """What ``Get-AzWebApp``, ``Get-AzWebAppSlot`` or
+        ``Get-AzWebAppAccessRestrictionConfig`` writes, for one named app (or slot); None
+        when the values are unknown (and ``--unresolved=skip-rule`` skips the statement)."""
+        getter = str(tokens[0][1]).lower()
+        names, positions = _GETTERS[getter]
+        args: dict[str, Any] = {}
+        i = 1
+        while i < len(tokens):
+            kind, payload, _ = tokens[i]
+            if kind in ("param", "param:"):
+                hits = [n for n in names if n.lower() == str(payload).lower()] or [
+                    n for n in names if n.lower().startswith(str(payload).lower())
+                ]
+                if len(hits) != 1 or i + 1 >= len(tokens):
+                    raise self._refuse_getter(tokens, origin)
+                args[hits[0]] = operand([tokens[i + 1]], self.env)
+                i += 2
+                continue
+            if len(args) >= len(positions) or positions[len(args)] in args:
+                raise self._refuse_getter(tokens, origin)
+            args[positions[len(args)]] = operand([tokens[i]], self.env)
+            i += 1
+        missing = unknowns(list(args.values()))
+        if missing:
+            self._unresolved(missing, origin)
+            return None
+        rg, app = args.get("ResourceGroupName"), args.get("Name")
+        slot = args.get("Slot", args.get("SlotName"))
+        if rg is None or app is None or (getter == "get-azwebappslot" and slot is None):
+            raise self._refuse_getter(tokens, origin)
+        rg, app = as_text(rg), as_text(app)
+        if getter == "get-azwebappaccessrestrictionconfig":
+            return [self._config_object(rg, app, as_text(slot) if slot else None)]
+        name = f"{app}/{as_text(slot)}" if slot else app
+        return [PSObject("PSSite", {"Name": name, "ResourceGroup": rg}, source_text(tokens))]
+
+    def _refuse_getter(self, tokens: list[Token], origin: Origin) -> NotEvaluated:
+        return NotEvaluated(
+            f"`{source_text(tokens)}`: acl knows what it writes only for one web app (or slot) "
+            "named by -ResourceGroupName and -Name (and -Slot), as values or variables",
+            origin,
+        )
+
+    def _config_object(self, rg: str, app: str, slot: str | None) -> PSObject:
+        """The PSAccessRestrictionConfig the cmdlets write (``-PassThru``)."""
+        state = self.cmdlets.sites.current(app + (f"/{slot}" if slot else ""))
+        return PSObject(
+            "PSAccessRestrictionConfig",
+            {
+                "ResourceGroupName": rg,
+                "WebAppName": app,
+                "SlotName": slot,
+                "ScmSiteUseMainSiteRestrictionConfig": bool(
+                    state.settings.get("scmIpSecurityRestrictionsUseMain", False)
+                ),
+            },
+            "the access restriction config",
+        )
+
+    def _pipeline(self, segments: list[list[Token]], origin: Origin) -> None:
+        """A pipeline into a rule cmdlet, bound as PowerShell binds it: the cmdlets'
+        -ResourceGroupName and -WebAppName take pipeline input by property name (nothing else
+        does, -SlotName neither), so each object's ResourceGroupName and WebAppName
+        properties bind them; an object with neither is an error of the cmdlet."""
+        first = segments[0]
+        assigned = [t for t in first if t[0] != "cast"]
+        if len(assigned) >= 2 and assigned[0][0] == "var" and assigned[1][0] == "eq":
+            name, props, source = assigned[0][1]
+            if not props and name.lower() != "null":
+                self.env.values[name] = Unknown(source)
+            first = assigned[2:]
+        objects = self._produce(first, origin)
+        if objects is None:
+            return
+        for index, segment in enumerate(segments[1:], start=1):
+            head = str(segment[0][1]).lower() if segment and segment[0][0] == "word" else ""
+            if head not in CMDLETS:
+                if head == "out-null" or not any(_touches(s) for s in segments[index + 1 :]):
+                    return  # what comes after changes nothing acl reads
+                raise NotEvaluated(
+                    f"pipeline `... | {source_text(segment)} | ...` before an access restriction "
+                    "cmdlet: acl does not evaluate what it passes on; give -ResourceGroupName "
+                    "and -WebAppName (or -Name) and drop the pipe",
+                    origin,
+                )
+            outputs: list[PSObject] = []
+            for item in objects:
+                out = self._piped(head, segment, item, origin)
+                if out is not None:
+                    outputs.append(out)
+            objects = outputs
+
+    def _produce(self, tokens: list[Token], origin: Origin) -> list[PSObject] | None:
+        """The objects the first command of a pipeline writes."""
+        head = str(tokens[0][1]).lower() if tokens and tokens[0][0] == "word" else ""
+        if head in _GETTERS:
+            return self._get_objects(tokens, origin)
+        if head in CMDLETS:
+            bound = bind(tokens[1:], head, self.env, origin)
+            missing = unknowns(bound)
+            if missing:
+                self._unresolved(missing, origin)
+                return None
+            return [o for o in [self._written(head, bound, origin)] if o is not None]
+        if len(tokens) == 1 and tokens[0][0] == "var":
+            value = operand(tokens, self.env)
+            values = value if isinstance(value, list) else [value]
+            if all(isinstance(v, PSObject) for v in values):
+                return list(values)
+        raise NotEvaluated(
+            f"pipeline input `{source_text(tokens)} | ...` into an access restriction cmdlet: "
+            "acl does not know the objects it writes (it knows those of Get-AzWebApp, "
+            "Get-AzWebAppSlot and Get-AzWebAppAccessRestrictionConfig for a named app, and of "
+            "the rule cmdlets); give -ResourceGroupName and -WebAppName (or -Name) and drop "
+            "the pipe",
+            origin,
+        )
+
+    def _written(self, command: str, bound: dict[str, Any], origin: Origin) -> PSObject | None:
+        """Run a rule cmdlet; the PSAccessRestrictionConfig it writes (Remove- always, Add-
+        and Update- with -PassThru), or None."""
+        if not self._run_cmdlet(command, bound, origin):
+            return None
+        if not command.startswith("remove") and bound.get("PassThru") in (None, False):
+            return None
+        update = command.startswith("update")
+        rg = as_text(bound["ResourceGroupName"])
+        app = as_text(bound["Name" if update else "WebAppName"])
+        slot = as_text(bound["SlotName"]) if bound.get("SlotName") else None
+        return self._config_object(rg, app, slot)
+
+    def _piped(
+        self, command: str, segment: list[Token], item: PSObject, origin: Origin
+    ) -> PSObject | None:
+        what = CMDLET_NAMES[command]
+        if command.startswith("update"):
+            raise NotEvaluated(
+                f"pipeline input into {what}: acl does not evaluate its -InputObject and "
+                "pipeline parameter sets; give -ResourceGroupName and -Name and drop the pipe",
+                origin,
+            )
+        bound = bind(segment[1:], command, self.env, origin)
+        missing = unknowns(bound)
+        if missing:
+            self._unresolved(missing, origin)
+            return None
+        taken = False
+        for param in ("ResourceGroupName", "WebAppName"):
+            value = item.get(param)
+            if param not in bound and value is not None:
+                bound[param] = value
+                taken = True
+        if not taken:
+            self._failed(
+                f"{what}: The input object cannot be bound to any parameters for the command "
+                "either because the command does not take pipeline input or the input and its "
+                f"properties do not match any of the parameters that take pipeline input (the "
+                f"{item.kind} from `{item.source}` has no ResourceGroupName or WebAppName "
+                "property to bind: give -ResourceGroupName and -WebAppName, or pipe "
+                "Get-AzWebAppAccessRestrictionConfig)",
+                bound,
+                origin,
+            )
+            return None
+        slot = item.get("SlotName")
+        if slot and "SlotName" not in bound:
+            self.options.warn(
+                f"{origin}: {what} does not take -SlotName from the pipeline: the piped "
+                f"config of slot {quote(as_text(slot))} binds only -ResourceGroupName and "
+                "-WebAppName, so the cmdlet changes the production site (give -SlotName)"
+            )
+        return self._written(command, bound, origin)
+
     def _unresolved(self, names: list[str], origin: Origin) -> None:
         names = list(dict.fromkeys(names))
         message = (
@@ -496,6 +712,20 @@ class _Runner:
             self.options.warn(f"{origin}: command skipped (--unresolved=skip-rule): {message}")
             return
         raise ConfigError(message, origin)
+
+
+_GETTERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # cmdlet -> (the parameters acl reads, the positional ones)
+    "get-azwebapp": (("ResourceGroupName", "Name"), ("ResourceGroupName", "Name")),
+    "get-azwebappslot": (
+        ("ResourceGroupName", "Name", "Slot"),
+        ("ResourceGroupName", "Name", "Slot"),
+    ),
+    "get-azwebappaccessrestrictionconfig": (
+        ("ResourceGroupName", "Name", "SlotName"),
+        ("ResourceGroupName", "Name"),
+    ),
+}
 
 
 def _rule_line(statements: list[tuple[int, list[Token]]]) -> int | None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +11,16 @@ from typing import Any
 from .._limits import bounded_join, checked
 from .pstokens import Token
 
-__all__ = ["Unknown", "Vars", "as_text", "evaluate", "operand", "source_text", "unknowns"]
+__all__ = [
+    "PSObject",
+    "Unknown",
+    "Vars",
+    "as_text",
+    "evaluate",
+    "operand",
+    "source_text",
+    "unknowns",
+]
 
 
 @dataclass(frozen=True)
@@ -18,6 +28,23 @@ class Unknown:
     """A value only running the script would give: its source text."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class PSObject:
+    """An object a cmdlet writes (``PSSite``, ``PSAccessRestrictionConfig``): its type, the
+    properties acl knows, and the command that wrote it."""
+
+    kind: str
+    props: Mapping[str, Any]
+    source: str
+
+    def get(self, name: str) -> Any:
+        """A property, by PowerShell's case-insensitive name; None when it has none."""
+        for key, value in self.props.items():
+            if key.lower() == name.lower():
+                return value
+        return None
 
 
 # Tokens: (kind, payload, line). Kinds: word, lit (single-quoted), str (parts), var
@@ -51,9 +78,23 @@ class Vars:
             if isinstance(value, dict):
                 match = [k for k in value if str(k).lower() == prop.lower()]
                 value = value[match[0]] if match else Unknown(source)
+            elif isinstance(value, PSObject) and value.get(prop) is not None:
+                value = value.get(prop)
             else:
                 value = Unknown(source)
         return value
+
+
+def expression(tokens: list[Token], env: Vars) -> Any:
+    """The value of an expression where PowerShell parses a bare word as a command (the
+    right of ``=``, a hashtable value): ``$rg = Get-ResourceGroupName`` is the command's
+    output, unknown; a number is a number."""
+    if tokens and tokens[0][0] == "word" and not _NUMBER.fullmatch(str(tokens[0][1])):
+        return Unknown(source_text(tokens))
+    return evaluate(tokens, env)
+
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def evaluate(tokens: list[Token], env: Vars) -> Any:
@@ -142,7 +183,7 @@ def operand(tokens: list[Token], env: Vars) -> Any:
             key = operand(key_tokens, env)
             if isinstance(key, Unknown):
                 return key
-            table[as_text(key)] = evaluate(value_tokens, env)
+            table[as_text(key)] = expression(value_tokens, env)
         return checked(table, "a hashtable")
     if kind == "array":
         items: list[Any] = []
