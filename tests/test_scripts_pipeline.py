@@ -160,3 +160,15 @@ def test_a_bare_word_after_equals_is_a_command_not_a_string() -> None:
             "$p = @{ ResourceGroupName = 'rg'; WebAppName = Get-Name; Priority = 1 }\n"
             "Add-AzWebAppAccessRestrictionRule @p -IpAddress 10.0.0.0/8\n"
         )
+
+
+def test_assigned_objects_are_known_only_where_a_rule_cmdlet_needs_them() -> None:
+    # assigning what acl cannot know is not an error until a rule cmdlet takes it
+    site = ps(
+        "$all = Get-AzWebApp -ResourceGroupName rg\n"
+        "$one = Get-AzWebApp -ResourceGroupName $unknown -Name app\n"
+        f"$r = {CONFIG} | {RULE} -IpAddress 192.0.2.7/32 -PassThru\n"
+    )
+    assert rules(site) == [("main", 50, "Deny", "192.0.2.7/32")]
+    with pytest.raises(NotEvaluated, match=r"deploy\.ps1:2: pipeline input `\$all \| \.\.\.`"):
+        ps(f"$all = Get-AzWebApp -ResourceGroupName rg\n$all | {RULE} -IpAddress 192.0.2.7/32\n")

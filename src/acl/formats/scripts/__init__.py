@@ -2,7 +2,8 @@
 applied command by command to the sites they change (:mod:`.common`). ``azcli`` reads bash
 (:mod:`.bash`) and applies az commands (:mod:`.az`, arguments by :mod:`.azargs`);
 ``powershell`` reads PowerShell (:mod:`.pstokens`, :mod:`.psvalues`) and applies the
-Az.Websites cmdlets (:mod:`.cmdlets`) and ``az`` lines."""
+Az.Websites cmdlets (:mod:`.cmdlets`), the Get-AzResource recipe (:mod:`.psresource`) and
+``az`` lines."""
 
 from __future__ import annotations
 

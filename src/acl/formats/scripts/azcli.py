@@ -186,21 +186,23 @@ def _substitutions(
 
 
 def _set_options(words: list[str], shell: Shell) -> None:
-    """``set -e``/``+e``, ``set -o errexit``/``pipefail`` (and ``+o``)."""
+    """``set -e``/``+e``, ``set -o errexit``/``pipefail`` (and ``+o``), also in a cluster:
+    ``set -euo pipefail`` (an ``o`` in it takes the next word, as in bash)."""
     i = 0
     while i < len(words):
         word = words[i]
-        if word in ("-o", "+o") and i + 1 < len(words):
-            on = word == "-o"
-            if words[i + 1] == "errexit":
-                shell.errexit = on
-            elif words[i + 1] == "pipefail":
-                shell.pipefail = on
-            i += 2
-            continue
-        if re.fullmatch(r"[-+][A-Za-z]+", word) and "e" in word:
-            shell.errexit = word.startswith("-")
         i += 1
+        if re.fullmatch(r"[-+][A-Za-z]+", word) is None:
+            continue
+        on = word.startswith("-")
+        if "e" in word:
+            shell.errexit = on
+        if "o" in word and i < len(words):
+            if words[i] == "errexit":
+                shell.errexit = on
+            elif words[i] == "pipefail":
+                shell.pipefail = on
+            i += 1
 
 
 def _command(

@@ -21,9 +21,14 @@ assignments to it and ``Set-AzResource`` apply the default actions,
 statement (a warning), or the script under ``-ErrorAction Stop`` /
 ``$ErrorActionPreference = 'Stop'`` (an error). Backtick continuations (and lines ending in
 ``|``), ``#`` and ``<# #>`` comments and ``;`` are understood, and
-``foreach ($x in ...) { ... }`` over a known array is expanded; pipeline input into a rule
-cmdlet, ``&&``/``||`` chains and rule commands inside ``(...)``, ``if``, ``while``,
-``switch``, ``try`` or a function are errors.
+``foreach ($x in ...) { ... }`` over a known array is expanded. Pipelines into the rule
+cmdlets are bound as PowerShell binds them: ``-ResourceGroupName`` and ``-WebAppName`` take
+pipeline input by property name (nothing else does), so the config object of
+``Get-AzWebAppAccessRestrictionConfig`` and of ``-PassThru`` binds them, and the PSSite of
+``Get-AzWebApp``/``Get-AzWebAppSlot`` (``Name``, ``ResourceGroup``) binds nothing and the
+cmdlet fails; objects acl does not know are errors. ``&&``/``||`` chains and rule commands
+inside ``(...)``, script blocks, ``if``, ``while``, ``switch``, ``try`` or a function are
+errors.
 """
 
 from __future__ import annotations
@@ -40,14 +45,10 @@ from ..options import LoadOptions
 from .az import Az
 from .cmdlets import CMDLET_NAMES, CMDLETS, Cmdlets, bind
 from .common import (
-    SCALARS,
-    SITE_CONFIG_KEYS,
     NotEvaluated,
     ScriptSites,
-    setting_choice,
-    setting_choices,
-    squash,
 )
+from .psresource import Resources
 from .pstokens import Lexer, Token
 from .psvalues import (
     PSObject,
@@ -85,22 +86,6 @@ _CONTROL = {
 }
 
 
-@dataclass
-class _Resource:
-    """What ``Get-AzResource`` returned: a web app (``site``), its ``config`` (config/web), or
-    another resource (None); the settings assigned to it, sent by ``Set-AzResource``."""
-
-    kind: str | None
-    name: str
-    origin: Origin
-    changes: list[tuple[str, Any, Origin]] = field(default_factory=list)
-
-
-_SITE_ID = re.compile(
-    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Web/sites/(?P<name>[^/]+)"
-    r"(?:/slots/(?P<slot>[^/]+))?(?P<config>/config/web)?/?$",
-    re.IGNORECASE,
-)
 _RULE_TEXT = re.compile(
     r"AccessRestriction|access-restriction|Set-AzResource|ipSecurityRestrictions", re.IGNORECASE
 )
@@ -117,44 +102,6 @@ def _touches(tokens: list[Any]) -> bool:
     return False
 
 
-def _resource_key(props: list[str], kind: str) -> str | None:
-    """The setting a property path of a Get-AzResource object sets (PowerShell properties
-    are case-insensitive); ``""`` when it reaches the access restrictions otherwise; None
-    when it does not reach them."""
-    if kind == "config":
-        wanted = [["properties", k] for k in SITE_CONFIG_KEYS]
-    elif kind == "site":
-        wanted = [["properties", "siteConfig", k] for k in SITE_CONFIG_KEYS] + [
-            ["properties", "publicNetworkAccess"]
-        ]
-    else:
-        wanted = [["properties", "siteConfig", k] for k in SITE_CONFIG_KEYS] + [
-            ["properties", k] for k in SITE_CONFIG_KEYS
-        ]
-    squashed = [squash(p) for p in props]
-    reached = False
-    for target in wanted:
-        low = [squash(t) for t in target]
-        n = min(len(low), len(squashed))
-        if low[:n] == squashed[:n]:
-            reached = True
-            if low == squashed and target[-1] in SCALARS and kind != "?":
-                return target[-1]
-    return "" if reached else None
-
-
-def _setting(key: str, value: Any, source: str, origin: Origin) -> Any:
-    choice = setting_choice(key, value)
-    if choice is not None:
-        return choice
-    choices = setting_choices(key)
-    raise NotEvaluated(
-        f"{source} = {quote(as_text(value))}: acl does not know how Azure takes this value for "
-        f"{key} (expected {' or '.join(str(c) for c in choices)})",
-        origin,
-    )
-
-
 @dataclass
 class _Runner:
     options: LoadOptions
@@ -164,6 +111,10 @@ class _Runner:
     az: Az
     line: int | None = None
     """The statement being read, for the messages of the limits."""
+    resources: Resources = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.resources = Resources(self.env, self.cmdlets.sites)
 
     def run(self, statements: list[tuple[int, list[Token]]]) -> None:
         index = 0
@@ -287,7 +238,7 @@ class _Runner:
             later = segments[1]
             head = str(later[0][1]).lower() if later and later[0][0] == "word" else ""
             if head == "set-azresource":
-                self._set_resource(operand(segments[0], self.env), segments[0], origin)
+                self.resources.send(operand(segments[0], self.env), segments[0], origin)
                 return
             if any(_touches(segment) for segment in segments[1:]):
                 self._pipeline(segments, origin)
@@ -301,9 +252,10 @@ class _Runner:
                 head = str(rhs[0][1]).lower() if rhs and rhs[0][0] == "word" else ""
                 value: Any
                 if head == "get-azresource":
-                    value = self._get_resource(rhs, origin)
+                    value = self.resources.get(rhs, origin)
                 elif head in _GETTERS:
-                    objects = self._get_objects(rhs, origin)
+                    # known only when piped into a rule cmdlet later; never an error here
+                    objects = self._get_objects(rhs, origin, strict=False)
                     value = objects[0] if objects is not None and len(objects) == 1 else objects
                     value = Unknown(source) if value is None else value
                 elif head in CMDLETS or head in ("az", "set-azresource"):
@@ -315,7 +267,7 @@ class _Runner:
                     if isinstance(value, Unknown) and rhs and rhs[0][0] == "word":
                         value = Unknown(source)  # a command's output: name the variable
                 if props:
-                    self._assign_property(name, props, source, value, origin)
+                    self.resources.assign_property(name, props, source, value, origin)
                     return
                 if name.lower() == "null":
                     return
@@ -328,105 +280,6 @@ class _Runner:
             return
         self.command(line, tokens)
 
-    def _get_resource(self, tokens: list[Token], origin: Origin) -> Any:
-        """``Get-AzResource``: a web app (or its config/web) whose properties may be set and
-        sent back with ``Set-AzResource``; any other resource changes nothing acl reads."""
-        args: dict[str, Any] = {}
-        i = 1
-        while i < len(tokens):
-            if tokens[i][0] in ("param", "param:") and i + 1 < len(tokens):
-                args[str(tokens[i][1]).lower()] = operand([tokens[i + 1]], self.env)
-                i += 2
-                continue
-            i += 1
-        unknown = unknowns(list(args.values()))
-        if unknown:
-            return Unknown(", ".join(unknown))
-        kind = str(args.get("resourcetype", "")).lower().strip("/")
-        name = str(args.get("resourcename", args.get("name", "")))
-        rid = str(args.get("resourceid", ""))
-        if rid:
-            match = _SITE_ID.match(rid)
-            if match is None:
-                return _Resource(None, "", origin)
-            app = match.group("name") + (f"/{match.group('slot')}" if match.group("slot") else "")
-            return _Resource("config" if match.group("config") else "site", app, origin)
-        if kind in ("microsoft.web/sites", "microsoft.web/sites/slots"):
-            return _Resource("site", name, origin)
-        if kind in ("microsoft.web/sites/config", "microsoft.web/sites/slots/config"):
-            parts = name.split("/")
-            if parts[-1].lower() != "web":
-                return _Resource(None, "", origin)
-            return _Resource("config", "/".join(parts[:-1]), origin)
-        if kind.startswith("microsoft.web/") or not kind:
-            return Unknown(source_text(tokens))
-        return _Resource(None, "", origin)
-
-    def _assign_property(
-        self, name: str, props: list[str], source: str, value: Any, origin: Origin
-    ) -> None:
-        """``$Resource.Properties.siteConfig.ipSecurityRestrictionsDefaultAction = 'Allow'``."""
-        target = self.env.lookup(name, [], "$" + name)
-        if isinstance(target, _Resource):
-            if target.kind is None:
-                return
-            key = _resource_key(props, target.kind)
-            if key is None:
-                return
-            if key == "" or isinstance(value, Unknown):
-                raise NotEvaluated(
-                    f"{source} = ...: acl evaluates only setting "
-                    "ipSecurityRestrictionsDefaultAction, scmIpSecurityRestrictionsDefaultAction, "
-                    "scmIpSecurityRestrictionsUseMain or publicNetworkAccess to a known value; use "
-                    "Add-/Remove-AzWebAppAccessRestrictionRule for rules",
-                    origin,
-                )
-            target.changes.append((key, _setting(key, value, source, origin), origin))
-            return
-        if isinstance(target, dict) and not isinstance(value, Unknown):
-            node = target
-            for prop in props[:-1]:
-                found = [k for k in node if str(k).lower() == prop.lower()]
-                child = node[found[0]] if found else None
-                if not isinstance(child, dict):
-                    self.env.values[name] = Unknown("$" + name)
-                    return
-                node = child
-            found = [k for k in node if str(k).lower() == props[-1].lower()]
-            node[found[0] if found else props[-1]] = value
-            return
-        if _resource_key(props, "?") is not None:
-            raise NotEvaluated(
-                f"{source} = ...: acl does not know the object ${name} (only one from "
-                "Get-AzResource of a web app in this script): give it by Get-AzResource",
-                origin,
-            )
-        self.env.values[name] = Unknown("$" + name)
-
-    def _set_resource(self, value: Any, tokens: list[Token], origin: Origin) -> None:
-        """``$Resource | Set-AzResource``: the properties set on it reach the site."""
-        if isinstance(value, _Resource):
-            if value.kind is None:
-                return
-            if value.changes:
-                if "/" in value.name:
-                    app, _, slot = value.name.partition("/")
-                    name = f"{app}/{slot}"
-                else:
-                    name = value.name
-                state = self.cmdlets.sites.state(name)
-                for key, setting, where in value.changes:
-                    state.settings[key] = setting
-                    state.setting_origins[key] = where
-                value.changes.clear()
-            return
-        raise NotEvaluated(
-            f"`{source_text(tokens)} | Set-AzResource`: acl does not know the object sent: get it "
-            "with Get-AzResource -ResourceType Microsoft.Web/sites -ResourceGroupName ... "
-            "-ResourceName ... in the script",
-            origin,
-        )
-
     def command(self, line: int, tokens: list[Token]) -> None:
         origin = Origin(file=self.file, line=line)
         if tokens[0][0] != "word":
@@ -436,7 +289,7 @@ class _Runner:
             rest = tokens[1:]
             for i, token in enumerate(rest):
                 if token[0] in ("param", "param:") and str(token[1]).lower() == "inputobject":
-                    self._set_resource(operand(rest[i + 1 : i + 2], self.env), rest, origin)
+                    self.resources.send(operand(rest[i + 1 : i + 2], self.env), rest, origin)
                     return
             text = source_text(rest)
             if re.search(r"microsoft\.web/sites|properties", text, re.I):
@@ -528,10 +381,21 @@ class _Runner:
 
     # ------------------------------------------------------------------------ pipelines
 
-    def _get_objects(self, tokens: list[Token], origin: Origin) -> list[PSObject] | None:
+    def _get_objects(
+        self, tokens: list[Token], origin: Origin, strict: bool = True
+    ) -> list[PSObject] | None:
         """What ``Get-AzWebApp``, ``Get-AzWebAppSlot`` or
         ``Get-AzWebAppAccessRestrictionConfig`` writes, for one named app (or slot); None
-        when the values are unknown (and ``--unresolved=skip-rule`` skips the statement)."""
+        when the values are unknown (and ``--unresolved=skip-rule`` skips the statement), or,
+        when not ``strict``, when acl cannot know them."""
+        try:
+            return self._objects(tokens, origin, strict)
+        except NotEvaluated:
+            if strict:
+                raise
+            return None
+
+    def _objects(self, tokens: list[Token], origin: Origin, strict: bool) -> list[PSObject] | None:
         getter = str(tokens[0][1]).lower()
         names, positions = _GETTERS[getter]
         args: dict[str, Any] = {}
@@ -553,7 +417,8 @@ class _Runner:
             i += 1
         missing = unknowns(list(args.values()))
         if missing:
-            self._unresolved(missing, origin)
+            if strict:
+                self._unresolved(missing, origin)
             return None
         rg, app = args.get("ResourceGroupName"), args.get("Name")
         slot = args.get("Slot", args.get("SlotName"))
