@@ -139,9 +139,14 @@ def run_script(
                     f"{shell.failure.rstrip('. ')}: the command fails and `set -e` stops the script here",
                     origin,
                 )
+            why = (
+                "it is not the last command of a pipeline"
+                if item.op == "|"
+                else "no `set -e`, or its status is tested"
+            )
             options.warn(
-                f"{origin}: {shell.failure.rstrip('. ')}: the command fails and the script goes on (no "
-                "`set -e`, or its status is tested)"
+                f"{origin}: {shell.failure.rstrip('. ')}: the command fails and the script goes "
+                f"on ({why})"
             )
         elif stops:
             raise ConfigError(
