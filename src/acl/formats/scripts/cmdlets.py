@@ -12,7 +12,7 @@ from ...errors import ConfigError, Origin, quote
 from ..options import LoadOptions
 from .common import NotEvaluated, Rule, ScriptSites, is_resource_id, subnet_id
 from .pstokens import Token
-from .psvalues import Vars, as_text, evaluate, operand
+from .psvalues import PSObject, Vars, as_text, evaluate, operand
 
 __all__ = ["CMDLETS", "CMDLET_NAMES", "Cmdlets", "bind"]
 
@@ -239,9 +239,7 @@ class Cmdlets:
             self.options.warn(f"{origin}: {what} -WhatIf changes nothing; the command is ignored")
             return
         if "InputObject" in bound:
-            raise NotEvaluated(
-                f"{what}: -InputObject is not supported: give -ResourceGroupName and -Name", origin
-            )
+            bound = self._input_object(bound, what, origin)
         app_param = "Name" if cmdlet.startswith("update") else "WebAppName"
         rg = _string(bound, "ResourceGroupName", what, origin)
         app = _string(bound, app_param, what, origin)
@@ -274,6 +272,35 @@ class Cmdlets:
             self._add(bound, rules, rg, action, what, origin)
         else:
             self._remove(bound, rules, rg, action, what, origin)
+
+    def _input_object(self, bound: dict[str, Any], what: str, origin: Origin) -> dict[str, Any]:
+        """Update-'s -InputObject: the config object's app, slot and
+        ScmSiteUseMainSiteRestrictionConfig, as the cmdlet reads them."""
+        values = ("ResourceGroupName", "Name", "SlotName", "ScmSiteUseMainSiteRestrictionConfig")
+        others = [p for p in values if p in bound]
+        if others:
+            raise ConfigError(
+                f"{what}: Parameter set cannot be resolved using the specified named parameters "
+                f"(-InputObject with {', '.join('-' + p for p in others)})",
+                origin,
+            )
+        config = bound["InputObject"]
+        if not isinstance(config, PSObject) or config.kind != "PSAccessRestrictionConfig":
+            raise NotEvaluated(
+                f"{what}: -InputObject {quote(as_text(config))}: acl knows only the config object "
+                "that Get-AzWebAppAccessRestrictionConfig or a rule cmdlet's -PassThru writes "
+                "in the script; give -ResourceGroupName and -Name",
+                origin,
+            )
+        out = {k: v for k, v in bound.items() if k != "InputObject"}
+        out["ResourceGroupName"] = config.get("ResourceGroupName")
+        out["Name"] = config.get("WebAppName")
+        if config.get("SlotName"):
+            out["SlotName"] = config.get("SlotName")
+        out["ScmSiteUseMainSiteRestrictionConfig"] = bool(
+            config.get("ScmSiteUseMainSiteRestrictionConfig")
+        )
+        return out
 
     def _subnet(self, bound: Mapping[str, Any], rg: str, what: str, origin: Origin) -> str | None:
         subnet_name = _string(bound, "SubnetName", what, origin)

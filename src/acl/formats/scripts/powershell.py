@@ -26,7 +26,8 @@ cmdlets are bound as PowerShell binds them: ``-ResourceGroupName`` and ``-WebApp
 pipeline input by property name (nothing else does), so the config object of
 ``Get-AzWebAppAccessRestrictionConfig`` and of ``-PassThru`` binds them, and the PSSite of
 ``Get-AzWebApp``/``Get-AzWebAppSlot`` (``Name``, ``ResourceGroup``) binds nothing and the
-cmdlet fails; objects acl does not know are errors. ``&&``/``||`` chains and rule commands
+cmdlet fails; ``Update-`` takes a config object as its ``-InputObject``; objects acl
+does not know are errors. ``&&``/``||`` chains and rule commands
 inside ``(...)``, script blocks, ``if``, ``while``, ``switch``, ``try`` or a function are
 errors.
 """
@@ -519,6 +520,13 @@ class _Runner:
             return None
         if not command.startswith("remove") and bound.get("PassThru") in (None, False):
             return None
+        config = bound.get("InputObject")
+        if isinstance(config, PSObject):
+            bound = {
+                "ResourceGroupName": config.get("ResourceGroupName"),
+                "Name": config.get("WebAppName"),
+                "SlotName": config.get("SlotName"),
+            }
         update = command.startswith("update")
         rg = as_text(bound["ResourceGroupName"])
         app = as_text(bound["Name" if update else "WebAppName"])
@@ -529,19 +537,26 @@ class _Runner:
         self, command: str, segment: list[Token], item: PSObject, origin: Origin
     ) -> PSObject | None:
         what = CMDLET_NAMES[command]
-        if command.startswith("update"):
-            raise NotEvaluated(
-                f"pipeline input into {what}: acl does not evaluate its -InputObject and "
-                "pipeline parameter sets; give -ResourceGroupName and -Name and drop the pipe",
-                origin,
-            )
         bound = bind(segment[1:], command, self.env, origin)
         missing = unknowns(bound)
         if missing:
             self._unresolved(missing, origin)
             return None
+        update = command.startswith("update")
+        if update and item.kind == "PSAccessRestrictionConfig":
+            # Update-'s -InputObject takes the config object itself (ValueFromPipeline), in
+            # its own parameter set: when no parameter of the other set is given
+            values = (
+                "ResourceGroupName",
+                "Name",
+                "SlotName",
+                "ScmSiteUseMainSiteRestrictionConfig",
+            )
+            if "InputObject" not in bound and not any(p in bound for p in values):
+                bound["InputObject"] = item
+                return self._written(command, bound, origin)
         taken = False
-        for param in ("ResourceGroupName", "WebAppName"):
+        for param in ("ResourceGroupName", "Name" if update else "WebAppName"):
             value = item.get(param)
             if param not in bound and value is not None:
                 bound[param] = value
