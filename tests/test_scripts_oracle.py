@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import acl
-from acl.formats import azcli
+from acl.formats.scripts import az as azcli
 
 ADD = "az webapp config access-restriction add -g rg -n app"
 APS = "Add-AzWebAppAccessRestrictionRule -ResourceGroupName rg -WebAppName app"
@@ -174,23 +174,23 @@ def _bash(script: str, tmp: Path) -> tuple[int, list[list[str]]]:
     return done.returncode, calls
 
 
-def _loaded(script: str) -> tuple[bool, list[list[str]], acl.Site | None]:
-    """Whether the load stopped with an error, the az commands it evaluated, the site."""
+def _loaded(script: str) -> tuple[str | None, list[list[str]], acl.Site | None]:
+    """The load's error (None when it loaded), the az commands it evaluated, the site."""
     seen: list[list[str]] = []
-    original = azcli._Az.run
+    original = azcli.Az.run
 
-    def run(self: azcli._Az, words: list[str], line: int) -> None:
+    def run(self: azcli.Az, words: list[str], line: int) -> None:
         seen.append(words[1:])
         original(self, words, line)
 
-    azcli._Az.run = run  # type: ignore[method-assign]
+    azcli.Az.run = run  # type: ignore[method-assign]
     try:
         site = az(script, on_warning=lambda message: None)
-    except acl.ConfigError:
-        return True, seen, None
+    except acl.ConfigError as exc:
+        return str(exc), seen, None
     finally:
-        azcli._Az.run = original  # type: ignore[method-assign]
-    return False, seen, site
+        azcli.Az.run = original  # type: ignore[method-assign]
+    return None, seen, site
 
 
 def _replayed(calls: list[list[str]]) -> list[Any]:
@@ -204,9 +204,13 @@ def _replayed(calls: list[list[str]]) -> list[Any]:
 
 def _check(script: str, tmp: Path) -> None:
     status, calls = _bash(script, tmp)
-    stopped, seen, site = _loaded(script)
+    error, seen, site = _loaded(script)
     assert seen == calls, script
-    if stopped:
+    if error is not None and "changes no site" in error:
+        # the script ran to its end and each of its commands failed: so does the replay
+        with pytest.raises(acl.ConfigError, match="changes no site"):
+            _replayed(calls)
+    elif error is not None:
         assert status != 0, script
     else:
         assert site is not None
@@ -238,13 +242,19 @@ def _scripts(draw: st.DrawFn) -> str:
         quoted = draw(st.sampled_from(["{}", "'{}'", '"{}"']))
         ip = quoted.format(f"10.{n // 250}.{n % 250}.0/24")
         joiner = draw(st.sampled_from([" ", " \\\n  "]))
-        return f"az webapp config access-restriction add -g $RG{joiner}-n app -p {n} --ip-address {ip}{fail}"
+        group = draw(st.sampled_from(["$RG", '"$RG"', "${RG}", "${UNSET:-rg}", "'rg'"]))
+        app = draw(st.sampled_from(["app", "$APP", '"${APP}"']))
+        prio = draw(st.sampled_from(["-p {}", "--priority={}", "--prio {}", "-p{}"])).format(n)
+        return (
+            f"az webapp config access-restriction add -g {group}{joiner}-n {app} {prio} "
+            f"--ip-address {ip}{fail}"
+        )
 
-    lines = ["RG=rg"]
+    lines = ["RG=rg", draw(st.sampled_from(["APP=app", "export APP=app", 'APP="app"']))]
     if draw(st.booleans()):
-        lines.insert(0, "set -e")
+        lines.insert(0, draw(st.sampled_from(["set -e", "set -euo pipefail", "set -o errexit"])))
     for _ in range(draw(st.integers(1, 6))):
-        shape = draw(st.integers(0, 7))
+        shape = draw(st.integers(0, 11))
         if shape == 0:
             lines.append(add())
         elif shape == 1:
@@ -263,13 +273,22 @@ def _scripts(draw: st.DrawFn) -> str:
                 f"for x in 1 2; do az webapp config access-restriction add -g $RG -n app "
                 f"-p {n} --ip-address 10.200.{n % 250}.$x; done"
             )
-        else:
+        elif shape == 7:
             lines.append(f"X=`{add()}`")
+        elif shape == 8:
+            # a condition without a rule command inside: acl does not need to evaluate it
+            lines.append(f'if [ -n "$RG" ]; then echo "rules for $RG"; fi\n{add()}')
+        elif shape == 9:
+            lines.append(f"{add()}; {add()}")
+        elif shape == 10:
+            lines.append(f"{add()} | cat")
+        else:
+            lines.append(f"# a comment\n{add()} # another")
     return "\n".join(lines) + "\n"
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(script=_scripts())
 def test_generated_scripts_load_as_bash_runs_them(script: str, tmp_path: Path) -> None:
@@ -277,22 +296,25 @@ def test_generated_scripts_load_as_bash_runs_them(script: str, tmp_path: Path) -
 
 
 # ---------------------------------------------------------------------------- PowerShell
-# Hand-checked against Az.Websites' Add-AzWebAppAccessRestrictionRule (its parameters are
-# bound by name or position 0/1, not from a piped web app, and -PassThru writes the config
-# object that `$r = ...` keeps) and PowerShell's error model (a cmdlet's error ends the
-# statement; `-ErrorAction Stop` or `$ErrorActionPreference = 'Stop'` ends the script).
+# Hand-checked against Az.Websites' Add-AzWebAppAccessRestrictionRule (its -ResourceGroupName
+# and -WebAppName are bound by name, by position 0/1, or from the pipeline by property name;
+# the PSSite that Get-AzWebApp writes has Name and ResourceGroup, not those, so it binds
+# nothing; -PassThru writes the config object that `$r = ...` keeps) and PowerShell's error
+# model (a cmdlet's error ends the statement; `-ErrorAction Stop` or
+# `$ErrorActionPreference = 'Stop'` ends the script).
 
 
-def test_powershell_pipelines_into_rule_cmdlets_are_refused() -> None:
+def test_powershell_pipelines_into_rule_cmdlets_bind_as_powershell_does() -> None:
     for text in (
         f"Get-AzWebApp -ResourceGroupName rg -Name app | {APS} -Priority 1 -Action Deny "
         "-IpAddress 192.0.2.7/32\n",
         f"Get-AzWebApp -ResourceGroupName rg -Name app |\n  {APS} -Priority 1 -IpAddress 10.0.0.0/8\n",
     ):
+        # the piped PSSite binds no parameter: the cmdlet fails, as it does in PowerShell
         with pytest.raises(
-            acl.ConfigError, match=r"deploy\.ps1:1: pipeline input .* drop the pipe"
+            acl.ConfigError, match=r"deploy\.ps1:2: .*cannot be bound.*the script stops here"
         ):
-            ps(text)
+            ps("$ErrorActionPreference = 'Stop'\n" + text)
     # a pipe after the rule command is fine: the command runs
     site = ps(f"{APS} -Priority 1 -IpAddress 10.0.0.0/8 -PassThru | Out-Null\n")
     assert len(site.main_rules) == 1
@@ -371,3 +393,15 @@ def test_powershell_failures_end_the_statement_unless_stop() -> None:
                 "-Priority 2 -IpAddress 10.0.0.0/8 -ErrorAction Stop",
             )
         )
+
+
+@pytest.mark.parametrize("options", ["set -euo pipefail", "set -eo pipefail", "set -e -o pipefail"])
+def test_pipefail_in_an_option_cluster(options: str, tmp_path: Path) -> None:
+    # found by the generated scripts: `-euo pipefail` sets pipefail, as in bash
+    script = (
+        f"{options}\n{ADD} -p 1 --ip-address 10.0.0.1 --frobnicate | cat\n"
+        f"{ADD} -p 2 --ip-address 10.0.0.2\n"
+    )
+    _check(script, tmp_path)
+    with pytest.raises(acl.ConfigError, match=r"deploy\.sh:2: .*stops the script here"):
+        az(script, on_warning=lambda message: None)

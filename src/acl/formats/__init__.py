@@ -38,11 +38,10 @@ from typing import Any
 from ..errors import ConfigError, Origin, quote
 from ..model import HOSTINGS, Site
 from ._limits import MAX_DEPTH, bounded, json_loads
-from .azcli import load_azcli
 from .options import ConfigWarning, LoadOptions
-from .powershell import load_powershell
 from .rest import load_config_web, load_rules, load_site, load_siteconfig
 from .restrictions import SITE_CONFIG_KEYS
+from .scripts import load_azcli, load_powershell
 from .template import is_template, load_template
 from .terraform import is_terraform_show, load_terraform, load_terraform_show
 
