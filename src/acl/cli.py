@@ -19,6 +19,7 @@ from typing import Any, NoReturn, cast
 
 from . import __version__
 from .analysis.cli import register as register_analysis
+from .analysis.tags_cli import register as register_tags
 from .decision import Decision
 from .engine import compile
 from .errors import AclError, Origin, RequestError
@@ -651,6 +652,7 @@ def _parser() -> argparse.ArgumentParser:
     register_convert(commands, _add_rules_options, _load_site)
     register_serve(commands, _add_rules_options, _load_site)
     register_analysis(cast(Any, commands), _add_rules_options, _load_site)
+    register_tags(cast(Any, commands))
 
     co = commands.add_parser(
         "completion",
