@@ -472,10 +472,23 @@ def diff_section(old: Site, new: Site, result: Diff, heading: str, ident: str = 
     """One diff: per collection, the new site's map with the changed ranges outlined, and
     the differences as a table."""
     out = [f"<section><h2>{html.escape(heading)}</h2>"]
-    for collection in _collections(new):
+
+    def changes(collection: Collection) -> list[tuple[object, ...]]:
+        return [
+            (d.ranges, str(d.condition), d.old.action, d.new.action)
+            for d in result.differences
+            if d.collection == collection
+        ]
+
+    for collection in COLLECTIONS:
         mine = [d for d in result.differences if d.collection == collection]
         outlines = [r for d in mine for r in d.ranges]
-        out.append(f"<h3>{collection}</h3>")
+        title: str = collection
+        if collection == "scm" and new.scm_use_main:
+            if changes("scm") == changes("main"):
+                continue  # the same rules and the same changes as main
+            title = "scm (uses the main rules)"
+        out.append(f"<h3>{html.escape(title)}</h3>")
         out.append(collection_map(new, collection, outlines, ident=f"{ident}-{collection}"))
         out.append(_differences_table(mine))
     if result.unresolved:
