@@ -73,13 +73,20 @@ def test_the_bundled_snapshot_against_itself_changes_nothing() -> None:
     assert not result.changed and result.sites[0].diff.identical
 
 
-small_prefix = st.builds(
-    lambda third, fourth, length: (
-        f"10.0.{third}.{fourth & ~((1 << (32 - length)) - 1) & 255}/{length}"
+small_prefix = st.one_of(
+    st.builds(
+        lambda third, fourth, length: (
+            f"10.0.{third}.{fourth & ~((1 << (32 - length)) - 1) & 255}/{length}"
+        ),
+        st.integers(0, 1),
+        st.integers(0, 255),
+        st.integers(24, 32),
     ),
-    st.integers(0, 1),
-    st.integers(0, 255),
-    st.integers(24, 32),
+    st.builds(
+        lambda low, length: f"2001:db8::{low & ~((1 << (128 - length)) - 1) & 0xFFFF:x}/{length}",
+        st.integers(0, 0x1FF),
+        st.integers(119, 128),
+    ),
 )
 small_tags = st.dictionaries(
     st.sampled_from(TAG_NAMES), st.lists(small_prefix, max_size=4), max_size=3
@@ -110,8 +117,9 @@ def test_subtract_and_tag_changes_match_sets(pieces: list[tuple[int, int]], tags
         assert after != before
         # fewest CIDRs: no two listed blocks could be one
         for cidrs in (change.added_cidrs, change.removed_cidrs):
-            nets = [ipaddress.ip_network(c) for c in cidrs]
-            assert list(ipaddress.collapse_addresses(nets)) == nets
+            for version in (4, 6):
+                nets = [n for n in map(ipaddress.ip_network, cidrs) if n.version == version]
+                assert list(ipaddress.collapse_addresses(nets)) == nets
 
 
 def tag_rule(name: str, priority: int, tag: str, fdid: bool) -> dict[str, Any]:
@@ -155,14 +163,14 @@ def test_site_changes_match_every_boundary_address_under_both_snapshots(
     result = tags_diff(old, new)
     assert result.sites == ()
     change = site_change(before, after, "site.json")
-    points: set[int] = set()
+    points: set[tuple[int, int]] = set()
     for prefixes in [*old_tags.values(), *new_tags.values(), [office]]:
         for p in prefixes:
             net = ipaddress.ip_network(p)
             first, last = int(net.network_address), int(net.broadcast_address)
-            points.update({first - 1, first, last, last + 1})
-    for value in sorted(points):
-        ip = str(ipaddress.IPv4Address(value))
+            points.update((net.version, p) for p in (first - 1, first, last, last + 1))
+    for version, value in sorted(points):
+        ip = str(ipaddress.IPv4Address(value) if version == 4 else ipaddress.IPv6Address(value))
         for headers in ({}, {"X-Azure-FDID": FDID}):
             request = acl.Request(ip, headers=headers)
             a, b = acl.evaluate(before, request), acl.evaluate(after, request)

@@ -128,6 +128,8 @@ def tag_changes(old: ServiceTags, new: ServiceTags) -> tuple[TagChange, ...]:
     out: list[TagChange] = []
     for key in sorted(set(old.tags) | set(new.tags)):
         before, after = old.tags.get(key), new.tags.get(key)
+        if before is not None and after is not None and before.prefix_texts == after.prefix_texts:
+            continue  # the same prefixes, so the same addresses: nothing to parse
         a = tag_ranges(old, key)
         b = tag_ranges(new, key)
         added, removed = subtract_ranges(b, a), subtract_ranges(a, b)

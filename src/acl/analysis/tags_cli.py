@@ -92,7 +92,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "       acl tags diff [options] OLD NEW [--rules SITE...]"
     )
     tags.description = (
-        "diff: per tag, the addresses added and removed from snapshot OLD to NEW, as the "
+        "list, show and lookup read one snapshot (--service-tags, else $ACL_SERVICE_TAGS, "
+        "else the bundled one); diff compares two. diff: per tag, the addresses added and removed from snapshot OLD to NEW, as the "
         "fewest CIDRs. With --rules, each rules file is loaded with either snapshot and the "
         "two are compared exactly (as acl diff does): the ranges whose decision changes, with "
         "the deciding rule on both sides and an example request. Exit 1 when some site "
