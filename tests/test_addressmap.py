@@ -231,6 +231,22 @@ def test_the_diff_page_renders_in_a_headless_browser(tmp_path: Path) -> None:
         [["198.51.100.128/25", True]],
         [["2001:db8:1::/48", True]],
     ]
+    site = acl.loads(json.dumps(NEW))
+    lint_page = tmp_path / "lint.html"
+    lint_page.write_text(
+        lint_html([("new.json", acl.analysis.lint(site), None, site)]).replace("</body>", PROBE)
+    )
+    dom = subprocess.run(
+        [*args, "--dump-dom", lint_page.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout, re.S)
+    assert dom.returncode == 0 and found, dom.stderr[-500:]
+    probe = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert probe["resources"] == 0
+    assert [(m["regions"], m["keys"], m["changed"]) for m in probe["maps"]] == [
+        (4, 3, []),
+        (3, 2, []),
+    ]
     shot = tmp_path / "diff.png"
     clean = tmp_path / "clean.html"
     clean.write_text(page)
