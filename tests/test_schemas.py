@@ -26,7 +26,19 @@ SITE = str(EXAMPLES / "frontdoor-site" / "site.json")
 LOG = str(EXAMPLES / "frontdoor-site" / "logs" / "ipsec-audit.ndjson")
 TRAFFIC = str(EXAMPLES / "frontdoor-site" / "traffic.jsonl")
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = ("eval", "check", "whatif", "lint", "diff", "search", "bench", "site", "audit", "callers")
+NAMES = (
+    "eval",
+    "check",
+    "whatif",
+    "lint",
+    "diff",
+    "search",
+    "bench",
+    "site",
+    "audit",
+    "callers",
+    "tags-diff",
+)
 
 
 def schema(name: str) -> dict[str, Any]:

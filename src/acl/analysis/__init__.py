@@ -6,6 +6,9 @@
 * :func:`diff` gives the exact difference between two sites: the address ranges, per
   collection and header condition, whose decision changes, with a checked example each.
 * :func:`search` finds a request with a given outcome, or proves that none exists.
+* :mod:`acl.analysis.tags` says what a service tag update changes, per tag and per site
+  (``acl tags diff``); :mod:`acl.analysis.addressmap` draws the address space a site's
+  rules let in, with a diff's changed ranges outlined (``--format html``).
 
 Every answer is computed over the whole address space and every header and endpoint state
 (:mod:`acl.analysis.space` says how), and every example request is checked with the

@@ -106,5 +106,3 @@ def render_audit(fleet: Audit, format: str) -> str:
         failed = [LintedFile(x.source, (), x.message) for x in fleet.errors]
         return lint_sarif(fleet.findings(), errors=failed)
     return audit_text(fleet)
-
-

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..analysis.diff import Compare, diff
+from ..analysis.addressmap import diff_html, lint_html
+from ..analysis.diff import Compare, Diff, diff
 from ..analysis.lint import SEVERITIES, lint, severity_at_least
 from ..analysis.output import (
     LINT_FORMATS,
@@ -31,6 +32,7 @@ from ..analysis.search import describe_search, search
 from ..analysis.space import STATE_LIMIT
 from ..errors import AclError
 from ..formats import FORMATS, load
+from ..model import Site
 from .common import Commands, add_iac_options, add_rules_options, iac_load_options, load_site
 
 __all__ = ["register"]
@@ -60,9 +62,10 @@ def register(commands: Commands) -> None:
     out.add_argument(
         "--format",
         dest="output_format",
-        choices=list(LINT_FORMATS),
+        choices=[*LINT_FORMATS, "html"],
         default="text",
-        help="text (default), json, sarif (SARIF 2.1.0) or github (workflow annotations)",
+        help="text (default), json, sarif (SARIF 2.1.0), github (workflow annotations) or html "
+        "(address-space maps)",
     )
     out.add_argument(
         "--fail-level",
@@ -88,6 +91,7 @@ def register(commands: Commands) -> None:
         if not paths:
             raise AclError("acl lint: give the rules files to lint (FILE... or --rules FILE)")
         linted: list[LintedFile] = []
+        sites: dict[int, Site] = {}
         for path in paths:
             # A file that cannot be loaded is reported (exit 2) and the others still linted;
             # an unknown --ignore code is the same mistake for every file: it stops the run.
@@ -98,8 +102,12 @@ def register(commands: Commands) -> None:
                 linted.append(LintedFile(path, (), str(exc)))
                 continue
             findings = lint(site, strict_azure=args.strict_azure, ignore=args.ignore)
+            sites[len(linted)] = site
             linted.append(LintedFile(site.source or path, tuple(findings)))
-        sys.stdout.write(render_lint_files(linted, args.output_format))
+        if args.output_format == "html":
+            sys.stdout.write(lint_html([(*item, sites.get(i)) for i, item in enumerate(linted)]))
+        else:
+            sys.stdout.write(render_lint_files(linted, args.output_format))
         if any(item.error is not None for item in linted):
             return 2
         if args.fail_level == "none":
@@ -138,7 +146,11 @@ def register(commands: Commands) -> None:
     di.add_argument("--site", metavar="NAME", help="which site of templates that have several")
     add_iac_options(di.add_argument_group("Terraform and scripts (both files)"))
     di.add_argument(
-        "--format", dest="output_format", choices=["text", "json"], default="text", help="output"
+        "--format",
+        dest="output_format",
+        choices=["text", "json", "html"],
+        default="text",
+        help="output (html: address-space maps with the changed ranges outlined)",
     )
     di.add_argument(
         "--by-rule",
@@ -168,6 +180,8 @@ def register(commands: Commands) -> None:
             new = load(args.files[1], format=args.new_format, **common)
             result = diff(old, new, compare=compare, limit=args.max_states)
             text = diff_json(result) if args.output_format == "json" else diff_text(result)
+            if args.output_format == "html":
+                text = diff_html([(args.files[0], args.files[1], old, new, result)])
             sys.stdout.write(text)
             return 0 if result.identical else 1
         base = Path(args.base)
@@ -175,6 +189,7 @@ def register(commands: Commands) -> None:
             raise AclError(f"acl diff: --base {args.base!r} is not a directory")
         pairs: list[dict[str, Any]] = []
         blocks: list[str] = []
+        drawn: list[tuple[str, str, Site, Site, Diff]] = []
         for name in args.files:
             relative = Path(name)
             if relative.is_absolute() or ".." in relative.parts:
@@ -199,12 +214,15 @@ def register(commands: Commands) -> None:
                 pairs.append(pair)
                 continue
             result = diff(old, new, compare=compare, limit=args.max_states)
+            drawn.append((before, name, old, new, result))
             pair.update(result.to_dict())
             if not result.identical:
                 blocks.append(f"{before} -> {name}\n{diff_text(result)}")
             pairs.append(pair)
         if args.output_format == "json":
             sys.stdout.write(diff_files_json(pairs))
+        elif args.output_format == "html":
+            sys.stdout.write(diff_html(drawn))
         else:
             sys.stdout.write("".join(blocks))
         if any("error" in pair for pair in pairs):
