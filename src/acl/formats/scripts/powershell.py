@@ -480,6 +480,13 @@ class _Runner:
                     "and -WebAppName (or -Name) and drop the pipe",
                     origin,
                 )
+            if not objects:
+                self.options.warn(
+                    f"{origin}: `{source_text(segments[index - 1])} | {source_text(segment)}`: "
+                    f"the command before {CMDLET_NAMES[head]} writes no object (a rule cmdlet "
+                    "writes one only with -PassThru), so it never runs and changes nothing"
+                )
+                return
             outputs: list[PSObject] = []
             for item in objects:
                 out = self._piped(head, segment, item, origin)
@@ -562,14 +569,16 @@ class _Runner:
                 bound[param] = value
                 taken = True
         if not taken:
-            self._failed(
-                f"{what}: The input object cannot be bound to any parameters for the command "
-                "either because the command does not take pipeline input or the input and its "
-                f"properties do not match any of the parameters that take pipeline input (the "
-                f"{item.kind} from `{item.source}` has no ResourceGroupName or WebAppName "
-                "property to bind: give -ResourceGroupName and -WebAppName, or pipe "
-                "Get-AzWebAppAccessRestrictionConfig)",
-                bound,
+            # PowerShell fails this cmdlet ("the input object cannot be bound"), by our reading
+            # of the cmdlets' parameter attributes; a script that pipes a web app into a rule
+            # cmdlet means the rule to apply, so the load stops rather than drop it quietly
+            raise NotEvaluated(
+                f"{what} in a pipeline: the {item.kind} from `{item.source}` has no "
+                "ResourceGroupName or WebAppName property, the only parameters the cmdlet takes "
+                "from the pipeline, so Azure PowerShell fails with \"the input object cannot be "
+                "bound to any parameters\" and adds no rule; acl refuses the script rather than "
+                "leave the rule out: give -ResourceGroupName and -WebAppName and drop the pipe, "
+                "or pipe Get-AzWebAppAccessRestrictionConfig",
                 origin,
             )
             return None
