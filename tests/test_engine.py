@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import acl
-from acl.compile import DEFAULT, INVALID, PRIVATE_ENDPOINT, PUBLIC_ACCESS_DISABLED
+from acl.compiler import DEFAULT, INVALID, PRIVATE_ENDPOINT, PUBLIC_ACCESS_DISABLED
 from acl.engine import KERNELS, load_engine
 from acl.reference import evaluate
 

@@ -5,6 +5,9 @@ import acl
 
 def test_all_is_sorted_and_complete() -> None:
     assert acl.__all__ == sorted(acl.__all__)
+    for name in acl.__all__:  # the front door loads its names when first used
+        getattr(acl, name)
+    assert set(dir(acl)) >= set(acl.__all__)
     public = {
         name
         for name, value in vars(acl).items()

@@ -57,7 +57,9 @@ def test_no_module_imports_another_modules_private_names(path: Path) -> None:
             is_module = module.with_suffix(".py").exists() or module.with_suffix(".pyx").exists()
             if is_module and target == here:
                 continue  # a private module of this package
-            wrong.append(f"line {node.lineno}: from {'.' * node.level}{node.module or ''} import {name}")
+            wrong.append(
+                f"line {node.lineno}: from {'.' * node.level}{node.module or ''} import {name}"
+            )
     assert not wrong, f"{path.relative_to(SRC)} imports private names: {wrong}"
 
 
@@ -80,3 +82,16 @@ def test_python_dash_m_acl_runs_the_cli() -> None:
         [sys.executable, "-m", "acl", "--version"], capture_output=True, text=True, check=True
     )
     assert version.stdout.split()[-1] == __import__("acl").__version__
+
+
+def test_acl_compile_is_the_function_whatever_is_imported() -> None:
+    code = (
+        "import types, pkgutil, importlib, acl\n"
+        "for m in pkgutil.walk_packages(acl.__path__, 'acl.'):\n"
+        "    if not m.name.endswith(('grpc', 'dask', '__main__')):\n"
+        "        importlib.import_module(m.name)\n"
+        "assert callable(acl.compile) and not isinstance(acl.compile, types.ModuleType)\n"
+        "print(acl.compile.__module__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "acl.engine"

@@ -14,30 +14,73 @@
 
 from __future__ import annotations
 
+import importlib as _importlib
+import typing as _typing
+
 __version__ = "0.1.0"
 
-from .decision import Decision
-from .engine import BulkDecisions, Engine, compile, load_engine
-from .errors import (
-    AclError,
-    AddressError,
-    AnalysisError,
-    ConfigError,
-    ConfigWarning,
-    ConvertError,
-    ExpectationError,
-    LogError,
-    Origin,
-    OutputError,
-    RequestError,
-    ServiceTagDataError,
-    ServiceTagError,
-    UsageError,
-)
-from .formats import FORMATS, LoadOptions, load, loads
-from .model import Action, HeaderFilter, Outcome, Request, Rule, Site, Source, TraceStep
-from .reference import evaluate
-from .servicetags import ServiceTags, load_service_tags
+_EXPORTS: dict[str, str] = {
+    "AclError": "errors",
+    "Action": "model",
+    "AddressError": "errors",
+    "AnalysisError": "errors",
+    "BulkDecisions": "engine",
+    "ConfigError": "errors",
+    "ConfigWarning": "errors",
+    "ConvertError": "errors",
+    "Decision": "decision",
+    "Engine": "engine",
+    "ExpectationError": "errors",
+    "FORMATS": "formats",
+    "HeaderFilter": "model",
+    "LoadOptions": "formats",
+    "LogError": "errors",
+    "Origin": "errors",
+    "Outcome": "model",
+    "OutputError": "errors",
+    "Request": "model",
+    "RequestError": "errors",
+    "Rule": "model",
+    "ServiceTagDataError": "errors",
+    "ServiceTagError": "errors",
+    "ServiceTags": "servicetags",
+    "Site": "model",
+    "Source": "model",
+    "TraceStep": "model",
+    "UsageError": "errors",
+    "compile": "engine",
+    "evaluate": "reference",
+    "load": "formats",
+    "load_engine": "engine",
+    "load_service_tags": "servicetags",
+    "loads": "formats",
+}
+"""Each public name and the module it lives in: loaded when first used, so that ``import
+acl`` (and ``acl --version``) costs nothing until an engine, a loader or a model is asked for."""
+
+if _typing.TYPE_CHECKING:
+    from .decision import Decision
+    from .engine import BulkDecisions, Engine, compile, load_engine
+    from .errors import (
+        AclError,
+        AddressError,
+        AnalysisError,
+        ConfigError,
+        ConfigWarning,
+        ConvertError,
+        ExpectationError,
+        LogError,
+        Origin,
+        OutputError,
+        RequestError,
+        ServiceTagDataError,
+        ServiceTagError,
+        UsageError,
+    )
+    from .formats import FORMATS, LoadOptions, load, loads
+    from .model import Action, HeaderFilter, Outcome, Request, Rule, Site, Source, TraceStep
+    from .reference import evaluate
+    from .servicetags import ServiceTags, load_service_tags
 
 __all__ = [
     "AclError",
@@ -76,3 +119,16 @@ __all__ = [
     "load_service_tags",
     "loads",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

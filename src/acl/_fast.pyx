@@ -1,7 +1,7 @@
 # cython: freethreading_compatible = False
 """The compiled kernel: address parsing in C and first-match decisions over the tables.
 
-Everything here reads the flat arrays that :func:`acl.compile.build_tables` makes; no rule
+Everything here reads the flat arrays that :func:`acl.compiler.build_tables` makes; no rule
 kind is looked at. Python wrappers (in :mod:`acl.engine`) check dtypes, shapes and
 contiguity and allocate the outputs; the loops below take typed memoryviews, run without
 the GIL and cannot raise.

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .addresses import parse_address as _parse_strict
-from .compile import (
+from .compiler import (
     COND_ENDPOINT,
     COND_HEADERS,
     COND_SUBNET,
@@ -116,7 +116,7 @@ def _range(table: FamilyTable, version: int, value: int) -> int:
 
 
 class Kernel:
-    """Decisions over :class:`~acl.compile.Tables` in plain Python."""
+    """Decisions over :class:`~acl.compiler.Tables` in plain Python."""
 
     def __init__(
         self,

@@ -1,7 +1,7 @@
 """The engine: what applications call to decide requests, one at a time or by the million.
 
 :func:`compile` turns a :class:`~acl.model.Site` into an :class:`Engine` over compiled
-:class:`~acl.compile.Tables`. The engine's answers are, by contract, the reference
+:class:`~acl.compiler.Tables`. The engine's answers are, by contract, the reference
 evaluator's (:mod:`acl.reference`); the test suite checks that with Hypothesis.
 
 The kernel is the Cython extension :mod:`acl._fast` when it is built and
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .compile import (
+from .compiler import (
     INVALID,
     LOWEST_CODE,
     FamilyTable,

@@ -11,7 +11,22 @@
 
 from __future__ import annotations
 
-from .common import Parser, add_rules_options, load_site
+from typing import TYPE_CHECKING, Any
+
 from .main import build_parser, main
+from .parser import Parser
+
+if TYPE_CHECKING:
+    from .common import add_rules_options, load_site
+
+
+def __getattr__(name: str) -> Any:
+    """``add_rules_options`` and ``load_site`` load the formats: only when asked for."""
+    if name in ("add_rules_options", "load_site"):
+        from . import common
+
+        return getattr(common, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Parser", "add_rules_options", "build_parser", "load_site", "main"]

@@ -11,14 +11,14 @@ a deprecated spelling that warns on stderr.
 from __future__ import annotations
 
 import argparse
-import sys
-from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
+from typing import Any
 
 from ..errors import ConfigError, Origin, UsageError, quote
 from ..formats import FORMATS, load
 from ..headers import HEADER_NAMES, canonical_header
 from ..model import Site
 from ..servicetags import ENV_VAR
+from .parser import Commands, Parser, warn
 
 __all__ = [
     "Commands",
@@ -32,25 +32,6 @@ __all__ = [
     "site_load_options",
     "warn",
 ]
-
-if TYPE_CHECKING:
-    Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
-else:
-    Commands = argparse._SubParsersAction
-"""The ``acl`` parser's subparsers: what each command module's ``register`` adds to."""
-
-
-class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are :class:`~acl.errors.UsageError` (one line,
-    exit 2), not argparse's usage text and ``SystemExit``."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message} (see --help)")
-
-
-def warn(message: str) -> None:
-    """A warning on stderr, as ``acl: warning: ...``."""
-    print(f"acl: warning: {message}", file=sys.stderr)
 
 
 class _DeprecatedFormat(argparse.Action):

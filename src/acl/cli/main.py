@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 
 from .. import __version__
 from ..errors import AclError
-from .common import Commands, Parser
+from .parser import Commands, Parser
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 

@@ -575,8 +575,8 @@ class _Runner:
             raise NotEvaluated(
                 f"{what} in a pipeline: the {item.kind} from `{item.source}` has no "
                 "ResourceGroupName or WebAppName property, the only parameters the cmdlet takes "
-                "from the pipeline, so Azure PowerShell fails with \"the input object cannot be "
-                "bound to any parameters\" and adds no rule; acl refuses the script rather than "
+                'from the pipeline, so Azure PowerShell fails with "the input object cannot be '
+                'bound to any parameters" and adds no rule; acl refuses the script rather than '
                 "leave the rule out: give -ResourceGroupName and -WebAppName and drop the pipe, "
                 "or pipe Get-AzWebAppAccessRestrictionConfig",
                 origin,
