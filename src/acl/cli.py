@@ -19,19 +19,8 @@ from typing import Any, NoReturn, cast
 
 from . import __version__
 from .analysis.cli import register as register_analysis
-from .decision import Decision
-from .engine import compile
-from .errors import AclError, Origin, RequestError
-from .expectations import request_from_dict, run_files
-from .formats import FORMATS, load
-from .formats.convert_cli import add_iac_options, iac_load_options
-from .formats.convert_cli import register as register_convert
-from .headers import HEADER_NAMES, canonical_header
-from .logs import READERS, ReadOptions, expand_sources, read_logs
-from .model import Request, Site
-from .outputs import AtomicOutput, refuse_inputs
-from .replay import replay, whatif
-from .report import (
+from .check.replay import replay, whatif
+from .check.report import (
     DecisionWriter,
     render_csv,
     render_html,
@@ -39,7 +28,18 @@ from .report import (
     render_text,
     render_whatif_text,
 )
-from .serve_cli import register as register_serve
+from .decision import Decision
+from .engine import compile
+from .errors import AclError, Origin, RequestError
+from .expectations import request_from_dict, run_files
+from .formats import FORMATS, load
+from .formats.convert_cli import add_iac_options, iac_load_options
+from .formats.convert_cli import register as register_convert
+from .gateway.cli import register as register_serve
+from .headers import HEADER_NAMES, canonical_header
+from .logs import READERS, ReadOptions, expand_sources, read_logs
+from .model import Request, Site
+from .outputs import AtomicOutput, refuse_inputs
 from .servicetags import ENV_VAR, ServiceTags, load_service_tags
 
 __all__ = ["main"]
@@ -435,7 +435,7 @@ class _Progress:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     if args.dask and args.out:
-        raise UsageError("--out is not available with --dask (use acl.dask.decide_dataframe)")
+        raise UsageError("--out is not available with --dask (use acl.check.dask.decide_dataframe)")
     _outputs_are_not_inputs(args, [("--out", args.out), ("--report", args.report)])
     site = _load_site(args)
     engine = compile(site)
@@ -453,7 +453,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         writer = DecisionWriter(args.out, as_audit_log=args.as_audit_log) if args.out else None
         try:
             if args.dask:
-                from .dask import check_files, connect
+                from .check.dask import check_files, connect
 
                 client = connect(args.dask)
                 try:
