@@ -9,6 +9,7 @@ child process, so that a large rule table never stalls the requests being decide
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import json
@@ -17,7 +18,6 @@ import os
 import pickle
 import select
 import signal
-import tempfile
 import threading
 import time
 import warnings
@@ -25,10 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NoReturn, Union
+from typing import Any, Union
 
+from ..compile import tables_from_arrays
 from ..decision import Decision
-from ..engine import Engine, load_engine
+from ..engine import ARRAY_FIELDS, FAMILIES, Engine
 from ..engine import compile as compile_site
 from ..errors import AclError
 from ..formats import load
@@ -134,9 +135,9 @@ class LiveRules:
             thread; ``None`` or 0: no checks). :meth:`close` stops it.
         kernel: the engine's kernel (``None``: the default).
         settle: seconds a changed file must stay unchanged before the watcher loads it.
-        isolate: load and compile reloads in a forked child process, which hands the
-            engine over as a saved engine file (default: where ``os.fork`` exists); a child
-            silent for :data:`RELOAD_TIMEOUT` seconds is killed and the reload fails.
+        isolate: load and compile reloads in a forked child process (default: where
+            ``os.fork`` exists); a child silent for :data:`RELOAD_TIMEOUT` seconds is
+            killed and the reload fails.
         load_options: :func:`acl.load` keywords (``service_tags``, ``format``, ...).
     """
 
@@ -277,77 +278,67 @@ class LiveRules:
         return ok
 
     def _load_isolated(self) -> RulesSnapshot:
-        """:meth:`_load` in a forked child, which saves the compiled engine
-        (:meth:`~acl.engine.Engine.save`) into a private temporary folder and sends back over
-        a pipe only the rest of the snapshot: the digest, the source, the file's signature
-        and the header names the rules filter on. This process then opens the saved engine
-        with :func:`acl.load_engine`. Parsing and compiling, with their long stretches that
-        hold the GIL, never run here; the child's loader may be any callable (it is not
-        pickled: the child is a fork)."""
-        with tempfile.TemporaryDirectory(prefix="acl-reload-") as folder:
-            saved = os.path.join(folder, "rules.acl-engine")
-            read_end, write_end = os.pipe()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
-                pid = os.fork()
-            if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
-                self._child(read_end, write_end, saved)
-            os.close(write_end)
+        """:meth:`_load` in a forked child; the engine comes back over a pipe in small
+        pickled pieces, each unpickled in a few milliseconds, so the requests decided
+        meanwhile on this process wait for the GIL for no longer than that."""
+        read_end, write_end = os.pipe()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
+            code = 0
             try:
-                pipe = _Pipe(read_end, time.monotonic() + RELOAD_TIMEOUT)
-                head = pickle.loads(pipe.read(int.from_bytes(pipe.read(8), "little")))
-            finally:
                 os.close(read_end)
-                if os.waitpid(pid, os.WNOHANG) == (0, 0):  # timed out, or done and exiting
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-            if head[0] == "error":
-                raise _ChildError(head[1])
-            meta = head[1]
-            collecting = gc.isenabled()
-            gc.disable()  # a collection amid the new objects would be one long GIL-held pause
-            try:
-                engine = load_engine(saved)
+                for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                    with contextlib.suppress(ValueError, OSError):
+                        signal.signal(signum, signal.SIG_DFL)  # the server's are not ours
+                try:
+                    frames = _snapshot_frames(self._load(), self._signature)
+                except BaseException as exc:
+                    message = str(exc) if isinstance(exc, AclError) else repr(exc)
+                    frames = [pickle.dumps(("error", message))]
+                with os.fdopen(write_end, "wb") as out:
+                    for frame in frames:
+                        out.write(len(frame).to_bytes(8, "little"))
+                        out.write(frame)
+            except BaseException:
+                code = 1
             finally:
-                if collecting:
-                    gc.enable()
-        if self._kernel is not None:
-            engine = Engine(engine.site, engine.tables, kernel=self._kernel)
-        self._signature = meta["signature"]
-        return RulesSnapshot(
-            engine, meta["digest"], time.time(), meta["source"], frozenset(meta["headers"])
-        )
-
-    def _child(self, read_end: int, write_end: int, saved: str) -> NoReturn:  # pragma: no cover
-        """The reload child: load, compile, save the engine to ``saved``, then send the rest of
-        the snapshot (or the error) as one pickled frame, and exit."""
-        code = 0
+                os._exit(code)
+        os.close(write_end)
+        collecting = gc.isenabled()
+        gc.disable()  # a collection amid the new objects would be one long GIL-held pause
         try:
-            os.close(read_end)
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                with contextlib.suppress(ValueError, OSError):
-                    signal.signal(signum, signal.SIG_DFL)  # the server's are not ours
-            try:
-                snapshot = self._load()
-                snapshot.engine.save(saved)
-                meta = {
-                    "digest": snapshot.digest,
-                    "source": snapshot.source,
-                    "signature": self._signature,
-                    "headers": sorted(snapshot.filter_headers),
-                }
-                frame = pickle.dumps(("ok", meta), protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException as exc:
-                message = str(exc) if isinstance(exc, AclError) else repr(exc)
-                frame = pickle.dumps(("error", message))
-            with os.fdopen(write_end, "wb") as out:
-                out.write(len(frame).to_bytes(8, "little"))
-                out.write(frame)
-        except BaseException:
-            code = 1
+            return self._receive(_Pipe(read_end, time.monotonic() + RELOAD_TIMEOUT))
         finally:
-            os._exit(code)
+            os.close(read_end)
+            if collecting:
+                gc.enable()
+            if os.waitpid(pid, os.WNOHANG) == (0, 0):  # timed out, or the pipe broke
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+
+    def _receive(self, pipe: _Pipe) -> RulesSnapshot:
+        def frame() -> Any:
+            size = int.from_bytes(pipe.read(8), "little")
+            return pickle.loads(pipe.read(size))
+
+        head = frame()
+        if head[0] == "error":
+            raise _ChildError(head[1])
+        _, meta = head
+        fields: dict[str, Any] = {}
+        for name, count in meta["chunked"]:
+            items: list[Any] = []
+            for _ in range(count):
+                items.extend(frame())
+            fields[name] = tuple(items)
+        site = dataclasses.replace(meta["shell"], **fields)
+        tables = tables_from_arrays(site, meta["families"], meta["arrays"])
+        engine = Engine(site, tables, kernel=self._kernel)
+        self._signature = meta["signature"]
+        return self._snapshot(engine, meta["digest"], meta["source"])
 
     def watch(self, interval: float) -> None:
         """Check the file every ``interval`` seconds in a background thread."""
@@ -384,8 +375,43 @@ class _ChildError(Exception):
         return str(self.args[0])
 
 
+_CHUNK = 64
+"""Rules per pickled piece sent back by the reload child (a few milliseconds to unpickle)."""
+
+
+def _snapshot_frames(
+    snapshot: RulesSnapshot, signature: tuple[int, int, int] | None
+) -> list[bytes]:
+    """The pieces of a snapshot for the pipe: the site without its long rule tuples, the
+    engine's arrays and the file's signature first, then the rules ``_CHUNK`` at a time."""
+    site = snapshot.engine.site
+    tables = snapshot.engine.tables
+    chunked: list[tuple[str, int]] = []
+    pieces: list[bytes] = []
+    emptied: dict[str, Any] = {}
+    for item in dataclasses.fields(site):
+        value = getattr(site, item.name)
+        if item.init and isinstance(value, tuple) and len(value) > _CHUNK:
+            emptied[item.name] = ()
+            chunked.append((item.name, -(-len(value) // _CHUNK)))
+            pieces += [
+                pickle.dumps(value[i : i + _CHUNK], protocol=pickle.HIGHEST_PROTOCOL)
+                for i in range(0, len(value), _CHUNK)
+            ]
+    meta = {
+        "shell": dataclasses.replace(site, **emptied),
+        "chunked": chunked,
+        "families": {name: getattr(tables, name) for name in FAMILIES},
+        "arrays": {name: getattr(tables, name) for name in ARRAY_FIELDS},
+        "digest": snapshot.digest,
+        "source": snapshot.source,
+        "signature": signature,
+    }
+    return [pickle.dumps(("ok", meta), protocol=pickle.HIGHEST_PROTOCOL), *pieces]
+
+
 RELOAD_TIMEOUT = 600.0
-"""Seconds a reload's child process may take to load, compile and save the rules; then it
+"""Seconds a reload's child process may take to load, compile and send the rules; then it
 is killed and the reload fails (the old rules stay)."""
 
 
