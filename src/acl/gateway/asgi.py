@@ -24,7 +24,7 @@ from .protocol import (
     Scope,
     Send,
     bracketed,
-    check_hosts,
+    checked_host,
     forbidden_headers,
     joined,
     too_large,
@@ -132,10 +132,7 @@ class AclMiddleware(Guard[ASGIApp]):
             total += size
             if size > MAX_HEADER_BYTES or total > MAX_HEADERS_BYTES:
                 raise too_large(name.decode("latin-1"), size)
-        raw = scope.get("raw_path")
-        if len(hosts) > 1 or not (raw and raw.startswith(b"/")):
-            check_hosts(scope, hosts)  # else one Host and an origin-form target: nothing to check
-        host = hosts[0].decode("latin-1") if hosts else None
+        host = checked_host(scope, hosts)
         client = scope.get("client")
         peer = client[0] if client else None
         if forwarded and peer and peer_in_chain(peer, forwarded):
@@ -183,43 +180,38 @@ class AclMiddleware(Guard[ASGIApp]):
             (b"content-type", b"text/plain; charset=utf-8"),
             (b"content-length", str(len(body)).encode("ascii")),
         ]
-        if scope["type"] == "websocket":
-            message = await receive()
-            if message.get("type") != "websocket.connect":  # pragma: no cover - per the spec
-                return
-            if "websocket.http.response" in scope.get("extensions", {}):
-                await send(
-                    {
-                        "type": "websocket.http.response.start",
-                        "status": exc.status,
-                        "headers": headers,
-                    }
-                )
-                await send({"type": "websocket.http.response.body", "body": body})
-            else:
-                await send({"type": "websocket.close", "code": 1008})
-            return
-        await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-        await send(
-            {"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body}
-        )
+        await _answer(scope, receive, send, exc.status, headers, body)
 
     async def _deny(
         self, scope: Scope, receive: Receive, send: Send, forbidden_ip: str | None
     ) -> None:
-        headers = forbidden_headers(forbidden_ip)
-        if scope["type"] == "websocket":
-            message = await receive()
-            if message.get("type") != "websocket.connect":  # pragma: no cover - per the spec
-                return
-            if "websocket.http.response" in scope.get("extensions", {}):
-                await send(
-                    {"type": "websocket.http.response.start", "status": 403, "headers": headers}
-                )
-                await send({"type": "websocket.http.response.body", "body": FORBIDDEN_BODY})
-            else:
-                await send({"type": "websocket.close", "code": 1008})
+        await _answer(scope, receive, send, 403, forbidden_headers(forbidden_ip), FORBIDDEN_BODY)
+
+
+async def _answer(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+) -> None:
+    """Answer a request that does not reach the app: an HTTP response (no body for ``HEAD``),
+    or for a WebSocket handshake the same response where the server supports the
+    ``websocket.http.response`` extension, else a close before it is accepted."""
+    if scope["type"] == "websocket":
+        message = await receive()
+        if message.get("type") != "websocket.connect":  # pragma: no cover - per the spec
             return
-        await send({"type": "http.response.start", "status": 403, "headers": headers})
-        body = b"" if scope.get("method") == "HEAD" else FORBIDDEN_BODY
-        await send({"type": "http.response.body", "body": body})
+        if "websocket.http.response" in scope.get("extensions", {}):
+            await send(
+                {"type": "websocket.http.response.start", "status": status, "headers": headers}
+            )
+            await send({"type": "websocket.http.response.body", "body": body})
+        else:
+            await send({"type": "websocket.close", "code": 1008})
+        return
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send(
+        {"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body}
+    )

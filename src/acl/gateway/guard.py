@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from ..engine import Engine
 from .decisionlog import as_decision_log
-from .live import LiveRules, RulesInput
+from .live import LiveRules, RulesInput, live_rules
 from .protocol import Refused
 from .trust import ProxyTrust, Rewritten, Unresolved, warn_rewritten
 
@@ -37,12 +37,7 @@ class Guard(Generic[App]):
         decision_log: Any = None,
         **load_options: Any,
     ) -> None:
-        if isinstance(rules, LiveRules):
-            if load_options or reload_interval:
-                raise TypeError("give load options and reload_interval to LiveRules itself")
-            self.rules = rules
-        else:
-            self.rules = LiveRules(rules, reload_interval=reload_interval, **load_options)
+        self.rules = live_rules(rules, reload_interval=reload_interval, **load_options)
         trust = ProxyTrust(
             trusted_proxies=trusted_proxies, trusted_hops=trusted_hops, header=forwarded_header
         )

@@ -37,7 +37,7 @@ from ..model import Site
 from ..serialize import site_to_dict
 from .protocol import FILTER_KEYS, WSGI_KEYS
 
-__all__ = ["RELOAD_TIMEOUT", "LiveRules", "RulesInput", "RulesSnapshot"]
+__all__ = ["RELOAD_TIMEOUT", "LiveRules", "RulesInput", "RulesSnapshot", "live_rules"]
 
 logger = logging.getLogger("acl.middleware")
 
@@ -366,6 +366,23 @@ class LiveRules:
         watcher, self._watcher = self._watcher, None
         if watcher is not None and watcher is not threading.current_thread():
             watcher.join(timeout=5)
+
+
+def live_rules(
+    rules: RulesInput | LiveRules, *, reload_interval: float | None = None, **load_options: Any
+) -> LiveRules:
+    """``rules`` as :class:`LiveRules`: given ones as they are, else new ones over the file,
+    Site or Engine (what the middleware and the service accept).
+
+    Raises:
+        TypeError: load options or a reload interval given with :class:`LiveRules`, which
+            have their own.
+    """
+    if isinstance(rules, LiveRules):
+        if load_options or reload_interval:
+            raise TypeError("give load options and reload_interval to LiveRules itself")
+        return rules
+    return LiveRules(rules, reload_interval=reload_interval, **load_options)
 
 
 class _ChildError(Exception):

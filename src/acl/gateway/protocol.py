@@ -35,6 +35,7 @@ __all__ = [
     "authority_of",
     "bracketed",
     "check_hosts",
+    "checked_host",
     "forbidden_headers",
     "header_text",
     "joined",
@@ -175,6 +176,16 @@ def check_hosts(scope: Scope, hosts: list[bytes]) -> None:
     authority = authority_of(target)
     if authority is not None and (not hosts or authority.lower() != hosts[0].lower()):
         raise BadHost("the request target's authority and the Host header disagree")
+
+
+def checked_host(scope: Scope, hosts: list[bytes]) -> str | None:
+    """The host of an ASGI request whose ``Host`` (and ``:authority``) values are ``hosts``:
+    the first, once :func:`check_hosts` has refused an ambiguous one (with one Host and an
+    origin-form target there is nothing to check)."""
+    raw = scope.get("raw_path")
+    if len(hosts) > 1 or not (raw and raw.startswith(b"/")):
+        check_hosts(scope, hosts)
+    return hosts[0].decode("latin-1") if hosts else None
 
 
 def joined(pairs: list[tuple[str, str]] | None) -> dict[str, str]:

@@ -50,7 +50,7 @@ from ..addresses import parse_address, split_host_port
 from ..decision import Decision
 from ..errors import AddressError, RequestError
 from .decisionlog import DecisionLog, as_decision_log
-from .live import LiveRules, RulesInput, RulesSnapshot
+from .live import LiveRules, RulesInput, RulesSnapshot, live_rules
 from .protocol import (
     FILTER_KEYS,
     FORBIDDEN_BODY,
@@ -61,7 +61,7 @@ from .protocol import (
     Refused,
     Scope,
     Send,
-    check_hosts,
+    checked_host,
     header_text,
     joined,
     too_large,
@@ -196,12 +196,7 @@ class DecisionService:
     ) -> None:
         if mode not in ("nginx", "envoy"):
             raise ValueError(f"mode {mode!r} is unknown: expected 'nginx' or 'envoy'")
-        if isinstance(rules, LiveRules):
-            if load_options or reload_interval:
-                raise TypeError("give load options and reload_interval to LiveRules itself")
-            self.rules = rules
-        else:
-            self.rules = LiveRules(rules, reload_interval=reload_interval, **load_options)
+        self.rules = live_rules(rules, reload_interval=reload_interval, **load_options)
         if client_header is None:
             client_header = "X-Forwarded-For" if mode == "envoy" else "X-Real-IP"
         if mode == "envoy" and trusted_hops is None:
@@ -357,10 +352,7 @@ class DecisionService:
                     if pairs is None:
                         pairs = []
                     pairs.append((spelled, value.decode("latin-1")))
-        raw = scope.get("raw_path")
-        if len(hosts) > 1 or not (raw and raw.startswith(b"/")):
-            check_hosts(scope, hosts)  # else one Host and an origin-form target: nothing to check
-        host = hosts[0].decode("latin-1") if hosts else None
+        host = checked_host(scope, hosts)
         client = scope.get("client")
         peer = client[0] if client else None
         ip: str | None

@@ -1,18 +1,5 @@
-"""WSGI middleware: a site's access restrictions in front of any WSGI app.
-
->>> import acl
->>> from acl.gateway import AclWSGIMiddleware
->>> from acl.testing import call_wsgi
->>> def app(environ, start_response):
-...     start_response("200 OK", [("Content-Type", "text/plain")])
-...     return [b"hello"]
->>> site = acl.loads('[{"name": "office", "priority": 100, "ipAddress": "198.51.100.0/24"}]')
->>> guarded = AclWSGIMiddleware(app, site)
->>> call_wsgi(guarded, client="198.51.100.7").body
-b'hello'
->>> denied = call_wsgi(guarded, client="203.0.113.9")
->>> denied.status, denied.reason, denied.header("x-ms-forbidden-ip"), denied.header("content-type")
-(403, 'Ip Forbidden', '203.0.113.9', 'text/html')
+"""WSGI middleware: a site's access restrictions in front of any WSGI app (the package's
+docstring, :mod:`acl.gateway`, has an example).
 """
 
 from __future__ import annotations
