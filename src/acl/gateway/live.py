@@ -1,9 +1,10 @@
 """Live rules: a compiled rule set that can be replaced while requests are being decided.
 
 :class:`LiveRules` holds the :class:`RulesSnapshot` in use (one attribute read per request)
-and swaps in a new one when the rules file changes (a watcher thread), on :meth:`~LiveRules.reload`
-or on SIGHUP; a file that does not load keeps the old rules. Reloads load and compile in a
-child process, so that a large rule table never stalls the requests being decided.
+and swaps in a new one on :meth:`~LiveRules.reload` (``acl serve`` calls it on SIGHUP and
+``POST /-/reload``) or when a watcher thread sees the rules file change; a file that does
+not load keeps the old rules. Reloads load and compile in a child process, so that parsing
+and compiling a large rule table do not stall the requests being decided.
 """
 
 from __future__ import annotations
