@@ -19,7 +19,6 @@ from typing import Any, NoReturn, cast
 
 from . import __version__
 from .analysis.cli import register as register_analysis
-from .check.replay import replay, whatif
 from .check.report import (
     DecisionWriter,
     render_csv,
@@ -28,6 +27,7 @@ from .check.report import (
     render_text,
     render_whatif_text,
 )
+from .check.run import replay, whatif
 from .decision import Decision
 from .engine import compile
 from .errors import AclError, Origin, RequestError

@@ -1,7 +1,7 @@
 """Everything behind ``acl check`` and ``acl whatif``: traffic replayed through rule sets.
 
 Batches from :mod:`acl.logs` are decided in bulk and summarised in bounded memory
-(:mod:`.summary`); :func:`replay` and :func:`whatif` (:mod:`.replay`) drive it; :mod:`.report`
+(:mod:`.summary`); :func:`replay` and :func:`whatif` (:mod:`.run`) drive it; :mod:`.report`
 renders what people read (text, CSV, JSON, HTML) and writes ``--out`` files with the records
 of :mod:`.records`; :mod:`.dask` does the same on a Dask cluster (``acl check --dask``).
 """
@@ -9,7 +9,6 @@ of :mod:`.records`; :mod:`.dask` does the same on a Dask cluster (``acl check --
 from __future__ import annotations
 
 from .records import audit_record, iter_rows
-from .replay import Flip, WhatIf, replay, whatif
 from .report import (
     DecisionWriter,
     render_csv,
@@ -18,6 +17,7 @@ from .report import (
     render_text,
     render_whatif_text,
 )
+from .run import Flip, WhatIf, replay, whatif
 from .summary import AddressCounter, Disagreement, Summary, TopCounter
 
 __all__ = [

@@ -21,7 +21,7 @@ from ..logs import Batch
 from ..model import Rule
 from ..outputs import AtomicOutput
 from .records import audit_record, iter_rows
-from .replay import WhatIf
+from .run import WhatIf
 from .summary import COLLECTION_NAMES, Summary
 
 __all__ = [
