@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import acl
+from acl.check import replay
 from acl.logs import ReadOptions, read_logs
-from acl.replay import replay
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "examples" / "frontdoor-site" / "site.json"

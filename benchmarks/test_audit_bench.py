@@ -14,7 +14,7 @@ import random
 import time
 
 import acl
-from acl import bench
+import workload as bench
 from acl.analysis.audit import audit_sites
 from acl.formats.many import SiteFile
 

@@ -31,7 +31,7 @@ import pytest
 
 import acl
 from acl import cli
-from acl.middleware import AclMiddleware, AclWSGIMiddleware
+from acl.gateway import AclMiddleware, AclWSGIMiddleware
 from loadgen import LoadReport, load_test
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,7 +202,7 @@ def test_middleware_overhead_is_under_20_us(benchmark: Any, site: acl.Site, case
 LAUNCHER = """
 import sys
 from acl import cli
-from acl.serve_cli import register
+from acl.gateway.cli import register
 parser = cli.Parser(prog="acl")
 commands = parser.add_subparsers(dest="command", required=True, parser_class=cli.Parser)
 register(commands, cli.add_rules_options, cli.load_site)

@@ -343,9 +343,9 @@ def test_check_dask_to_an_unreachable_scheduler_is_one_line(
 ) -> None:
     import socket
 
-    import acl.dask
+    import acl.check.dask
 
-    monkeypatch.setattr(acl.dask, "CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr(acl.check.dask, "CONNECT_TIMEOUT", 1.0)
     with socket.socket() as probe:  # a loopback port that nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

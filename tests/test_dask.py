@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 import acl
+from acl.check import replay
 from acl.logs import BatchBuilder, ReadOptions, read_logs
-from acl.replay import replay
 
 from .conftest import EXAMPLES
 
@@ -46,7 +46,7 @@ def engine() -> acl.Engine:
 def test_check_files_on_a_cluster_equals_one_process(
     client: Any, engine: acl.Engine, tmp_path: Path
 ) -> None:
-    from acl.dask import check_files
+    from acl.check.dask import check_files
 
     files = []
     for k in range(4):
@@ -60,7 +60,7 @@ def test_check_files_on_a_cluster_equals_one_process(
     spread = check_files(client, engine, files)
     assert spread.to_dict() == single.to_dict()
     assert spread.requests == 4 * 201 and spread.rejected == 4
-    from acl.dask import _ship
+    from acl.check.dask import _ship
 
     shipped = _ship(client, engine)  # what check_files does: one copy on every worker
     holders = client.who_has([shipped])[shipped.key]
@@ -72,7 +72,7 @@ def test_check_files_counts_what_the_readers_reject_as_one_process(
 ) -> None:
     import gzip
 
-    from acl.dask import check_files
+    from acl.check.dask import check_files
 
     cut = tmp_path / "cut.log.gz"
     whole = gzip.compress("".join(f"203.0.113.{i % 250}\n" for i in range(30_000)).encode())
@@ -87,7 +87,7 @@ def test_check_files_counts_what_the_readers_reject_as_one_process(
 
 
 def test_dataframe_decisions_and_summary(client: Any, engine: acl.Engine) -> None:
-    from acl.dask import decide_dataframe, summarize_dataframe
+    from acl.check.dask import decide_dataframe, summarize_dataframe
 
     frame = pd.DataFrame(
         {
@@ -177,7 +177,7 @@ def test_check_files_over_http_equals_one_process(
 ) -> None:
     """The client globs the HTTP directory listing; the workers fetch and gunzip the files
     through fsspec; the summary is the single-process one of the same files."""
-    from acl.dask import check_files
+    from acl.check.dask import check_files
 
     folder, base = http_folder
     paths = _write_logs(folder / "logs", 5)
@@ -193,7 +193,7 @@ def test_check_files_over_http_equals_one_process(
 def test_log_urls_that_match_nothing_fail_with_the_url(
     engine: acl.Engine, http_folder: tuple[Path, str]
 ) -> None:
-    from acl.dask import expand_urls, read_source
+    from acl.check.dask import expand_urls, read_source
 
     folder, base = http_folder
     _write_logs(folder, 1)
@@ -211,7 +211,7 @@ def test_log_urls_that_match_nothing_fail_with_the_url(
 
 
 def test_azure_urls_without_adlfs_say_what_to_install() -> None:
-    from acl.dask import expand_urls
+    from acl.check.dask import expand_urls
 
     try:
         import adlfs  # noqa: F401
@@ -236,7 +236,7 @@ def test_check_files_over_memory_urls(client: Any, engine: acl.Engine, tmp_path:
     (which the glob reads) and in each worker's (client.run), so the test shows that the
     client expands the URL glob on the fsspec filesystem and that each worker opens the
     URLs through fsspec in its own process; not that workers share one memory store."""
-    from acl.dask import check_files
+    from acl.check.dask import check_files
 
     paths = _write_logs(tmp_path / "logs", 4)
     files = {f"/acl-memory-test/{p.name}": p.read_bytes() for p in paths}
@@ -261,7 +261,7 @@ def test_check_files_over_memory_urls(client: Any, engine: acl.Engine, tmp_path:
 def test_partial_summaries_merge_as_a_tree(engine: acl.Engine, tmp_path: Path) -> None:
     import dask
 
-    from acl.dask import Shipped, _summarize_file, _tree
+    from acl.check.dask import Shipped, _summarize_file, _tree
 
     paths = _write_logs(tmp_path / "logs", 20)
     shipped = dask.delayed(Shipped(engine), pure=True)
@@ -336,13 +336,13 @@ def test_engine_token_is_its_digest_deterministic_and_cheap(
 
 
 def _compiles() -> dict[str, int]:
-    import acl.dask
+    import acl.check.dask
 
-    return dict(acl.dask.COMPILES)
+    return dict(acl.check.dask.COMPILES)
 
 
 def test_workers_compile_the_site_once(client: Any, tmp_path: Path) -> None:
-    from acl.dask import check_files
+    from acl.check.dask import check_files
 
     site = dataclasses.replace(
         acl.load(EXAMPLES / "frontdoor-site" / "site.json"), source="compile-once.json"
@@ -414,7 +414,7 @@ def _per_row(engine: acl.Engine, frame: pd.DataFrame, fd: str) -> list[tuple[str
 
 @pytest.mark.parametrize("fd", ["fd", "fd_cat"])
 def test_dataframe_columns_decide_as_row_by_row(engine: acl.Engine, fd: str) -> None:
-    from acl.dask import Shipped, _decide_frame
+    from acl.check.dask import Shipped, _decide_frame
 
     frame = _mixed_frame()
     columns = {
@@ -439,7 +439,7 @@ def test_dataframe_columns_decide_as_row_by_row(engine: acl.Engine, fd: str) -> 
 
 
 def test_dataframe_summary_equals_the_per_row_batch(client: Any, engine: acl.Engine) -> None:
-    from acl.dask import decide_dataframe, summarize_dataframe
+    from acl.check.dask import decide_dataframe, summarize_dataframe
 
     frame = _mixed_frame()
     columns = {"ip": "client", "host": "host", "x-azure-fdid": "fd", "time": "when"}

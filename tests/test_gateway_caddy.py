@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from acl.middleware import FORBIDDEN_BODY
+from acl.gateway import FORBIDDEN_BODY
 
 from .test_gateway_envoy import documented, start_upstream
 from .test_gateway_nginx import free_port, wait_for_port

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from acl.middleware import FORBIDDEN_BODY
+from acl.gateway import FORBIDDEN_BODY
 
 from .test_gateway_nginx import UPSTREAM, free_port, wait_for_port
 from .test_serve import MAIN_HOST, SCM_HOST, Answer, Process, fetch, spawn, start_serve, write_rules

@@ -26,15 +26,15 @@ from typing import Any
 import pytest
 
 import acl
-from acl.middleware import (
+from acl.gateway import (
     MAX_HEADER_BYTES,
     AclMiddleware,
     AclWSGIMiddleware,
     DecisionLog,
+    DecisionService,
     LiveRules,
     ProxyTrust,
 )
-from acl.serve import DecisionService
 from acl.testing import call_asgi, call_wsgi
 
 from .test_gateway_nginx import nginx_binary, start_nginx, start_upstream
@@ -527,7 +527,7 @@ def test_a_large_reload_compiles_in_a_child_and_does_not_stall_decisions(tmp_pat
 def test_a_reload_child_that_hangs_is_stopped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import acl.middleware
+    import acl.gateway.live
 
     path = write_rules(tmp_path / "rules.json")
     parent = os.getpid()
@@ -539,7 +539,7 @@ def test_a_reload_child_that_hangs_is_stopped(
 
     live = LiveRules(path, loader=loader)
     before = live.current
-    monkeypatch.setattr(acl.middleware, "RELOAD_TIMEOUT", 0.5)
+    monkeypatch.setattr(acl.gateway.live, "RELOAD_TIMEOUT", 0.5)
     started = time.monotonic()
     assert live.reload() is False
     assert time.monotonic() - started < 10

@@ -27,9 +27,8 @@ from envoy.service.auth.v3 import external_auth_pb2 as pb
 from envoy.service.auth.v3 import external_auth_pb2_grpc
 
 from acl.errors import UsageError
-from acl.grpc_authz import GrpcAuthorization, GrpcServer, parse_peer
-from acl.middleware import FORBIDDEN_BODY, RulesSnapshot
-from acl.serve import DecisionService
+from acl.gateway import FORBIDDEN_BODY, DecisionService, RulesSnapshot
+from acl.gateway.grpc import GrpcAuthorization, GrpcServer, parse_peer
 
 from .test_metrics import samples
 from .test_serve import (

@@ -12,9 +12,8 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families
 
 import acl
-from acl.metrics import exposition, registry
-from acl.middleware import LiveRules
-from acl.serve import LATENCY_BUCKETS, DecisionService, Metrics
+from acl.gateway import LATENCY_BUCKETS, DecisionService, LiveRules, Metrics
+from acl.gateway.metrics import exposition, registry
 from acl.testing import call_asgi
 
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"

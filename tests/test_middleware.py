@@ -18,7 +18,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import pytest
 
 import acl
-from acl.middleware import (
+from acl.gateway import (
     FORBIDDEN_BODY,
     AclMiddleware,
     AclWSGIMiddleware,

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 import acl
-from acl.logs import Batch, BatchBuilder, ReadOptions, read_logs
-from acl.replay import AddressCounter, TopCounter, replay, whatif
-from acl.report import (
+from acl.check import AddressCounter, TopCounter, replay, whatif
+from acl.check.report import (
     DecisionWriter,
     render_csv,
     render_html,
@@ -25,6 +24,7 @@ from acl.report import (
     render_text,
     render_whatif_text,
 )
+from acl.logs import Batch, BatchBuilder, ReadOptions, read_logs
 
 from .conftest import EXAMPLES
 

@@ -25,9 +25,8 @@ import pytest
 
 import acl
 from acl import cli
-from acl.middleware import FORBIDDEN_BODY, LiveRules, RulesSnapshot
-from acl.serve import DecisionService
-from acl.serve_cli import parse_listen, register
+from acl.gateway import FORBIDDEN_BODY, DecisionService, LiveRules, RulesSnapshot
+from acl.gateway.cli import parse_listen, register
 from acl.testing import call_asgi
 
 from .test_metrics import samples
@@ -77,7 +76,7 @@ LAUNCHER = """
 import sys
 from acl import cli
 from acl.errors import AclError
-from acl.serve_cli import register
+from acl.gateway.cli import register
 parser = cli.Parser(prog="acl")
 commands = parser.add_subparsers(dest="command", required=True, parser_class=cli.Parser)
 register(commands, cli.add_rules_options, cli.load_site)

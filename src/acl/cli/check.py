@@ -10,12 +10,7 @@ import sys
 import time
 from typing import Any
 
-from ..engine import compile
-from ..errors import UsageError
-from ..logs import READERS, ReadOptions, expand_sources, read_logs
-from ..outputs import AtomicOutput, refuse_inputs
-from ..replay import replay, whatif
-from ..report import (
+from ..check.report import (
     DecisionWriter,
     render_csv,
     render_html,
@@ -23,6 +18,11 @@ from ..report import (
     render_text,
     render_whatif_text,
 )
+from ..check.run import replay, whatif
+from ..engine import compile
+from ..errors import UsageError
+from ..logs import READERS, ReadOptions, expand_sources, read_logs
+from ..outputs import AtomicOutput, refuse_inputs
 from ..servicetags import ENV_VAR
 from .common import Commands, add_rules_options, load_site
 
@@ -190,7 +190,7 @@ class _Progress:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     if args.dask and args.out:
-        raise UsageError("--out is not available with --dask (use acl.dask.decide_dataframe)")
+        raise UsageError("--out is not available with --dask (use acl.check.dask.decide_dataframe)")
     _outputs_are_not_inputs(args, [("--out", args.out), ("--report", args.report)])
     site = load_site(args)
     engine = compile(site)
@@ -208,7 +208,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         writer = DecisionWriter(args.out, as_audit_log=args.as_audit_log) if args.out else None
         try:
             if args.dask:
-                from ..dask import check_files, connect
+                from ..check.dask import check_files, connect
 
                 client = connect(args.dask)
                 try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..serve_cli import register as register_serve
+from ..gateway.cli import register as register_serve
 from .common import Commands, add_rules_options, load_site
 
 __all__ = ["register"]

@@ -7,7 +7,7 @@ workers open the files themselves through fsspec, decompressing by suffix (``.gz
 The engine does not travel: the site's ``acl-site/1`` document does, scattered once to every
 worker, with the engine's :attr:`~acl.Engine.digest`. Each worker process compiles it once
 and keeps the engine by digest (:data:`COMPILES` counts the compilations). Each task
-returns a partial :class:`~acl.replay.Summary` without the engine; the partials are merged
+returns a partial :class:`~acl.check.Summary` without the engine; the partials are merged
 on the cluster as a tree (``split_every`` at a time, in partition order), so the result
 equals the single-process summary of the same input.
 
@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import orjson
 
-from .engine import Engine, compile
-from .errors import AclError, LogError, Origin
-from .headers import canonical_header
-from .logs import (
+from ..engine import Engine, compile
+from ..errors import AclError, LogError, Origin
+from ..headers import canonical_header
+from ..logs import (
     READERS,
     Batch,
     NumberedLines,
@@ -41,8 +41,8 @@ from .logs import (
     read_logs,
     sniff_format,
 )
-from .replay import COLLECTION_NAMES, REASON_WORDS, Summary
-from .serialize import site_from_dict, site_to_dict
+from ..serialize import site_from_dict, site_to_dict
+from .summary import COLLECTION_NAMES, REASON_WORDS, Summary
 
 __all__ = [
     "COMPILES",
@@ -126,7 +126,7 @@ class Shipped:
             self.document = orjson.dumps(site_to_dict(engine.site))
 
     def __dask_tokenize__(self) -> tuple[str, str]:
-        return ("acl.dask.Shipped", self.digest)
+        return ("acl.check.dask.Shipped", self.digest)
 
     def __getstate__(self) -> tuple[str, str, bytes]:
         return (self.digest, self.kernel, self.document)
@@ -491,7 +491,7 @@ def summarize_dataframe(
     source: str = "dataframe",
     split_every: int = SPLIT_EVERY,
 ) -> Summary:
-    """The :class:`~acl.replay.Summary` of a Dask DataFrame, partition by partition, the
+    """The :class:`~acl.check.Summary` of a Dask DataFrame, partition by partition, the
     partial summaries merged as a tree."""
     dask, _ = _require()
     _check_columns(columns)

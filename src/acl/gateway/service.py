@@ -22,7 +22,7 @@ be told (the peer is not a trusted gateway, the header is missing or malformed) 
 403 with ``x-acl-rule: client-unknown``: the service fails closed.
 
 >>> import acl
->>> from acl.serve import DecisionService
+>>> from acl.gateway import DecisionService
 >>> from acl.testing import call_asgi
 >>> service = DecisionService(acl.loads('[{"name": "office", "priority": 1, "ipAddress": "198.51.100.0/24"}]'))
 >>> answer = call_asgi(service, path="/auth", headers={"X-Real-IP": "203.0.113.9"})
@@ -45,30 +45,28 @@ import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
-from urllib.parse import quote
 
-from .addresses import parse_address, split_host_port
-from .decision import Decision
-from .errors import AddressError, RequestError
-from .middleware import (
-    _FILTER_KEYS,
+from ..addresses import parse_address, split_host_port
+from ..decision import Decision
+from ..errors import AddressError, RequestError
+from .decisionlog import DecisionLog, as_decision_log
+from .live import LiveRules, RulesInput, RulesSnapshot, live_rules
+from .protocol import (
+    FILTER_KEYS,
     FORBIDDEN_BODY,
+    FORBIDDEN_LENGTH,
     MAX_HEADER_BYTES,
     MAX_HEADERS_BYTES,
-    DecisionLog,
-    LiveRules,
-    ProxyTrust,
     Receive,
-    RulesInput,
-    RulesSnapshot,
+    Refused,
     Scope,
     Send,
-    _check_hosts,
-    _decision_log,
-    _joined,
-    _Refused,
-    _too_large,
+    checked_host,
+    header_text,
+    joined,
+    too_large,
 )
+from .trust import ProxyTrust
 
 __all__ = [
     "DEFAULT_TRUSTED_PROXIES",
@@ -100,14 +98,6 @@ LATENCY_BUCKETS = (
     0.25,
 )
 """The upper bounds (seconds) of the decision latency histogram."""
-
-_FORBIDDEN_LENGTH = str(len(FORBIDDEN_BODY)).encode("ascii")
-_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
-
-
-def _header_text(text: str) -> bytes:
-    """A value safe in a header: printable ASCII kept, the rest percent-encoded (UTF-8)."""
-    return quote(text, safe=_SAFE).encode("ascii")
 
 
 def _is_loopback(address: str | None) -> bool:
@@ -157,7 +147,7 @@ class Metrics:
         self.latency_count += 1
 
     def render(self, rules: LiveRules) -> str:
-        """The Prometheus text exposition (format 0.0.4), made by :mod:`acl.metrics`."""
+        """The Prometheus text exposition (format 0.0.4), made by :mod:`acl.gateway.metrics`."""
         from .metrics import exposition
 
         return exposition(self, rules, None)[0].decode("utf-8")
@@ -170,7 +160,7 @@ class DecisionService:
     """The decision service as an ASGI application.
 
     Args:
-        rules: a rules file, a Site, an Engine, or a :class:`~acl.middleware.LiveRules`.
+        rules: a rules file, a Site, an Engine, or a :class:`~acl.gateway.LiveRules`.
         mode: ``"nginx"`` (``auth_request``) or ``"envoy"`` (``ext_authz`` HTTP service).
         client_header: the header that carries the client address. Default: ``X-Real-IP``
             in nginx mode; ``X-Forwarded-For`` in envoy mode, where ``x-envoy-external-address``
@@ -183,7 +173,7 @@ class DecisionService:
         envoy_prefix: in envoy mode, the path prefix of check requests (Envoy's
             ``path_prefix``); other paths than the service's own are 404.
         decision_log: one ``AppServiceIPSecAuditLogs`` record per decision (see
-            :class:`~acl.middleware.DecisionLog`).
+            :class:`~acl.gateway.DecisionLog`).
         reload_interval: seconds between checks of the rules file for changes.
         reload_token: what ``POST /-/reload`` must carry in its ``X-Acl-Reload`` header
             (default: ``1``, which still keeps cross-site forms out).
@@ -206,12 +196,7 @@ class DecisionService:
     ) -> None:
         if mode not in ("nginx", "envoy"):
             raise ValueError(f"mode {mode!r} is unknown: expected 'nginx' or 'envoy'")
-        if isinstance(rules, LiveRules):
-            if load_options or reload_interval:
-                raise TypeError("give load options and reload_interval to LiveRules itself")
-            self.rules = rules
-        else:
-            self.rules = LiveRules(rules, reload_interval=reload_interval, **load_options)
+        self.rules = live_rules(rules, reload_interval=reload_interval, **load_options)
         if client_header is None:
             client_header = "X-Forwarded-For" if mode == "envoy" else "X-Real-IP"
         if mode == "envoy" and trusted_hops is None:
@@ -242,7 +227,7 @@ class DecisionService:
             raise ValueError("the reload token must be non-empty printable text")
         self.reload_token = reload_token
         """What ``POST /-/reload`` must carry in ``X-Acl-Reload`` (None: ``1``)."""
-        self.log = _decision_log(decision_log)
+        self.log = as_decision_log(decision_log)
         self.metrics = Metrics()
         self._cache: dict[int, _Entry] = {}
         self._cache_for: RulesSnapshot | None = None
@@ -296,7 +281,7 @@ class DecisionService:
         except Exception as exc:
             if isinstance(exc, _NoClient):
                 reason = "client-unknown"
-            elif isinstance(exc, _Refused):
+            elif isinstance(exc, Refused):
                 reason = exc.reason
                 logger.info("check refused (fail closed): %s", exc.message)
             else:
@@ -306,7 +291,7 @@ class DecisionService:
             self.metrics.fail_closed[reason] = self.metrics.fail_closed.get(reason, 0) + 1
             headers = [
                 (b"content-type", b"text/html"),
-                (b"content-length", _FORBIDDEN_LENGTH),
+                (b"content-length", FORBIDDEN_LENGTH),
                 (b"x-acl-decision", b"deny"),
                 (b"x-acl-rule", reason.encode("ascii")),
             ]
@@ -335,7 +320,7 @@ class DecisionService:
         trust = self.trust
         key = trust.key
         log = self.log
-        keys = snapshot.header_keys if log is None else _FILTER_KEYS
+        keys = snapshot.header_keys if log is None else FILTER_KEYS
         hosts: list[bytes] = []
         external: str | None = None
         chain: list[str] = []
@@ -354,7 +339,7 @@ class DecisionService:
             size = len(value)
             total += size
             if size > MAX_HEADER_BYTES or total > MAX_HEADERS_BYTES:
-                raise _too_large(name.decode("latin-1"), size)
+                raise too_large(name.decode("latin-1"), size)
             if name == b"host" or name == b":authority":
                 continue
             if name == key:
@@ -367,10 +352,7 @@ class DecisionService:
                     if pairs is None:
                         pairs = []
                     pairs.append((spelled, value.decode("latin-1")))
-        raw = scope.get("raw_path")
-        if len(hosts) > 1 or not (raw and raw.startswith(b"/")):
-            _check_hosts(scope, hosts)  # else one Host and an origin-form target: nothing to check
-        host = hosts[0].decode("latin-1") if hosts else None
+        host = checked_host(scope, hosts)
         client = scope.get("client")
         peer = client[0] if client else None
         ip: str | None
@@ -386,9 +368,7 @@ class DecisionService:
             raise _NoClient from None
         if log is not None:
             log.write(
-                DecisionLog.record(
-                    decision, client=ip, port=None, host=host, headers=_joined(pairs)
-                )
+                DecisionLog.record(decision, client=ip, port=None, host=host, headers=joined(pairs))
             )
         return snapshot, decision
 
@@ -402,7 +382,7 @@ class DecisionService:
         if entry is not None and entry[0] is outcome:
             return entry
         decided_by = decision.decided_by
-        rule = _header_text(decided_by)
+        rule = header_text(decided_by)
         allowed = decision.allowed
         if allowed:
             headers = [
@@ -413,7 +393,7 @@ class DecisionService:
         else:
             headers = [
                 (b"content-type", b"text/html"),
-                (b"content-length", _FORBIDDEN_LENGTH),
+                (b"content-length", FORBIDDEN_LENGTH),
                 (b"x-acl-decision", b"deny"),
                 (b"x-acl-rule", rule),
             ]

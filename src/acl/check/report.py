@@ -15,12 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from .engine import BulkDecisions
-from .errors import AclError
-from .logs import Batch
-from .model import Rule
-from .outputs import AtomicOutput
-from .replay import COLLECTION_NAMES, Summary, WhatIf, audit_record, iter_rows
+from ..engine import BulkDecisions
+from ..errors import AclError
+from ..logs import Batch
+from ..model import Rule
+from ..outputs import AtomicOutput
+from .records import audit_record, iter_rows
+from .run import WhatIf
+from .summary import COLLECTION_NAMES, Summary
 
 __all__ = [
     "DecisionWriter",

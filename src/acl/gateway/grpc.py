@@ -1,7 +1,7 @@
 """Envoy ``ext_authz`` over gRPC: ``envoy.service.auth.v3.Authorization/Check``.
 
 ``acl serve --grpc-listen HOST:PORT`` answers Envoy's gRPC check requests next to the HTTP
-endpoints, from the same rules (:class:`~acl.middleware.LiveRules`: a reload is seen by both),
+endpoints, from the same rules (:class:`~acl.gateway.LiveRules`: a reload is seen by both),
 the same trusted proxies and the same decision log; ``/metrics`` counts the gRPC checks too.
 It needs ``grpcio`` and Envoy's generated protos (``xds-protos``): ``pip install 'acl[grpc]'``.
 
@@ -29,7 +29,7 @@ with the reason in the status message. Every answer carries the decision in its
 ``dynamic_metadata`` (``decision``, ``rule``, ``client``) for Envoy's access log.
 
 >>> import acl
->>> from acl.serve import DecisionService
+>>> from acl.gateway import DecisionService
 >>> from envoy.service.auth.v3 import external_auth_pb2 as pb
 >>> authz = GrpcAuthorization(DecisionService(acl.loads('[{"name": "office", "priority": 1, "ipAddress": "198.51.100.0/24"}]')))
 >>> check = pb.CheckRequest()
@@ -62,21 +62,22 @@ from envoy.type.v3 import http_status_pb2
 from google.protobuf import struct_pb2
 from google.rpc import code_pb2, status_pb2
 
-from .errors import RequestError
-from .middleware import (
-    _FILTER_KEYS,
+from ..errors import RequestError
+from .decisionlog import DecisionLog
+from .protocol import (
+    FILTER_KEYS,
     FORBIDDEN_BODY,
     MAX_HEADER_BYTES,
     MAX_HEADERS_BYTES,
-    DecisionLog,
-    ProxyTrust,
-    _joined,
+    header_text,
+    joined,
 )
-from .serve import Metrics, _header_text
+from .service import Metrics
+from .trust import ProxyTrust
 
 if TYPE_CHECKING:
-    from .decision import Decision
-    from .serve import DecisionService
+    from ..decision import Decision
+    from .service import DecisionService
 
 __all__ = ["GrpcAuthorization", "GrpcServer", "parse_peer"]
 
@@ -84,7 +85,7 @@ logger = logging.getLogger("acl.serve")
 
 _OVERWRITE = base_pb2.HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD
 _FORBIDDEN_TEXT = FORBIDDEN_BODY.decode("utf-8")
-_FILTER_NAMES: dict[str, str] = {k.decode("ascii"): v for k, v in _FILTER_KEYS.items()}
+_FILTER_NAMES: dict[str, str] = {k.decode("ascii"): v for k, v in FILTER_KEYS.items()}
 """Lower-case header name to the documented spelling, for the four filters."""
 
 
@@ -120,8 +121,8 @@ class _Refused(Exception):
 
 
 class _Budget:
-    """The header caps of the HTTP side (:data:`~acl.middleware.MAX_HEADER_BYTES` per
-    header, :data:`~acl.middleware.MAX_HEADERS_BYTES` in all), over the headers read."""
+    """The header caps of the HTTP side (:data:`~acl.gateway.MAX_HEADER_BYTES` per
+    header, :data:`~acl.gateway.MAX_HEADERS_BYTES` in all), over the headers read."""
 
     def __init__(self) -> None:
         self.total = 0
@@ -195,7 +196,7 @@ def _denied(message: str, forbidden_ip: str | None, rule: str, client: str | Non
 
 
 class GrpcAuthorization:
-    """The ``Check`` logic over a :class:`~acl.serve.DecisionService`: its rules, trusted
+    """The ``Check`` logic over a :class:`~acl.gateway.DecisionService`: its rules, trusted
     proxies and decision log, with counters of its own (``service.metrics.transports``).
 
     :meth:`check` is synchronous and is called from one thread only (the gRPC server's
@@ -246,7 +247,7 @@ class GrpcAuthorization:
                 ok_response=external_auth_pb2.OkHttpResponse(
                     headers=[
                         _header("x-acl-decision", "allow", overwrite=True),
-                        _header("x-acl-rule", _header_text(rule).decode("ascii"), overwrite=True),
+                        _header("x-acl-rule", header_text(rule).decode("ascii"), overwrite=True),
                     ]
                 ),
                 dynamic_metadata=_metadata("allow", rule, ip),
@@ -256,9 +257,7 @@ class GrpcAuthorization:
         log = self.service.log
         if log is not None:
             log.write(
-                DecisionLog.record(
-                    decision, client=ip, port=port, host=host, headers=_joined(pairs)
-                )
+                DecisionLog.record(decision, client=ip, port=port, host=host, headers=joined(pairs))
             )
         metrics.observe(time.perf_counter() - started)
         return response

@@ -1,4 +1,4 @@
-"""Replaying traffic through a rule set: the summary behind ``acl check`` and ``acl whatif``.
+"""The summary of replayed traffic: what ``acl check`` and ``acl whatif`` print.
 
 Batches from :mod:`acl.logs` go through :meth:`acl.Engine.decide_many`; a :class:`Summary`
 accumulates what a person needs to read in ten seconds, in bounded memory: counts by
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -20,30 +20,30 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .compiler import (
+from ..compiler import (
     DEFAULT,
     INVALID,
     PRIVATE_ENDPOINT,
     PUBLIC_ACCESS_DISABLED,
     SERVICE_ENDPOINT_BLOCKED,
 )
-from .decision import Decision
-from .engine import BulkDecisions, Engine
-from .errors import AclError
-from .logs import Batch, Reject
-from .model import Request, Rule
+from ..decision import Decision
+from ..engine import BulkDecisions, Engine
+from ..errors import AclError
+from ..logs import Batch, Reject
+from ..model import Request, Rule
 
 __all__ = [
-    "Disagreement",
+    "COLLECTION_NAMES",
+    "FAMILY_NAMES",
+    "REASON_WORDS",
     "AddressCounter",
-    "Flip",
+    "Disagreement",
     "Summary",
     "TopCounter",
-    "WhatIf",
     "decide_batch",
-    "replay",
     "request_of",
-    "whatif",
+    "rule_ref",
 ]
 
 EXAMPLES = 20
@@ -296,7 +296,8 @@ class Disagreement:
         }
 
 
-def _rule_ref(rule: Rule | None, code: int) -> dict[str, Any]:
+def rule_ref(rule: Rule | None, code: int) -> dict[str, Any]:
+    """A deciding rule as JSON: the rule's fields, or the reason when no rule decided."""
     if rule is None:
         return {"reason": REASON_WORDS.get(code, "invalid")}
     return rule.to_dict()
@@ -501,7 +502,7 @@ class Summary:
             },
             "by_family": {k: {"allowed": v[0], "denied": v[1]} for k, v in self.by_family.items()},
             "hits": [
-                {"collection": coll, "decided_by": _rule_ref(rule, code), "count": count}
+                {"collection": coll, "decided_by": rule_ref(rule, code), "count": count}
                 for coll, rule, code, count in self.rule_hits()
             ],
             "never_fired": [rule.to_dict() for rule in self.never_fired()],
@@ -526,174 +527,3 @@ class Summary:
                 for bucket in sorted({b for b, _ in self.timeline})
             ],
         }
-
-
-def replay(
-    engine: Engine,
-    batches: Iterable[Batch],
-    *,
-    on_batch: Any = None,
-) -> Summary:
-    """Decide every batch and summarise. ``on_batch(batch, decisions)`` is called after each
-    batch (progress bars, per-request output)."""
-    summary = Summary(engine)
-    for batch in batches:
-        decided = summary.add(batch)
-        if on_batch is not None:
-            on_batch(batch, decided)
-    return summary
-
-
-# ---------------------------------------------------------------------------- what if
-
-
-@dataclass
-class Flip:
-    """Requests whose decision changes, grouped by the deciding rule on each side."""
-
-    before: dict[str, Any]
-    after: dict[str, Any]
-    direction: str
-    count: int = 0
-    examples: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class WhatIf:
-    """The result of replaying the same traffic through a current and a proposed rule set."""
-
-    current: Summary
-    proposed: Summary
-    flips: dict[tuple[str, int, int, str], Flip] = field(default_factory=dict)
-
-    @property
-    def flipped(self) -> int:
-        return sum(flip.count for flip in self.flips.values())
-
-    def groups(self) -> list[Flip]:
-        return sorted(self.flips.values(), key=lambda flip: -flip.count)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "requests": self.current.requests,
-            "flipped": self.flipped,
-            "allow_to_deny": sum(
-                f.count for f in self.flips.values() if f.direction == "allow->deny"
-            ),
-            "deny_to_allow": sum(
-                f.count for f in self.flips.values() if f.direction == "deny->allow"
-            ),
-            "groups": [
-                {
-                    "direction": f.direction,
-                    "current": f.before,
-                    "proposed": f.after,
-                    "count": f.count,
-                    "examples": f.examples,
-                }
-                for f in self.groups()
-            ],
-            "current": self.current.to_dict(),
-            "proposed": self.proposed.to_dict(),
-        }
-
-
-def whatif(
-    current: Engine, proposed: Engine, batches: Iterable[Batch], examples: int = 3
-) -> WhatIf:
-    """Replay the same batches through both engines and group the flips."""
-    result = WhatIf(Summary(current), Summary(proposed))
-    for batch in batches:
-        a = result.current.add(batch)
-        shadow = Batch(
-            batch.source,
-            batch.format,
-            batch.lines,
-            batch.ip,
-            batch.host,
-            batch.headers,
-            batch.subnet,
-            batch.service_endpoint,
-            batch.time,
-            None,
-            None,
-            [],
-            0,
-        )
-        b = result.proposed.add(shadow)
-        rows = np.nonzero((a.action != b.action) & (a.code != INVALID))[0].tolist()
-        for row in rows:
-            ca, cb = int(a.code[row]), int(b.code[row])
-            coll = COLLECTION_NAMES[int(a.collection[row])]
-            direction = "allow->deny" if a.action[row] else "deny->allow"
-            key = (coll, ca, cb, direction)
-            flip = result.flips.get(key)
-            if flip is None:
-                flip = result.flips[key] = Flip(
-                    _rule_ref(current.rule(ca), ca) | {"collection": coll},
-                    _rule_ref(proposed.rule(cb), cb) | {"collection": coll},
-                    direction,
-                )
-            flip.count += 1
-            if len(flip.examples) < examples:
-                flip.examples.append(
-                    {
-                        "source": batch.source,
-                        "line": batch.lines[row],
-                        "ip": batch.ip[row],
-                        "host": batch.host[row],
-                    }
-                )
-    return result
-
-
-def iter_rows(batch: Batch, result: BulkDecisions) -> Iterator[dict[str, Any]]:
-    """One record per request of a batch, for ``--out`` (documented in docs/check.md)."""
-    engine = result._engine
-    for row in range(len(batch)):
-        code = int(result.code[row])
-        rule = engine.rule(code)
-        yield {
-            "source": batch.source,
-            "line": batch.lines[row],
-            "time": batch.time[row] if batch.time is not None else None,
-            "ip": batch.ip[row],
-            "host": batch.host[row],
-            "collection": COLLECTION_NAMES[int(result.collection[row])],
-            "action": "allow" if result.action[row] else "deny",
-            "status": 200 if result.action[row] else 403,
-            "reason": "rule" if code >= 0 else REASON_WORDS.get(code, "invalid"),
-            "rule_position": rule.position if rule is not None else None,
-            "rule_name": rule.name if rule is not None else None,
-            "rule_priority": rule.priority if rule is not None else None,
-            "recorded": batch.recorded[row] if batch.recorded is not None else None,
-        }
-
-
-def audit_record(
-    row: Mapping[str, Any], rule: Rule | None, headers: Mapping[str, str | None]
-) -> dict[str, Any]:
-    """A decision in the ``AppServiceIPSecAuditLogs`` resource-log shape."""
-    result = "Allowed" if row["action"] == "allow" else "Denied"
-    if rule is not None:
-        what = rule.ip_address or rule.vnet_subnet_resource_id or rule.name or f"#{rule.position}"
-        details = f"{result} by {what} rule."
-    else:
-        details = f"{result} by {row['reason']}."
-    ip = row["ip"] or ""
-    return {
-        "time": row["time"],
-        "category": "AppServiceIPSecAuditLogs",
-        "operationName": "Authorization",
-        "properties": {
-            "CIp": f"[{ip}]:0" if ":" in ip else f"{ip}:0",
-            "CsHost": row["host"] or "",
-            "Result": result,
-            "Details": details,
-            "ServiceEndpoint": "False",
-            "XForwardedFor": headers.get("X-Forwarded-For") or "",
-            "XForwardedHost": headers.get("X-Forwarded-Host") or "",
-            "XAzureFDID": headers.get("X-Azure-FDID") or "",
-            "XFDHealthProbe": headers.get("X-FD-HealthProbe") or "",
-        },
-    }

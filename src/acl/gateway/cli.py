@@ -1,4 +1,4 @@
-"""The ``acl serve`` command: the decision service for gateways (see :mod:`acl.serve`).
+"""The ``acl serve`` command: the decision service for gateways (see :mod:`acl.gateway.service`).
 
 ``register(commands, add_rules_options, load_site)`` adds the subcommand to the ``acl``
 parser: ``commands`` is its subparsers action, ``add_rules_options(parser)`` adds the options
@@ -15,9 +15,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .addresses import parse_address, parse_prefix
-from .errors import AddressError
-from .model import Site
+from ..addresses import parse_address, parse_prefix
+from ..errors import AddressError
+from ..model import Site
 
 __all__ = ["parse_listen", "register"]
 
@@ -207,8 +207,8 @@ def register(
 
 
 def _cmd_serve(args: argparse.Namespace, *, load_site: Callable[[argparse.Namespace], Site]) -> int:
-    from .middleware import LiveRules
-    from .serve import DEFAULT_TRUSTED_PROXIES, DecisionService, run
+    from .live import LiveRules
+    from .service import DEFAULT_TRUSTED_PROXIES, DecisionService, run
 
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
@@ -272,7 +272,7 @@ def _start_grpc(service: Any, host: str, port: int) -> Any:
     """Start the gRPC ext_authz server beside the HTTP one (stopped when the service closes);
     None (the error printed) when it cannot start."""
     try:
-        from .grpc_authz import GrpcAuthorization, GrpcServer
+        from .grpc import GrpcAuthorization, GrpcServer
     except ImportError as exc:
         print(
             f"acl: error: --grpc-listen needs grpcio and xds-protos ({exc.name or exc} is "

@@ -1,21 +1,20 @@
 """``/metrics`` of the decision service, exposed with ``prometheus_client``.
 
 :class:`AclCollector` is a ``prometheus_client`` collector over the service's own counters
-(:class:`acl.serve.Metrics`, updated per request without locks or library calls), so a
+(:class:`acl.gateway.service.Metrics`, updated per request without locks or library calls), so a
 decision costs what it did before: the library works only when ``/metrics`` is scraped.
 :func:`exposition` renders a registry holding that collector and the library's process,
 platform and garbage-collector collectors, in the format the scraper's ``Accept`` header
 asks for: Prometheus text (0.0.4, or 1.0.0 when asked) or OpenMetrics. The library escapes
 label values (a rule name may hold quotes, backslashes, newlines).
 
-Checks that arrive by gRPC (Envoy's ``ext_authz`` gRPC service, :mod:`acl.grpc_authz`) have
+Checks that arrive by gRPC (Envoy's ``ext_authz`` gRPC service, :mod:`acl.gateway.grpc`) have
 counters of their own, updated on the gRPC server's thread; they are listed in the HTTP
 counters' ``transports`` and summed into the same families here, with
 ``acl_checks_total{transport}`` telling the transports apart.
 
 >>> import acl
->>> from acl.middleware import LiveRules
->>> from acl.serve import Metrics
+>>> from acl.gateway import LiveRules, Metrics
 >>> from prometheus_client.parser import text_string_to_metric_families
 >>> rules = LiveRules(acl.loads('[{"name": "office", "priority": 1, "ipAddress": "198.51.100.0/24"}]'))
 >>> counters = Metrics()
@@ -45,8 +44,8 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector, CollectorRegistry
 
 if TYPE_CHECKING:
-    from .middleware import LiveRules
-    from .serve import Metrics
+    from .live import LiveRules
+    from .service import Metrics
 
 __all__ = ["AclCollector", "exposition", "registry"]
 
@@ -77,7 +76,7 @@ class AclCollector(Collector):
         self.rules = rules
 
     def collect(self) -> Iterator[Metric]:
-        from .serve import LATENCY_BUCKETS
+        from .service import LATENCY_BUCKETS
 
         sources = [("http", self.counters), *sorted(self.counters.transports.items())]
         decisions: dict[tuple[str, str, str], int] = {}
