@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from acl.testing import load_test
+from acl.cli.bench import harness
 
 from .test_serve import (
     MAIN_HOST,
@@ -40,6 +40,8 @@ from .test_serve import (
 )
 
 pytest_plugins = ["acl.testing"]
+
+load_test = harness("loadgen").load_test  # the load generator lives in benchmarks/
 
 FORBIDDEN_PAGE = "<html><body><h1>Error 403 - Forbidden</h1></body></html>"
 
@@ -108,6 +110,7 @@ http {{
 UPSTREAM = """\
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 
 
 class Handler(BaseHTTPRequestHandler):
