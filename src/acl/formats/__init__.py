@@ -341,7 +341,9 @@ def _run(name: str, payload: Any, options: LoadOptions, want: _Want) -> Any:
         lister = SITE_NAMES.get(name)
         return lister(payload, options) if lister is not None else ()
     every = _ALL_SITES.get(name)
-    loaded = every(payload, options) if every is not None else [(None, FORMATS[name](payload, options))]
+    loaded = (
+        every(payload, options) if every is not None else [(None, FORMATS[name](payload, options))]
+    )
     return [(site_name, with_site_options(site, options)) for site_name, site in loaded]
 
 

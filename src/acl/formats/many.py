@@ -26,6 +26,7 @@ __all__ = ["FLEET_SUFFIXES", "SiteFile", "fleet_files", "load_sites"]
 FLEET_SUFFIXES = (".json", ".tfstate", ".tf", ".sh", ".bash", ".zsh", ".azcli", ".ps1", ".psm1")
 """The file names a folder of exports is read for (other files in it are left alone)."""
 
+
 @dataclass(frozen=True, slots=True)
 class SiteFile:
     """A site and where it came from: ``source`` the file or folder, ``name`` the site's name
