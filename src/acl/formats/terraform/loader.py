@@ -25,7 +25,6 @@ from .schema import check_schema
 from .values import Scope
 from .variables import root_values
 
-
 Candidate = tuple[str, tuple[tuple[Call, ...], Resource]]
 """A web app of a configuration: its address without instance keys, the module calls to it
 and its resource."""
