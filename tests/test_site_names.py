@@ -265,3 +265,18 @@ def test_load_sites_reads_a_terraform_configuration_once(
         "azurerm_windows_web_app.admin",
     ]
     assert len(calls) == 1
+
+
+def test_each_site_of_load_all_has_the_steps_of_one_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    import acl.formats._limits as limits
+
+    folder = DATA / "terraform" / "multi"
+    names = site_names(folder)
+    # every site loads alone within this limit, though all of them together take more steps
+    monkeypatch.setattr(limits, "MAX_STEPS", 60)
+    for name in names:
+        load(folder, site=name)
+    assert [name for name, _ in load_all(folder)] == list(names)
+    monkeypatch.setattr(limits, "MAX_STEPS", 20)
+    with pytest.raises(acl.ConfigError, match="more than 20 evaluation steps"):
+        load_all(folder)

@@ -21,10 +21,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..model import Site
-from ._limits import (
-    bounded,
-    quote,
-)
+from ._limits import bounded, quote, site_budget
 from .options import LoadOptions
 from .restrictions import (
     SITE_CONFIG_KEYS,
@@ -373,7 +370,11 @@ def load_template_sites(document: Any, options: LoadOptions) -> list[tuple[str, 
     """Every site of a template, with its name, from one scan (``options.site`` is not read):
     what :func:`load_template` gives for each of :func:`template_site_names`."""
     template = _read_template(document, options)
-    return [(name, template.site(name, options)) for name in template.names()]
+    sites: list[tuple[str, Site]] = []
+    for name in template.names():
+        with site_budget():
+            sites.append((name, template.site(name, options)))
+    return sites
 
 
 def _with_template_state(

@@ -11,9 +11,7 @@ from typing import Any
 
 from ...errors import ConfigError, Origin
 from ...model import Site
-from .._limits import (
-    bounded,
-)
+from .._limits import bounded, site_budget
 from ..options import LoadOptions
 from .azurerm import CURRENT_TYPES, Reader
 from .declarations import Call, Resource
@@ -171,7 +169,8 @@ class _Named:
     scope: Scope
 
     def site(self, options: LoadOptions) -> Site:
-        return _instance_site(self.resource, self.address, self.holder, self.scope, options)
+        with site_budget():
+            return _instance_site(self.resource, self.address, self.holder, self.scope, options)
 
 
 @bounded

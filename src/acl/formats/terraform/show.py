@@ -11,9 +11,7 @@ from typing import Any
 
 from ...errors import ConfigError, Origin
 from ...model import Site
-from .._limits import (
-    bounded,
-)
+from .._limits import bounded, site_budget
 from ..options import LoadOptions
 from .azurerm import WEB_APP_TYPES, Reader
 from .instances import choose, unkeyed
@@ -159,10 +157,11 @@ def terraform_show_site_names(document: Any, options: LoadOptions) -> tuple[str,
 @bounded
 def load_terraform_show_sites(document: Any, options: LoadOptions) -> list[tuple[str, Site]]:
     """Every web app of a plan or state, by address (``options.site`` is not read)."""
-    return [
-        (candidate[0], _show_site(document, candidate, options))
-        for candidate in _show_web_apps(document, options)
-    ]
+    sites: list[tuple[str, Site]] = []
+    for candidate in _show_web_apps(document, options):
+        with site_budget():
+            sites.append((candidate[0], _show_site(document, candidate, options)))
+    return sites
 
 
 def _configuration_references(document: Mapping[str, Any], address: str) -> list[str]:
