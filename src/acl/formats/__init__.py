@@ -23,6 +23,11 @@ The text formats (``terraform``, ``azcli``, ``powershell``) are recognised by fi
 (``.tf`` or a folder; ``.sh``, ``.bash``, ``.azcli``; ``.ps1``) or, for text that is not JSON,
 by content; their loaders take the text (the Terraform loader also a path to a file or
 folder) instead of a parsed document.
+
+The formats of several sites (:data:`SITE_NAMES`: templates, Terraform, ``terraform show``,
+scripts) choose one with ``site=``; :func:`site_names` lists the names it chooses from and
+:func:`load_all` loads every site from one read of the file (``text_site_names`` and
+``loads_all`` for text).
 """
 
 from __future__ import annotations
