@@ -17,6 +17,7 @@ from acl.addresses import MAPPED_V4, format_address
 from acl.analysis.audit import HOSTS, audit, audit_sites, who
 from acl.analysis.callers import callers
 from acl.cli import main
+from acl.formats import site_names
 from acl.formats.many import SiteFile, fleet_files, load_sites
 from acl.servicetags import ServiceTags
 
@@ -319,26 +320,27 @@ def test_cli_who_headers_and_variables(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["audit", SITE, "--var", "x=1", "--fail-level", "none"]) == 0
 
 
-def test_a_file_with_too_many_site_names_to_list_is_refused(tmp_path: Path) -> None:
+def test_a_template_of_150_sites_with_long_names_audits_every_one(tmp_path: Path) -> None:
+    # more names than a loader's "choose one with --site" message can list (it is cut)
+    long = "app-with-a-long-name-that-the-refusal-message-could-not-list-in-full"
+    rule = {"name": "r", "priority": 1, "ipAddress": "192.0.2.1"}
     resources = [
         {
             "type": "Microsoft.Web/sites",
             "apiVersion": "2022-03-01",
-            "name": f"app-with-a-long-name-{i:03}",
-            "properties": {"siteConfig": {"ipSecurityRestrictions": []}},
+            "name": f"{long}-{i:03}",
+            "properties": {"siteConfig": {"ipSecurityRestrictions": [] if i % 2 else [rule]}},
         }
-        for i in range(100)
+        for i in range(150)
     ]
     path = tmp_path / "big.json"
-    path.write_text(
-        json.dumps(
-            {
-                "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-                "contentVersion": "1.0.0.0",
-                "resources": resources,
-            }
-        )
-    )
+    schema = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+    template = {"$schema": schema, "contentVersion": "1.0.0.0", "resources": resources}
+    path.write_text(json.dumps(template))
+    with pytest.raises(acl.ConfigError, match="has 150 sites: choose one"):
+        acl.load(path)
     fleet = audit([path])
-    assert not fleet.sites and fleet.exit_code("warning") == 2
-    assert "has 100 sites, but only" in fleet.errors[0].message
+    assert fleet.errors == ()
+    assert [s.name for s in fleet.sites] == [f"{long}-{i:03}" for i in range(150)]
+    assert [len(s.site.main_rules) for s in fleet.sites[:3]] == [1, 0, 1]
+    assert site_names(path) == tuple(s.name for s in fleet.sites)

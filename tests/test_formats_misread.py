@@ -48,7 +48,7 @@ def test_arm_expression_in_a_site_resource_is_refused_with_its_path() -> None:
     assert message.startswith(
         'site.json: $.properties.siteConfig.ipSecurityRestrictions[0].headers["x-azure-fdid"][0]: '
     )
-    assert "ARM template expression" in message and "--format arm-template" in message
+    assert "ARM template expression" in message and "--rules-format arm-template" in message
 
 
 @pytest.mark.parametrize(

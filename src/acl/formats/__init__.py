@@ -1,7 +1,7 @@
 """Config formats: one loader per format behind a literal registry, and format sniffing.
 
 Every loader has the signature ``(document, options: LoadOptions) -> Site``. The format of
-a file is sniffed from its parsed content; ``format=`` (``--format``) overrides it.
+a file is sniffed from its parsed content; ``format=`` (``--rules-format``) overrides it.
 
 ========================  ===========================================================
 format                    what it reads
@@ -23,6 +23,11 @@ The text formats (``terraform``, ``azcli``, ``powershell``) are recognised by fi
 (``.tf`` or a folder; ``.sh``, ``.bash``, ``.azcli``; ``.ps1``) or, for text that is not JSON,
 by content; their loaders take the text (the Terraform loader also a path to a file or
 folder) instead of a parsed document.
+
+The formats of several sites (:data:`SITE_NAMES`: templates, Terraform, ``terraform show``,
+scripts) choose one with ``site=``; :func:`site_names` lists the names it chooses from and
+:func:`load_all` loads every site from one read of the file (``text_site_names`` and
+``loads_all`` for text).
 """
 
 from __future__ import annotations
@@ -30,10 +35,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import ConfigError, Origin, quote
 from ..model import HOSTINGS, Site
@@ -41,21 +46,41 @@ from ._limits import MAX_DEPTH, bounded, json_loads
 from .options import ConfigWarning, LoadOptions
 from .rest import load_config_web, load_rules, load_site, load_siteconfig
 from .restrictions import SITE_CONFIG_KEYS
-from .scripts import load_azcli, load_powershell
-from .template import is_template, load_template
-from .terraform import is_terraform_show, load_terraform, load_terraform_show
+from .scripts import (
+    azcli_site_names,
+    load_azcli,
+    load_azcli_sites,
+    load_powershell,
+    load_powershell_sites,
+    powershell_site_names,
+)
+from .template import is_template, load_template, load_template_sites, template_site_names
+from .terraform import (
+    is_terraform_show,
+    load_terraform,
+    load_terraform_show,
+    load_terraform_show_sites,
+    load_terraform_sites,
+    terraform_show_site_names,
+    terraform_site_names,
+)
 
 __all__ = [
     "FORMATS",
+    "SITE_NAMES",
     "TEXT_FORMATS",
     "ConfigWarning",
     "LoadOptions",
     "load",
+    "load_all",
     "load_document",
     "loads",
+    "loads_all",
+    "site_names",
     "sniff",
     "sniff_path",
     "sniff_text",
+    "text_site_names",
 ]
 
 _SITE_FORMAT = "acl-site/1"  # acl.serialize.SITE_FORMAT (imported lazily: it imports us)
@@ -83,7 +108,33 @@ FORMATS: dict[str, Loader] = {
     "powershell": load_powershell,
     "acl-site": load_acl_site,
 }
-"""Format name to loader. The names are what ``--format`` accepts."""
+"""Format name to loader. The names are what ``--rules-format`` accepts."""
+
+SiteNames = Callable[[Any, LoadOptions], tuple[str, ...]]
+NamedSites = Sequence[tuple[str | None, Site]]
+
+SITE_NAMES: dict[str, SiteNames] = {
+    "arm-template": template_site_names,
+    "terraform": terraform_site_names,
+    "terraform-show": terraform_show_site_names,
+    "azcli": azcli_site_names,
+    "powershell": powershell_site_names,
+}
+"""The formats that hold several sites (chosen with ``site=``, ``--site``), to the function
+that lists their names ``(document, options) -> names``, with the same document and options
+as the format's loader."""
+
+_ALL_SITES: dict[str, Callable[[Any, LoadOptions], NamedSites]] = {
+    "arm-template": load_template_sites,
+    "terraform": load_terraform_sites,
+    "terraform-show": load_terraform_show_sites,
+    "azcli": load_azcli_sites,
+    "powershell": load_powershell_sites,
+}
+"""The formats of :data:`SITE_NAMES`, to the function that loads every site from one read."""
+
+_Want = Literal["site", "names", "all"]
+"""What a load gives: the chosen site, the names of the sites, or every site by name."""
 
 TEXT_FORMATS = frozenset({"terraform", "azcli", "powershell"})
 """The formats whose loaders take text rather than a parsed JSON document."""
@@ -191,8 +242,8 @@ def sniff_path(path: str | os.PathLike[str]) -> str | None:
     other = _NOT_READ.get(candidate.suffix.lower())
     if other is not None:
         raise ConfigError(
-            f"not a rules format acl reads: {other} (formats: {READ_FORMATS}; give --format "
-            "to read the file as one of them anyway)",
+            f"not a rules format acl reads: {other} (formats: {READ_FORMATS}; give "
+            "--rules-format (format= from Python) to read the file as one of them anyway)",
             Origin(file=os.fspath(path)),
         )
     return _EXTENSIONS.get(candidate.suffix.lower())
@@ -282,22 +333,41 @@ def with_site_options(site: Site, options: LoadOptions) -> Site:
 
 def load_document(document: Any, options: LoadOptions, *, format: str | None = None) -> Site:
     """A site from an already parsed JSON document."""
+    site: Site = _document(document, options, format, "site")
+    return site
+
+
+def _run(name: str, payload: Any, options: LoadOptions, want: _Want) -> Any:
+    """The loader of format ``name`` run on ``payload``, for what is wanted."""
+    if want == "site":
+        return with_site_options(FORMATS[name](payload, options), options)
+    if want == "names":
+        _check_site_options(options)
+        lister = SITE_NAMES.get(name)
+        return lister(payload, options) if lister is not None else ()
+    every = _ALL_SITES.get(name)
+    loaded = (
+        every(payload, options) if every is not None else [(None, FORMATS[name](payload, options))]
+    )
+    return [(site_name, with_site_options(site, options)) for site_name, site in loaded]
+
+
+def _document(document: Any, options: LoadOptions, format: str | None, want: _Want) -> Any:
     _check_site_options(options)
     name = format or sniff(document)
     if name is None:
         raise ConfigError(
             "cannot tell the format: expected a rules array, a siteConfig object, a site "
-            "resource, a config/web resource or an ARM template (or name one with --format: "
-            f"{', '.join(FORMATS)})",
+            "resource, a config/web resource or an ARM template (or name one with "
+            f"--rules-format, format= from Python: {', '.join(FORMATS)})",
             Origin(file=options.source, path="$"),
         )
-    loader = FORMATS.get(name)
-    if loader is None:
+    if name not in FORMATS:
         raise ConfigError(f"format {quote(name)} is unknown: expected one of {', '.join(FORMATS)}")
     _check_options(name, options)
     if name in _REST_FORMATS:
         _refuse_expressions(document, name, options)
-    return with_site_options(loader(document, options), options)
+    return _run(name, document, options, want)
 
 
 _REST_FORMATS = frozenset({"rules", "siteconfig", "site", "config-web"})
@@ -318,7 +388,7 @@ def _refuse_expressions(document: Any, name: str, options: LoadOptions) -> None:
                 f"{quote(value)} is an ARM template expression, but this document is read as "
                 f"the {name} format, not as a template, so the expression would be taken as "
                 "literal text: put the resource in a template's resources array (with "
-                '"$schema" and "parameters") and load that with --format arm-template and '
+                '"$schema" and "parameters") and load that with --rules-format arm-template and '
                 "--param NAME=VALUE, or write the value itself",
                 Origin(file=options.source, path=path),
             )
@@ -363,33 +433,42 @@ def loads(
     Keyword arguments are :class:`LoadOptions` fields (``service_tags``, ``site``,
     ``parameters``, ``parameters_file``, ``source``, ``variables``, ...).
     """
+    site: Site = _text(text, format, _text_options(options, option_values), "site")
+    return site
+
+
+def _text_options(options: LoadOptions | None, option_values: dict[str, Any]) -> LoadOptions:
     if options is not None and option_values:
         raise TypeError("give options=LoadOptions(...) or keyword options, not both")
     opts = options if options is not None else LoadOptions(**option_values)
     if opts.source is None:
         opts = replace(opts, source="<string>")
+    return opts
+
+
+def _text(text: str, format: str | None, opts: LoadOptions, want: _Want) -> Any:
     _check_format(format)
     if format in TEXT_FORMATS:
         _check_options(format, opts)
-        return with_site_options(FORMATS[format](text, opts), opts)
+        return _run(format, text, opts, want)
     try:
         document = json_loads(text, opts.source)
     except json.JSONDecodeError as exc:
         guessed = sniff_text(text) if format is None else None
         if guessed is not None:
             _check_options(guessed, opts)
-            return with_site_options(FORMATS[guessed](text, opts), opts)
+            return _run(guessed, text, opts, want)
         stripped = text.lstrip()
         if format is None and not stripped.startswith(("{", "[", '"')):
             raise ConfigError(
                 f"invalid JSON: {exc.msg}, and not a rules format acl reads (formats: "
-                f"{READ_FORMATS}; or name one with --format)",
+                f"{READ_FORMATS}; or name one with --rules-format, format= from Python)",
                 Origin(file=opts.source, line=exc.lineno, column=exc.colno),
             ) from None
         raise ConfigError(
             f"invalid JSON: {exc.msg}", Origin(file=opts.source, line=exc.lineno, column=exc.colno)
         ) from None
-    return load_document(document, opts, format=format)
+    return _document(document, opts, format, want)
 
 
 def load(
@@ -406,17 +485,24 @@ def load(
     >>> len(site.main_rules), len(site.scm_rules)
     (4, 1)
     """
+    site: Site = _path(path, format, option_values, "site")
+    return site
+
+
+def _path(
+    path: str | os.PathLike[str], format: str | None, option_values: dict[str, Any], want: _Want
+) -> Any:
     file = os.fspath(path)
     _check_format(format)
     name = format or sniff_path(file)
     if name == "terraform":
         options = _file_options(file, option_values)
         _check_options(name, options)
-        return with_site_options(load_terraform(Path(file), options), options)
+        return _run(name, Path(file), options, want)
     if Path(file).is_dir():
         raise ConfigError(
             f"{file} is a folder: only Terraform configurations are read from folders "
-            f"(--format {format} reads one file)",
+            f"(--rules-format {format} reads one file)",
             Origin(file=file),
         )
     try:
@@ -427,7 +513,77 @@ def load(
         ) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text: {exc.reason}", Origin(file=file)) from None
-    return loads(text, format=name, options=_file_options(file, option_values))
+    return _text(text, name, _file_options(file, option_values), want)
+
+
+def _no_site(what: str, option_values: Mapping[str, Any]) -> None:
+    chosen = option_values.get("options")
+    if "site" in option_values or (isinstance(chosen, LoadOptions) and chosen.site is not None):
+        raise TypeError(f"{what} reads every site: give no site=")
+
+
+def site_names(
+    path: str | os.PathLike[str], *, format: str | None = None, **option_values: Any
+) -> tuple[str, ...]:
+    """The names of the sites of a file (or Terraform folder), as :func:`load` reads it: the
+    names its ``site=`` (``--site``) chooses from, in the order :func:`load_all` gives the
+    sites. The formats of one site, which take no ``site=`` (a rules array, siteConfig, site
+    or config/web resource, ``acl-site/1``), give ``()``; so does a script that changes no
+    site, when ``base_site`` is the site.
+
+    Each name loads its site: ``load(path, site=name)``. A Terraform web app with several
+    instances (``count``, ``for_each``) is one name per instance.
+
+    >>> import acl.formats
+    >>> acl.formats.site_names("examples/frontdoor-site/site.json")
+    ()
+    """
+    _no_site("site_names", option_values)
+    names: tuple[str, ...] = _path(path, format, option_values, "names")
+    return names
+
+
+def text_site_names(
+    text: str,
+    *,
+    format: str | None = None,
+    options: LoadOptions | None = None,
+    **option_values: Any,
+) -> tuple[str, ...]:
+    """:func:`site_names` of text, read as :func:`loads` reads it."""
+    _no_site("text_site_names", {**option_values, "options": options})
+    names: tuple[str, ...] = _text(text, format, _text_options(options, option_values), "names")
+    return names
+
+
+def load_all(
+    path: str | os.PathLike[str], *, format: str | None = None, **option_values: Any
+) -> list[tuple[str | None, Site]]:
+    """Every site of a file (or Terraform folder), each with its name (:func:`site_names`),
+    from one read of the file: what ``load(path, site=name)`` gives for each name. A file of
+    a format of one site gives that site, named None.
+
+    Raises:
+        ConfigError: the file cannot be read, or one of its sites cannot be loaded.
+    """
+    _no_site("load_all", option_values)
+    sites: list[tuple[str | None, Site]] = _path(path, format, option_values, "all")
+    return sites
+
+
+def loads_all(
+    text: str,
+    *,
+    format: str | None = None,
+    options: LoadOptions | None = None,
+    **option_values: Any,
+) -> list[tuple[str | None, Site]]:
+    """:func:`load_all` of text, read as :func:`loads` reads it."""
+    _no_site("loads_all", {**option_values, "options": options})
+    sites: list[tuple[str | None, Site]] = _text(
+        text, format, _text_options(options, option_values), "all"
+    )
+    return sites
 
 
 def _file_options(file: str, option_values: dict[str, Any]) -> LoadOptions:

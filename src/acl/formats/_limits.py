@@ -44,6 +44,7 @@ __all__ = [
     "json_loads",
     "parse_int",
     "quote",
+    "site_budget",
     "step",
 ]
 
@@ -112,6 +113,19 @@ def budget() -> Iterator[Budget]:
     if active is not None:
         yield active
         return
+    fresh = Budget()
+    token = _CURRENT.set(fresh)
+    try:
+        yield fresh
+    finally:
+        _CURRENT.reset(token)
+
+
+@contextmanager
+def site_budget() -> Iterator[Budget]:
+    """A new budget for the time of the ``with``, even within a load: for each site of a file
+    whose sites are all built from one read of it, so that each site may take the steps one
+    load of it would (the read itself is charged to the load's budget)."""
     fresh = Budget()
     token = _CURRENT.set(fresh)
     try:

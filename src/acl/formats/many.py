@@ -5,15 +5,13 @@ with many sites and slots, a Terraform folder or ``terraform show -json`` with m
 apps, an az CLI or PowerShell script that changes several apps. :func:`fleet_files` turns
 the paths a command is given into the files (and Terraform folders) to read.
 
-The loaders pick one site by name (``LoadOptions.site``) and refuse a file with several
-when none is named, listing them; :func:`load_sites` reads that list and loads each site by
-name, so every loader keeps its one signature.
+:func:`load_sites` reads the file once, with :func:`acl.formats.load_all`: each loader of a
+format of several sites (:data:`acl.formats.SITE_NAMES`) builds every site from one parse.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,19 +19,12 @@ from typing import Any
 
 from ..errors import ConfigError, Origin
 from ..model import Site
-from . import load
+from . import load_all
 
 __all__ = ["FLEET_SUFFIXES", "SiteFile", "fleet_files", "load_sites"]
 
 FLEET_SUFFIXES = (".json", ".tfstate", ".tf", ".sh", ".bash", ".zsh", ".azcli", ".ps1", ".psm1")
 """The file names a folder of exports is read for (other files in it are left alone)."""
-
-_SEVERAL = re.compile(
-    r"\bhas (?P<count>\d+) (?:sites|web apps): choose one with --site \S+ "
-    r"\(one of: (?P<names>.*)\)$|"
-    r"\bchanges (?P<count2>\d+) sites: choose one with --site \S+ \(one of: (?P<names2>.*)\)$",
-    re.DOTALL,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,22 +35,6 @@ class SiteFile:
     source: str
     name: str
     site: Site
-
-
-def _several(error: ConfigError) -> list[str] | None:
-    """The site names a loader's "choose one with --site" refusal lists, or None."""
-    match = _SEVERAL.search(error.message)
-    if match is None:
-        return None
-    count = int(match.group("count") or match.group("count2"))
-    names = [n.strip() for n in (match.group("names") or match.group("names2")).split(", ")]
-    if len(names) != count:
-        raise ConfigError(
-            f"the file has {count} sites, but only {len(names)} of their names could be read "
-            "from the loader's list: split the file, or load its sites one by one with --site NAME",
-            error.origin,
-        ) from None
-    return names
 
 
 def load_sites(
@@ -80,21 +55,12 @@ def load_sites(
     if "site" in options:
         raise TypeError("load_sites loads every site: give no site=")
     file = os.fspath(path)
-    out: list[SiteFile] = []
-    pending: list[tuple[str | None, int]] = [(None, 0)]
-    while pending:
-        name, depth = pending.pop(0)
-        try:
-            site = load(file, format=format, site=name, **options)
-        except ConfigError as exc:
-            names = _several(exc)
-            if names is None or depth >= 3:
-                raise
-            # a name may stand for several instances (Terraform count/for_each): ask again
-            pending[:0] = [(each, depth + 1) for each in names]
-            continue
-        out.append(SiteFile(file, name or site.name or Path(file).stem, site))
-    return out
+    loaded = load_all(file, format=format, **options)
+    if len(loaded) == 1:
+        # a file of one site: named as the site names itself, else by the file
+        site = loaded[0][1]
+        return [SiteFile(file, site.name or Path(file).stem, site)]
+    return [SiteFile(file, name or site.name or Path(file).stem, site) for name, site in loaded]
 
 
 def _is_terraform_folder(folder: Path) -> bool:

@@ -65,7 +65,7 @@ def load_siteconfig(document: Any, options: LoadOptions) -> Site:
         raise ConfigError(
             "this object has no access restriction setting (ipSecurityRestrictions, "
             "scmIpSecurityRestrictions, ...DefaultAction, publicNetworkAccess): nothing to "
-            "load (is --format right?)",
+            "load (is --rules-format right?)",
             _context(options).origin("$"),
         )
     return site_from_config(doc, path="$", ctx=_context(options))
@@ -95,7 +95,7 @@ def load_site(document: Any, options: LoadOptions) -> Site:
     if "siteConfig" not in props and "publicNetworkAccess" not in props:
         raise ConfigError(
             "this site resource has neither siteConfig nor publicNetworkAccess: "
-            "nothing to load (is --format right?)",
+            "nothing to load (is --rules-format right?)",
             ctx.origin(base),
         )
     config = props.get("siteConfig")

@@ -21,10 +21,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..model import Site
-from ._limits import (
-    bounded,
-    quote,
-)
+from ._limits import bounded, quote, site_budget
 from .options import LoadOptions
 from .restrictions import (
     SITE_CONFIG_KEYS,
@@ -37,7 +34,7 @@ from .restrictions import (
 )
 from .template_expressions import Loops, Resolver, parameter_values
 
-__all__ = ["is_template", "load_template"]
+__all__ = ["is_template", "load_template", "load_template_sites", "template_site_names"]
 
 SITES = "microsoft.web/sites"
 SLOTS = "microsoft.web/sites/slots"
@@ -261,9 +258,53 @@ def _access_part(config: Any, path: str, resolver: Resolver) -> Mapping[str, Any
     return part
 
 
-@bounded
-def load_template(document: Any, options: LoadOptions) -> Site:
-    """The site of an ARM deployment template (``options.site`` picks one of several)."""
+@dataclass
+class _Template:
+    """One scan of a template: its sites by name, and what building one of them needs."""
+
+    ctx: Context
+    scan: _Scan
+    resolver: Resolver
+    found: dict[str, _Found]
+
+    def names(self) -> list[str]:
+        return sorted(self.found)
+
+    def site(self, chosen: str, options: LoadOptions) -> Site:
+        """The site ``chosen`` (a key of :attr:`found`)."""
+        ctx = self.ctx
+        entry = self.found[chosen]
+        if options.document == "returned":
+            raise ConfigError(
+                "a deployment template is what is sent to Azure, never what it returns: "
+                "--document returned does not apply to it",
+                ctx.origin("$"),
+            )
+        merged: dict[str, Any] = {}
+        key_paths: dict[str, str] = {}
+        # config/web is applied after the site's siteConfig, wherever it stands in the file.
+        for path, part in [*entry.site_parts, *entry.config_parts]:
+            for key, value in part.items():
+                merged[key] = value
+                key_paths[key] = f"{path}.{key}"
+        public_value = merged.get("publicNetworkAccess")
+        public_path = key_paths.get("publicNetworkAccess")
+        if entry.public is not None:
+            public_path, public_value = entry.public
+        site = site_from_config(
+            merged,
+            path="$",
+            ctx=ctx,
+            name=chosen,
+            public_network_access=public_value,
+            public_path=public_path,
+            key_paths=key_paths,
+        )
+        return _with_template_state(site, chosen, entry, self.scan, self.resolver, options)
+
+
+def _read_template(document: Any, options: LoadOptions) -> _Template:
+    """The scan of a template with at least one site (else a :class:`ConfigError`)."""
     # a template is what is sent to Azure: a Deny all entry in it is ignored
     ctx = Context(file=options.source, service_tags=options.tags(), document="sent")
     if not isinstance(document, Mapping):
@@ -288,7 +329,15 @@ def load_template(document: Any, options: LoadOptions) -> Site:
             f"resource named web{others}",
             ctx.origin("$.resources"),
         )
-    names = sorted(found)
+    return _Template(ctx, scan, resolver, found)
+
+
+@bounded
+def load_template(document: Any, options: LoadOptions) -> Site:
+    """The site of an ARM deployment template (``options.site`` picks one of several)."""
+    template = _read_template(document, options)
+    ctx = template.ctx
+    names = template.names()
     if options.site is not None:
         matches = [name for name in names if name.lower() == options.site.lower()]
         if not matches:
@@ -305,34 +354,27 @@ def load_template(document: Any, options: LoadOptions) -> Site:
             f"(one of: {', '.join(names)})",
             ctx.origin("$.resources"),
         )
-    entry = found[chosen]
-    if options.document == "returned":
-        raise ConfigError(
-            "a deployment template is what is sent to Azure, never what it returns: "
-            "--document returned does not apply to it",
-            ctx.origin("$"),
-        )
-    merged: dict[str, Any] = {}
-    key_paths: dict[str, str] = {}
-    # config/web is applied after the site's siteConfig, wherever it stands in the file.
-    for path, part in [*entry.site_parts, *entry.config_parts]:
-        for key, value in part.items():
-            merged[key] = value
-            key_paths[key] = f"{path}.{key}"
-    public_value = merged.get("publicNetworkAccess")
-    public_path = key_paths.get("publicNetworkAccess")
-    if entry.public is not None:
-        public_path, public_value = entry.public
-    site = site_from_config(
-        merged,
-        path="$",
-        ctx=ctx,
-        name=chosen,
-        public_network_access=public_value,
-        public_path=public_path,
-        key_paths=key_paths,
-    )
-    return _with_template_state(site, chosen, entry, scan, resolver, options)
+    return template.site(chosen, options)
+
+
+@bounded
+def template_site_names(document: Any, options: LoadOptions) -> tuple[str, ...]:
+    """The names of a template's sites (``app``, ``app/staging`` for a slot), sorted: the
+    names ``options.site`` chooses from (``options.site`` itself is not read). Copy loops
+    are expanded, so a copied site is one name per copy."""
+    return tuple(_read_template(document, options).names())
+
+
+@bounded
+def load_template_sites(document: Any, options: LoadOptions) -> list[tuple[str, Site]]:
+    """Every site of a template, with its name, from one scan (``options.site`` is not read):
+    what :func:`load_template` gives for each of :func:`template_site_names`."""
+    template = _read_template(document, options)
+    sites: list[tuple[str, Site]] = []
+    for name in template.names():
+        with site_budget():
+            sites.append((name, template.site(name, options)))
+    return sites
 
 
 def _with_template_state(

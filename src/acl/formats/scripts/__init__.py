@@ -7,15 +7,19 @@ Az.Websites cmdlets (:mod:`.cmdlets`), the Get-AzResource recipe (:mod:`.psresou
 
 from __future__ import annotations
 
-from .azcli import load_azcli
+from .azcli import azcli_site_names, load_azcli, load_azcli_sites
 from .common import NotEvaluated, ScriptSites, Unresolved, subnet_id
-from .powershell import load_powershell
+from .powershell import load_powershell, load_powershell_sites, powershell_site_names
 
 __all__ = [
     "NotEvaluated",
     "ScriptSites",
     "Unresolved",
+    "azcli_site_names",
     "load_azcli",
+    "load_azcli_sites",
     "load_powershell",
+    "load_powershell_sites",
+    "powershell_site_names",
     "subnet_id",
 ]

@@ -343,9 +343,8 @@ def _unresolved_message(exc: Unresolved) -> str:
     return "; ".join(parts)
 
 
-@bounded
-def load_azcli(document: Any, options: LoadOptions) -> Site:
-    """The site an az CLI script leaves behind (``document`` is the script's text)."""
+def _run_azcli(document: Any, options: LoadOptions) -> ScriptSites:
+    """The sites an az CLI script changes, after running every command."""
     if not isinstance(document, str):
         raise ConfigError("expected the text of a shell script", Origin(file=options.source))
     try:
@@ -361,4 +360,25 @@ def load_azcli(document: Any, options: LoadOptions) -> Site:
     shell.errexit = bool(re.match(r"#![^\n]*\s-[A-Za-z]*e", document))
     with contextlib.suppress(_Exit):
         run_script(items, shell, az.run, options, options.source)
-    return sites.site("script")
+    return sites
+
+
+@bounded
+def load_azcli(document: Any, options: LoadOptions) -> Site:
+    """The site an az CLI script leaves behind (``document`` is the script's text)."""
+    return _run_azcli(document, options).site("script")
+
+
+@bounded
+def azcli_site_names(document: Any, options: LoadOptions) -> tuple[str, ...]:
+    """The names of the sites an az CLI script changes (``app``, ``app/staging`` for a
+    slot), in the order it first changes them: the names ``options.site`` chooses from
+    (``options.site`` itself is not read)."""
+    return _run_azcli(document, options).site_names("script")
+
+
+@bounded
+def load_azcli_sites(document: Any, options: LoadOptions) -> list[tuple[str | None, Site]]:
+    """Every site an az CLI script changes, by name, from one run of the script
+    (``options.site`` is not read; ``options.base_site``, unnamed, when it changes none)."""
+    return _run_azcli(document, options).every_site("script")

@@ -142,29 +142,49 @@ class ScriptSites:
             state.settings["publicNetworkAccess"] = base.public_network_access
         return state
 
+    def _unchanged(self, what: str) -> Site:
+        """The site of a script that changes none: ``options.base_site``, else an error."""
+        source = self.options.source
+        if self.options.base_site is not None:
+            return self.options.base_site
+        if self.failures:
+            raise ConfigError(
+                f"the {what} changes no site: each of its access restriction commands "
+                f"fails, as the tool fails ({len(self.failures)} failed; the first: "
+                f"{self.failures[0]}); fix them",
+                Origin(file=source),
+            )
+        raise ConfigError(
+            f"no access restriction command in the {what} (looked for "
+            + (
+                "Add-AzWebAppAccessRestrictionRule, Remove-AzWebAppAccessRestrictionRule and "
+                "Update-AzWebAppAccessRestrictionConfig)"
+                if what == "PowerShell script"
+                else "az webapp|functionapp config access-restriction add|remove|set)"
+            ),
+            Origin(file=source),
+        )
+
+    def site_names(self, what: str) -> tuple[str, ...]:
+        """The names of the sites the script changes, in the order it first changes them:
+        what ``options.site`` chooses from (none when it changes no site and
+        ``options.base_site`` is the site; an error when there is no base site either)."""
+        if not self.sites:
+            self._unchanged(what)
+        return tuple(self.names[key] for key in self.sites)
+
+    def every_site(self, what: str) -> list[tuple[str | None, Site]]:
+        """Every site the script changes, by name (:meth:`site_names`); a script that changes
+        none gives ``options.base_site``, without a name."""
+        if not self.sites:
+            return [(None, self._unchanged(what))]
+        return [(self.names[key], self._built(key)) for key in self.sites]
+
     def site(self, what: str) -> Site:
         """The chosen site after every command, parsed like an ARM siteConfig."""
         source = self.options.source
         if not self.sites:
-            if self.options.base_site is not None:
-                return self.options.base_site
-            if self.failures:
-                raise ConfigError(
-                    f"the {what} changes no site: each of its access restriction commands "
-                    f"fails, as the tool fails ({len(self.failures)} failed; the first: "
-                    f"{self.failures[0]}); fix them",
-                    Origin(file=source),
-                )
-            raise ConfigError(
-                f"no access restriction command in the {what} (looked for "
-                + (
-                    "Add-AzWebAppAccessRestrictionRule, Remove-AzWebAppAccessRestrictionRule and "
-                    "Update-AzWebAppAccessRestrictionConfig)"
-                    if what == "PowerShell script"
-                    else "az webapp|functionapp config access-restriction add|remove|set)"
-                ),
-                Origin(file=source),
-            )
+            return self._unchanged(what)
         keys = list(self.sites)
         if self.options.site is not None:
             wanted = self.options.site.strip().lower()
@@ -183,6 +203,11 @@ class ScriptSites:
                 f"(one of: {', '.join(self.names[k] for k in keys)})",
                 Origin(file=source),
             )
+        return self._built(key)
+
+    def _built(self, key: str) -> Site:
+        """The site of ``key`` (a key of :attr:`sites`) after every command."""
+        source = self.options.source
         state = self.sites[key]
         name = self.names[key]
         config: dict[str, Any] = dict(state.settings)

@@ -627,9 +627,8 @@ def _rule_line(statements: list[tuple[int, list[Token]]]) -> int | None:
     return None
 
 
-@bounded
-def load_powershell(document: Any, options: LoadOptions) -> Site:
-    """The site a PowerShell script leaves behind (``document`` is the script's text)."""
+def _run_powershell(document: Any, options: LoadOptions) -> ScriptSites:
+    """The sites a PowerShell script changes, after running every statement."""
     if not isinstance(document, str):
         raise ConfigError("expected the text of a PowerShell script", Origin(file=options.source))
     try:
@@ -652,4 +651,25 @@ def load_powershell(document: Any, options: LoadOptions) -> Site:
         if exc.line is None:
             exc.file, exc.line = options.source, runner.line
         raise
-    return sites.site("PowerShell script")
+    return sites
+
+
+@bounded
+def load_powershell(document: Any, options: LoadOptions) -> Site:
+    """The site a PowerShell script leaves behind (``document`` is the script's text)."""
+    return _run_powershell(document, options).site("PowerShell script")
+
+
+@bounded
+def powershell_site_names(document: Any, options: LoadOptions) -> tuple[str, ...]:
+    """The names of the sites a PowerShell script changes (``app``, ``app/staging`` for a
+    slot), in the order it first changes them: the names ``options.site`` chooses from
+    (``options.site`` itself is not read)."""
+    return _run_powershell(document, options).site_names("PowerShell script")
+
+
+@bounded
+def load_powershell_sites(document: Any, options: LoadOptions) -> list[tuple[str | None, Site]]:
+    """Every site a PowerShell script changes, by name, from one run of the script
+    (``options.site`` is not read; ``options.base_site``, unnamed, when it changes none)."""
+    return _run_powershell(document, options).every_site("PowerShell script")

@@ -42,8 +42,13 @@ from .azurerm import (
 )
 from .loader import PLAN_TYPES as PLAN_TYPES
 from .loader import PRIVATE_ENDPOINT_TYPE as PRIVATE_ENDPOINT_TYPE
-from .loader import load_terraform
-from .show import is_terraform_show, load_terraform_show
+from .loader import load_terraform, load_terraform_sites, terraform_site_names
+from .show import (
+    is_terraform_show,
+    load_terraform_show,
+    load_terraform_show_sites,
+    terraform_show_site_names,
+)
 
 __all__ = [
     "FLEX_TYPES",
@@ -53,5 +58,9 @@ __all__ = [
     "is_terraform_show",
     "load_terraform",
     "load_terraform_show",
+    "load_terraform_show_sites",
+    "load_terraform_sites",
     "parse_azurerm_version",
+    "terraform_show_site_names",
+    "terraform_site_names",
 ]

@@ -6,17 +6,15 @@ service plan that hosts it, when it is an App Service Environment).
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ...errors import ConfigError, Origin
 from ...model import Site
-from .._limits import (
-    bounded,
-)
+from .._limits import bounded, site_budget
 from ..options import LoadOptions
 from .azurerm import CURRENT_TYPES, Reader
-from .declarations import Resource
+from .declarations import Call, Resource
 from .hcl_errors import NeedsPlan
 from .instances import Instance, ModuleTree, choose, expand_instances, unkeyed
 from .nodes import HclNode, JsonNode, MergedNode, Node, Skipped
@@ -25,18 +23,57 @@ from .schema import check_schema
 from .values import Scope
 from .variables import root_values
 
+Candidate = tuple[str, tuple[tuple[Call, ...], Resource]]
+"""A web app of a configuration: its address without instance keys, the module calls to it
+and its resource."""
 
-@bounded
-def load_terraform(document: Any, options: LoadOptions) -> Site:
-    """The site of a web app in Terraform: ``document`` is the text of one ``.tf`` (or
-    ``.tf.json``) file, or a path to such a file or to a folder (a root module, whose local
-    child modules are read too)."""
+
+@dataclass(frozen=True, slots=True)
+class _Configuration:
+    """A configuration read once: its web apps, and the root module instance to expand them in."""
+
+    label: str
+    origin: Origin
+    candidates: list[Candidate]
+    root: Instance
+
+    def instances(self, candidate: Candidate) -> list[tuple[str, tuple[Instance, Scope]]]:
+        """The instances of one web app (its count or for_each, and its modules')."""
+        calls, resource = candidate[1]
+        holders = [self.root]
+        for call in calls:
+            holders = [child for holder in holders for _, _, child in holder.instances(call.name)]
+        instances: list[tuple[str, tuple[Instance, Scope]]] = []
+        for holder in holders:
+            address = holder.prefix() + resource.address
+            for suffix, _, scope in expand_instances(
+                resource.meta(),
+                holder.evaluator,
+                resource.file,
+                address,
+                "resource",
+                resource.meta_files(),
+            ):
+                instances.append((address + suffix, (holder, scope)))
+        return instances
+
+    def no_instances(self, candidate: Candidate) -> ConfigError:
+        resource = candidate[1][1]
+        return ConfigError(
+            f"{self.candidates[0][0] if len(self.candidates) == 1 else resource.address} has no "
+            "instances (its count or for_each, or its module's, is empty)",
+            Origin(file=resource.file.name, line=resource.line),
+        )
+
+
+def _configuration(document: Any, options: LoadOptions, wanted: str | None) -> _Configuration:
+    """The configuration of ``document`` with at least one web app (else a
+    :class:`ConfigError`); ``wanted`` is the unkeyed address asked for, if any."""
     files, label, folder, base = hcl_sources(document, options)
     module = build_module(files, label, folder)
     tree = ModuleTree(module, base, options)
     candidates = tree.candidates()
     origin = Origin(file=label.rstrip("/") if folder else label)
-    wanted = unkeyed(options.site.strip()) if options.site is not None else None
     for address, call, reason in tree.unresolved:
         where = Origin(file=call.file.name, line=call.line, path=address)
         if wanted is not None and wanted.lower().startswith(address.lower() + "."):
@@ -62,41 +99,96 @@ def load_terraform(document: Any, options: LoadOptions) -> Site:
         )
     root = Instance(tree, module, "", base, ())
     root.bind(root_values(module, options))
+    return _Configuration(label, origin, candidates, root)
+
+
+def _instance_site(
+    resource: Resource, address: str, holder: Instance, scope: Scope, options: LoadOptions
+) -> Site:
+    node = resource.node(scope, holder.evaluator, address)
+    reader = Reader(address, resource.type, options)
+    site = reader.site(node, resource.file.name, resource.file.name)
+    return _with_hcl_state(site, holder, resource, node, address, options)
+
+
+@bounded
+def load_terraform(document: Any, options: LoadOptions) -> Site:
+    """The site of a web app in Terraform: ``document`` is the text of one ``.tf`` (or
+    ``.tf.json``) file, or a path to such a file or to a folder (a root module, whose local
+    child modules are read too)."""
+    wanted = unkeyed(options.site.strip()) if options.site is not None else None
+    configuration = _configuration(document, options, wanted)
+    label, origin = configuration.label, configuration.origin
     # expand the chosen resource (and the modules around it) only, so that others cannot
     # get in the way
-    calls, resource = choose(candidates, replace(options, site=wanted), label, origin)[1]
-    holders = [root]
-    for call in calls:
-        holders = [child for holder in holders for _, _, child in holder.instances(call.name)]
-    instances: list[tuple[str, tuple[Instance, Scope]]] = []
-    for holder in holders:
-        address = holder.prefix() + resource.address
-        for suffix, _, scope in expand_instances(
-            resource.meta(),
-            holder.evaluator,
-            resource.file,
-            address,
-            "resource",
-            resource.meta_files(),
-        ):
-            instances.append((address + suffix, (holder, scope)))
+    candidate = choose(configuration.candidates, replace(options, site=wanted), label, origin)
+    resource = candidate[1][1]
+    instances = configuration.instances(candidate)
     where = Origin(file=resource.file.name, line=resource.line)
     if not instances:
-        raise ConfigError(
-            f"{candidates[0][0] if len(candidates) == 1 else resource.address} has no instances "
-            "(its count or for_each, or its module's, is empty)",
-            where,
-        )
+        raise configuration.no_instances(candidate)
     if len(instances) == 1:
         address, (holder, scope) = instances[0]
     else:
         keyed = options.site if options.site is not None and "[" in options.site else None
         label_ = unkeyed(instances[0][0])
         address, (holder, scope) = choose(instances, replace(options, site=keyed), label_, where)
-    node = resource.node(scope, holder.evaluator, address)
-    reader = Reader(address, resource.type, options)
-    site = reader.site(node, resource.file.name, resource.file.name)
-    return _with_hcl_state(site, holder, resource, node, address, options)
+    return _instance_site(resource, address, holder, scope, options)
+
+
+def _named_instances(configuration: _Configuration) -> list[_Named]:
+    """Every instance of every web app, named as ``options.site`` chooses it: the address
+    without instance keys for a web app of one instance, else each instance's address. A web
+    app with no instances (``count = 0``) has no site; a configuration with none at all is
+    the error :func:`load_terraform` gives."""
+    out: list[_Named] = []
+    for candidate in configuration.candidates:
+        resource = candidate[1][1]
+        instances = configuration.instances(candidate)
+        if len(instances) == 1:
+            address, (holder, scope) = instances[0]
+            out.append(_Named(candidate[0], address, resource, holder, scope))
+            continue
+        out.extend(
+            _Named(address, address, resource, holder, scope)
+            for address, (holder, scope) in instances
+        )
+    if not out:
+        raise configuration.no_instances(configuration.candidates[0])
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """One site of a configuration: its name, its instance's address, where to build it."""
+
+    name: str
+    address: str
+    resource: Resource
+    holder: Instance
+    scope: Scope
+
+    def site(self, options: LoadOptions) -> Site:
+        with site_budget():
+            return _instance_site(self.resource, self.address, self.holder, self.scope, options)
+
+
+@bounded
+def terraform_site_names(document: Any, options: LoadOptions) -> tuple[str, ...]:
+    """The names of a configuration's sites, in the order of its files (``document`` as for
+    :func:`load_terraform`; ``options.site`` is not read): each web app's address, and for
+    one with several instances (``count``/``for_each``, its own or its modules'), each
+    instance's address instead (``azurerm_linux_web_app.api["eu"]``)."""
+    configuration = _configuration(document, options, None)
+    return tuple(named.name for named in _named_instances(configuration))
+
+
+@bounded
+def load_terraform_sites(document: Any, options: LoadOptions) -> list[tuple[str, Site]]:
+    """Every site of a configuration with its name (:func:`terraform_site_names`), from one
+    read of its files (``options.site`` is not read)."""
+    configuration = _configuration(document, options, None)
+    return [(named.name, named.site(options)) for named in _named_instances(configuration)]
 
 
 # ---------------------------------------------------------------------------- site state

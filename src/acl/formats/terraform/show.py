@@ -11,9 +11,7 @@ from typing import Any
 
 from ...errors import ConfigError, Origin
 from ...model import Site
-from .._limits import (
-    bounded,
-)
+from .._limits import bounded, site_budget
 from ..options import LoadOptions
 from .azurerm import WEB_APP_TYPES, Reader
 from .instances import choose, unkeyed
@@ -109,25 +107,27 @@ def _show_candidates(
     return found
 
 
-@bounded
-def load_terraform_show(document: Any, options: LoadOptions) -> Site:
-    """The site of a web app in ``terraform show -json`` output (plan or state) or in a raw
-    ``terraform.tfstate`` file."""
+_Candidate = tuple[str, tuple[str, Any, Any, str]]
+
+
+def _show_web_apps(document: Any, options: LoadOptions) -> list[_Candidate]:
+    """The web apps of a plan or state (at least one, else a :class:`ConfigError`)."""
     if not is_terraform_show(document):
         raise ConfigError(
             "expected the JSON of `terraform show -json` (a plan or a state)",
             Origin(file=options.source, path="$"),
         )
-    label = options.source or "<string>"
     candidates = _show_candidates(document)
     if not candidates:
         raise ConfigError(
             "no web app or function app resource in the plan or state",
             Origin(file=options.source, path="$"),
         )
-    address, (kind, values, unknown, path) = choose(
-        candidates, options, label, Origin(file=options.source, path="$")
-    )
+    return candidates
+
+
+def _show_site(document: Any, candidate: _Candidate, options: LoadOptions) -> Site:
+    address, (kind, values, unknown, path) = candidate
     node = DictNode(values, unknown, options.source, None, path)
     reader = Reader(address, kind, options, json_paths=True)
     site = reader.site(node, options.source, options.source)
@@ -135,6 +135,33 @@ def load_terraform_show(document: Any, options: LoadOptions) -> Site:
         found = _show_private_endpoint(document, address, kind, values, options)
         site = replace(site, has_private_endpoint=found)
     return site
+
+
+@bounded
+def load_terraform_show(document: Any, options: LoadOptions) -> Site:
+    """The site of a web app in ``terraform show -json`` output (plan or state) or in a raw
+    ``terraform.tfstate`` file."""
+    candidates = _show_web_apps(document, options)
+    label = options.source or "<string>"
+    chosen = choose(candidates, options, label, Origin(file=options.source, path="$"))
+    return _show_site(document, chosen, options)
+
+
+@bounded
+def terraform_show_site_names(document: Any, options: LoadOptions) -> tuple[str, ...]:
+    """The addresses of the web apps of a plan or state, in its order: the names
+    ``options.site`` chooses from (``options.site`` itself is not read)."""
+    return tuple(address for address, _ in _show_web_apps(document, options))
+
+
+@bounded
+def load_terraform_show_sites(document: Any, options: LoadOptions) -> list[tuple[str, Site]]:
+    """Every web app of a plan or state, by address (``options.site`` is not read)."""
+    sites: list[tuple[str, Site]] = []
+    for candidate in _show_web_apps(document, options):
+        with site_budget():
+            sites.append((candidate[0], _show_site(document, candidate, options)))
+    return sites
 
 
 def _configuration_references(document: Mapping[str, Any], address: str) -> list[str]:
