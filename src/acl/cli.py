@@ -30,7 +30,7 @@ from .headers import HEADER_NAMES, canonical_header
 from .logs import READERS, ReadOptions, expand_sources, read_logs
 from .model import Request, Site
 from .outputs import AtomicOutput, refuse_inputs
-from .replay import replay, whatif
+from .replay import replay, replay_files, whatif
 from .report import (
     DecisionWriter,
     render_csv,
@@ -460,6 +460,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
                     summary = check_files(client, engine, args.log, options)
                 finally:
                     client.close()
+            elif writer is None and not progress.enabled:  # big files in parts, a core each
+                summary = replay_files(engine, args.log, options)
             else:
                 summary = replay(engine, read_logs(args.log, options), on_batch=on_batch)
         finally:

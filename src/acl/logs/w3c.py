@@ -210,8 +210,8 @@ class _Reader:
                 out.time.extend(map((self.date + " ").__add__, times))
             else:
                 out.time.extend(times)
-        else:
-            out.time.extend([None] * n)
+        else:  # no date or time field: the #Date directive's date, as line by line
+            out.time.extend([self.date] * n)
         for (name, _), values in zip(layout.headers, picked, strict=True):
             out.headers[name].extend(values)
         return True
