@@ -500,7 +500,7 @@ def open_source(name: str) -> IO[bytes]:
         with open(name, "rb") as probe:
             magic = probe.read(2)
         if magic == b"\x1f\x8b" or name.endswith(".gz"):
-            return cast(IO[bytes], Inflating(gzip.open(name, "rb")))
+            return cast(IO[bytes], Inflating(cast(IO[bytes], gzip.open(name, "rb"))))
         return open(name, "rb")
     except OSError as exc:
         raise LogError(f"cannot read log: {exc.strerror or exc}", Origin(file=name)) from None
