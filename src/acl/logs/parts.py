@@ -128,13 +128,14 @@ def _context(handle: IO[bytes], part: Part) -> tuple[int, list[str]]:
 
 
 def _last_line_with(data: bytes, directive: bytes) -> bytes | None:
-    """The last line of ``data`` (whole lines) that starts with ``directive``."""
+    """The last line of ``data`` (whole lines) that starts with ``directive`` (which starts
+    with ``#``: rare in data lines, and found by ``memchr``, where a longer pattern is not)."""
     at = -1
-    found = data.find(directive)  # "#" is rare: bytes.find skips ahead; rfind reads every byte
+    found = data.find(b"#")
     while found >= 0:
-        if found == 0 or data[found - 1] in b"\r\n":
+        if (found == 0 or data[found - 1] in b"\r\n") and data.startswith(directive, found):
             at = found
-        found = data.find(directive, found + 1)
+        found = data.find(b"#", found + 1)
     if at < 0:
         return None
     ends = [k for k in (data.find(b"\n", at), data.find(b"\r", at)) if k >= 0]
