@@ -326,21 +326,21 @@ def split_cases(draw: Any) -> tuple[str, int, tuple[Any, ...], tuple[int, ...] |
 
 @given(split_cases())
 def test_c_splitter_agrees_with_python(case: tuple[str, int, tuple[Any, ...], Any]) -> None:
-    from acl import _fast, _purepy
+    from acl.logs import _scan, pyscan
 
-    assert _fast.split_columns(*case) == _purepy.split_columns(*case)
+    assert _scan.split_columns(*case) == pyscan.split_columns(*case)
 
 
 def test_c_splitter_flags() -> None:
-    from acl import _fast
+    from acl.logs import _scan
 
     text = "1.2.3.4 a+b - 2024-05-01 10:00:00\n1.2.3.5 a+b x 2024-05-01 10:00:00\n"
-    ip, plus, dash, when = _fast.split_columns(text, 5, (0, 1, 2, (3, 4)), (4, 9, 2, 1))  # type: ignore[misc]
+    ip, plus, dash, when = _scan.split_columns(text, 5, (0, 1, 2, (3, 4)), (4, 9, 2, 1))  # type: ignore[misc]
     assert ip == ["1.2.3.4", "1.2.3.5"]
     assert plus == ["a b", "a b"] and plus[0] is plus[1]  # 8: "+" is a space; 1: reused
     assert dash == [None, "x"] and when == ["2024-05-01 10:00:00"] * 2 and when[0] is when[1]
-    assert _fast.split_columns(text, 5, (2,), (4,)) is None  # 4: "-" sends the block back
-    assert _fast.split_columns(text, 4, (0,)) is None  # a line does not fit
+    assert _scan.split_columns(text, 5, (2,), (4,)) is None  # 4: "-" sends the block back
+    assert _scan.split_columns(text, 4, (0,)) is None  # a line does not fit
 
 
 # --------------------------------------------------------------------------- columns

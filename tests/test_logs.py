@@ -742,13 +742,12 @@ def audit_texts(draw: Any) -> str:
 )
 def test_audit_scanner_matches_the_general_path(texts: list[str], size: int, block: int) -> None:
     """Blocks of one line, a few lines or all: the scanned ones and the others mix."""
-    from acl import _fast  # also when ACL_NO_EXTENSIONS selects the pure-Python kernel
-    from acl.logs import azure
+    from acl.logs import _scan, azure  # _scan also when ACL_NO_EXTENSIONS selects the twins
 
     numbered = list(enumerate(texts, 1))
     with (
         mock.patch.object(azure, "JSON_BLOCK", block),
-        mock.patch.object(azure, "scan_audit", _fast.scan_audit),
+        mock.patch.object(azure, "scan_audit", _scan.scan_audit),
     ):
         fast = list(azure._audit_blocks(numbered, "a.json", ReadOptions(batch_size=size)))
     slow = list(azure._audit_json(json_items(numbered), "a.json", ReadOptions(batch_size=size)))
@@ -761,15 +760,89 @@ def test_audit_scanner_matches_the_general_path(texts: list[str], size: int, blo
     assert all(len(b) <= size for b in fast)
 
 
+MIXED_LINES = st.lists(
+    st.sampled_from(["good", "good", "good", "cut", "blank", "other"]), max_size=60
+)
+
+
+def mixed_audit_lines(kinds: list[str], document: bool) -> list[str]:
+    """Well-formed audit lines with malformed ones, blanks and other JSON among them; with
+    ``document``, a pretty-printed record (a document over several lines) at the end."""
+    out = []
+    for i, kind in enumerate(kinds):
+        line = audit_line(i)
+        out.append({"good": line, "cut": line[: len(line) // 2], "blank": "", "other": "[1]"}[kind])
+    if document:
+        out.extend(json.dumps(json.loads(audit_line(len(kinds))), indent=1).split("\n"))
+    return out
+
+
+@given(MIXED_LINES, st.booleans(), st.integers(1, 9), st.sampled_from([1, 300, 2000, 1 << 16]))
+def test_audit_blocks_mixing_malformed_and_well_formed_lines(
+    kinds: list[str], document: bool, size: int, block: int
+) -> None:
+    """The scanner takes the well-formed lines of a block around the others; the records,
+    rejects and line numbers are those of the general path, whatever the block size."""
+    from acl.logs import _scan, azure
+
+    numbered = list(enumerate(mixed_audit_lines(kinds, document), 1))
+    with (
+        mock.patch.object(azure, "JSON_BLOCK", block),
+        mock.patch.object(azure, "scan_audit", _scan.scan_audit),
+    ):
+        fast = list(azure._audit_blocks(numbered, "a.json", ReadOptions(batch_size=size)))
+    slow = list(azure._audit_json(json_items(numbered), "a.json", ReadOptions(batch_size=size)))
+    for name in ("lines", "ip", "host", "time", "service_endpoint", "recorded", "details"):
+        assert column(fast, name) == column(slow, name), name
+    assert rejects(fast) == rejects(slow)
+    assert accounted(fast) == accounted(slow) == len(numbered)
+    assert all(len(b) <= size for b in fast)
+
+
+def test_one_malformed_line_leaves_its_block_to_the_scanner() -> None:
+    """Only the malformed line goes to the general path, not the block it is in."""
+    from acl.logs import _scan, azure
+
+    lines = [audit_line(i) for i in range(1000)]
+    lines[500] = lines[500][:40]
+    seen: list[int] = []
+    general = azure.block_items
+
+    def spy(block: tuple[int, int, str], blocks: Any) -> Any:
+        seen.append(block[1])
+        return general(block, blocks)
+
+    with (
+        mock.patch.object(azure, "block_items", spy),
+        mock.patch.object(azure, "scan_audit", _scan.scan_audit),
+    ):
+        batches = list(azure._audit_blocks(list(enumerate(lines, 1)), "a.json", ReadOptions()))
+    assert seen == [1]
+    assert sum(len(b) for b in batches) == 999 and rejects(batches)[0][0] == 501
+
+
 def test_audit_scanner_takes_the_usual_records() -> None:
-    from acl._fast import scan_audit
+    from acl.logs._scan import scan_audit
 
     line = audit_line(1).replace('"category"', '"Category"')
-    columns = scan_audit(f"{line}\n{line}\n")
-    assert columns is not None and columns[1] == ["192.0.2.1", "192.0.2.1"]
+    scanned = scan_audit(f"{line}\n{line}\n")
+    assert scanned is not None
+    columns, stop = scanned
+    assert columns[1] == ["192.0.2.1", "192.0.2.1"] and stop == 2 * len(line) + 2
     assert columns[2][0] is columns[2][1]  # a repeated value is one object
-    assert scan_audit(f"{line}\n\n") is None  # a blank line: the general path
-    assert scan_audit(line.replace('"Denied"', '"Deni\\u0065d"') + "\n") is None
+    # A line it does not take stops the scan there: the lines before it are kept.
+    scanned = scan_audit(f"{line}\n\n{line}\n")
+    assert scanned is not None
+    partial, stop = scanned
+    assert partial[1] == ["192.0.2.1"] and stop == len(line) + 1
+    escaped = line.replace('"Denied"', '"Deni\\u0065d"') + "\n"
+    assert scan_audit(escaped) == (([],) * 10, 0)
+    # and it goes on from the start of any line
+    again = scan_audit(f"{line}\n\n{line}\n", len(line) + 2)
+    assert again is not None and again[0][1] == ["192.0.2.1"] and again[1] == 2 * len(line) + 3
+    assert scan_audit("caf\u00e9\n") is None  # not ASCII: the general path for the block
+    with pytest.raises(ValueError, match="start 3 is not the start of a line"):
+        scan_audit(f"{line}\n", 3)
 
 
 # ------------------------------------------- line ends, long lines, broken gzip, globs (bounded)

@@ -9,13 +9,6 @@ import numpy.typing as npt
 from .compiler import Tables
 
 def parse_address(text: object) -> tuple[int, int]: ...
-def split_columns(
-    text: str,
-    count: int,
-    wanted: tuple[int | tuple[int, int], ...],
-    flags: tuple[int, ...] | None = None,
-) -> list[list[str | None]] | None: ...
-def scan_audit(text: str) -> tuple[list[Any], ...] | None: ...
 
 class Kernel:
     def __init__(

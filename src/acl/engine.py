@@ -64,14 +64,6 @@ def _select_kernel() -> tuple[str, Any]:
 KERNEL, _kernel_module = _select_kernel()
 """``"cython"`` or ``"python"``: the kernel engines use by default."""
 
-split_columns = _kernel_module.split_columns
-"""The kernel's block splitter for space-separated logs (see :mod:`acl.logs.w3c`)."""
-scan_audit = getattr(_kernel_module, "scan_audit", None)
-"""The kernel's scanner of audit-log JSON lines (see :mod:`acl.logs.azure`), when compiled."""
-SPLIT_REUSE, SPLIT_DASH_NONE, SPLIT_REQUIRED, SPLIT_PLUS = 1, 2, 4, 8
-"""``split_columns`` flags: reuse an equal previous value, ``-`` as None, ``-`` sends the
-block back, ``+`` as a space."""
-
 KERNELS = ("cython", "python")
 
 _MASK64 = (1 << 64) - 1

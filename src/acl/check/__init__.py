@@ -17,7 +17,7 @@ from .report import (
     render_text,
     render_whatif_text,
 )
-from .run import Flip, WhatIf, replay, whatif
+from .run import Flip, WhatIf, replay, replay_files, whatif
 from .summary import AddressCounter, Disagreement, Summary, TopCounter
 
 __all__ = [
@@ -36,5 +36,6 @@ __all__ = [
     "render_text",
     "render_whatif_text",
     "replay",
+    "replay_files",
     "whatif",
 ]

@@ -5,6 +5,8 @@ whose decision flips grouped by the deciding rule on each side).
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,10 +15,11 @@ import numpy as np
 
 from ..compiler import INVALID
 from ..engine import Engine
-from ..logs import Batch
+from ..logs import Batch, ReadOptions, expand_sources, read_logs
+from ..logs.parts import Part, plan_parts, read_part
 from .summary import COLLECTION_NAMES, Summary, rule_ref
 
-__all__ = ["Flip", "WhatIf", "replay", "whatif"]
+__all__ = ["Flip", "WhatIf", "replay", "replay_files", "whatif"]
 
 
 def replay(
@@ -32,6 +35,54 @@ def replay(
         decided = summary.add(batch)
         if on_batch is not None:
             on_batch(batch, decided)
+    return summary
+
+
+def replay_files(
+    engine: Engine,
+    sources: Iterable[str],
+    options: ReadOptions | None = None,
+    *,
+    workers: int | None = None,
+) -> Summary:
+    """:func:`replay` of log files, a big file read in parts by ``workers`` processes at once
+    (default: one per core): the same summary as ``replay(engine, read_logs(sources,
+    options))``. Files that are not split (see :mod:`acl.logs.parts`) are read whole, by the
+    same processes. When no file is split, or without ``fork``, everything runs here."""
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    names = expand_sources(sources)
+    tasks: list[str | Part] = []
+    for name in names:
+        tasks.extend((plan_parts(name, count, options) if count > 1 else None) or [name])
+    if len(tasks) == len(names) or "fork" not in multiprocessing.get_all_start_methods():
+        return replay(engine, read_logs(names, options))
+    global _REPLAYING
+    _REPLAYING = (engine, options)
+    try:
+        with multiprocessing.get_context("fork").Pool(min(count, len(tasks))) as pool:
+            summary: Summary | None = None
+            for part in pool.imap(_replay_task, tasks):
+                part.engine = engine
+                if summary is None:
+                    summary = part
+                else:
+                    summary.merge(part)
+    finally:
+        _REPLAYING = None
+    assert summary is not None
+    return summary
+
+
+_REPLAYING: tuple[Engine, ReadOptions | None] | None = None
+"""What the forked workers of :func:`replay_files` replay with (inherited, not pickled)."""
+
+
+def _replay_task(task: str | Part) -> Summary:
+    assert _REPLAYING is not None
+    engine, options = _REPLAYING
+    batches = read_part(task, options) if isinstance(task, Part) else read_logs([task], options)
+    summary = replay(engine, batches)
+    summary.engine = None  # type: ignore[assignment]  # the parent puts its own back
     return summary
 
 

@@ -18,7 +18,7 @@ from ..check.report import (
     render_text,
     render_whatif_text,
 )
-from ..check.run import replay, whatif
+from ..check.run import replay, replay_files, whatif
 from ..engine import compile
 from ..errors import UsageError
 from ..logs import READERS, ReadOptions, expand_sources, read_logs
@@ -215,6 +215,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
                     summary = check_files(client, engine, args.log, options)
                 finally:
                     client.close()
+            elif writer is None and not progress.enabled:  # big files in parts, a core each
+                summary = replay_files(engine, args.log, options)
             else:
                 summary = replay(engine, read_logs(args.log, options), on_batch=on_batch)
         finally:

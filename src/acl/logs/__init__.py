@@ -19,7 +19,9 @@ import fnmatch
 import glob
 import gzip
 import os
+import queue
 import sys
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ __all__ = [
     "DEFAULT_FRONTDOOR_SOURCE",
     "FRONTDOOR_MODES",
     "HEAD_LINES",
+    "Inflating",
     "MAPPING_KEYS",
     "MAX_LINE",
     "READERS",
@@ -419,8 +422,76 @@ HEAD_LINES = 4096
 """At most this many lines are read ahead for sniffing the format."""
 
 
+class Inflating:
+    """A ``.gz`` stream inflated ahead by a thread (zlib lets go of the GIL while it
+    inflates, so the reading thread parses meanwhile on another core). :meth:`read` gives
+    the same bytes as the stream would, and raises its error (``EOFError`` for a truncated
+    stream, :class:`gzip.BadGzipFile` or :class:`zlib.error`) where the stream would."""
+
+    AHEAD = 8
+    """Chunks inflated ahead at most (of :data:`READ_SIZE` bytes each)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(self.AHEAD)
+        self._stop = threading.Event()
+        self._pending = b""
+        self._done = False
+        self._thread = threading.Thread(target=self._inflate, name="acl-inflate", daemon=True)
+        self._thread.start()
+
+    def _inflate(self) -> None:
+        read = getattr(self._stream, "read1", None) or self._stream.read
+        while not self._stop.is_set():
+            try:
+                chunk = read(READ_SIZE)
+            except (EOFError, OSError, zlib.error) as exc:
+                self._put(exc)
+                return
+            self._put(chunk)
+            if not chunk:
+                return
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (the next inflated chunk; all that remain when negative)."""
+        if size < 0:
+            return b"".join(iter(lambda: self.read(READ_SIZE), b""))
+        if not self._pending:
+            if self._done:
+                return b""
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                self._done = True
+                raise item
+            if not item:
+                self._done = True
+                return b""
+            self._pending = item
+        out, self._pending = self._pending[:size], self._pending[size:]
+        return out
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._stream.close()
+
+    def __enter__(self) -> Inflating:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def open_source(name: str) -> IO[bytes]:
-    """A byte stream for a file name (``.gz`` decompressed, ``-`` stdin), for
+    """A byte stream for a file name (``.gz`` decompressed by :class:`Inflating`, ``-`` stdin), for
     :class:`NumberedLines`, which decodes UTF-8 (a BOM dropped, undecodable bytes replaced:
     the line is then rejected by its reader, not the file)."""
     if name == "-":
@@ -429,7 +500,7 @@ def open_source(name: str) -> IO[bytes]:
         with open(name, "rb") as probe:
             magic = probe.read(2)
         if magic == b"\x1f\x8b" or name.endswith(".gz"):
-            return cast(IO[bytes], gzip.open(name, "rb"))
+            return cast(IO[bytes], Inflating(cast(IO[bytes], gzip.open(name, "rb"))))
         return open(name, "rb")
     except OSError as exc:
         raise LogError(f"cannot read log: {exc.strerror or exc}", Origin(file=name)) from None
@@ -443,7 +514,8 @@ class NumberedLines:
     Iterating gives ``(number, text)`` with the line end removed. A reader that wants speed
     may call :meth:`blocks` instead (one or the other, from the start).
 
-    Two kinds of line never reach a reader; they are kept in :attr:`rejects` as
+    Lines are numbered from ``first`` (1; a part of a file starts further on). Two kinds of
+    line never reach a reader; they are kept in :attr:`rejects` as
     ``(line, reason)``, and :func:`read_logs` adds them to the batches: a line longer than
     ``max_line`` bytes (characters for a text stream), and the rest of a ``.gz`` stream that
     ends early (one reject, ``truncated gzip stream``, numbered as the line that was cut) or
@@ -451,10 +523,16 @@ class NumberedLines:
     """
 
     def __init__(
-        self, stream: IO[bytes] | IO[str], sniff_lines: int = 3, *, max_line: int = MAX_LINE
+        self,
+        stream: IO[bytes] | IO[str],
+        sniff_lines: int = 3,
+        *,
+        max_line: int = MAX_LINE,
+        first: int = 1,
     ) -> None:
         self.stream = stream
         self.max_line = max_line
+        self._first = first  # the number of the stream's first line (a part of a file)
         self.rejects: list[tuple[int, str]] = []
         """Lines the readers do not see, and why (see the class docstring)."""
         self.head: list[tuple[int, str]] = []
@@ -494,7 +572,7 @@ class NumberedLines:
         stream: Any = self.stream
         read = getattr(stream, "read1", None) or stream.read
         limit = self.max_line
-        number = 1  # of the line being read
+        number = self._first  # of the line being read
         parts: list[Any] = []  # the line being read, when it has not ended yet
         held = 0
         skipping = False  # the line being read is too long: dropped up to its end

@@ -26,7 +26,6 @@ from operator import itemgetter
 from typing import Any
 
 from ..addresses import split_host_port
-from ..engine import scan_audit
 from ..errors import LogError, Origin
 from ..headers import HEADER_NAMES
 from . import Batch, BatchBuilder, Lines, ReadOptions, Reject, text_blocks
@@ -41,6 +40,7 @@ from .columns import (
     opens_document,
     peek,
 )
+from .scanners import scan_audit
 
 __all__ = ["READERS", "SNIFFERS", "read_audit", "read_azure", "read_http"]
 
@@ -114,27 +114,68 @@ def read_audit(lines: Lines, source: str, options: ReadOptions) -> Iterator[Batc
 
 
 def _audit_blocks(lines: Lines, source: str, options: ReadOptions) -> Iterator[Batch]:
-    """Resource-log JSON lines, a block at a time: a block whose every line is a record in
-    the usual shape is parsed and checked by the kernel's ``scan_audit`` in one call, with
-    no Python code per line; any other block goes through :func:`block_items` and
-    :func:`_audit_json` (the same records, the same rejects). Batches stay full either way."""
+    """Resource-log JSON lines, a block at a time: the scanner ``scan_audit`` parses and
+    checks the lines in the usual shape in C, with no Python code per line; a line it does
+    not take (a malformed line, another shape) goes alone through :func:`block_items` and
+    :func:`_audit_json` (the same records, the same rejects), and the scan goes on after
+    it, so one bad line does not send its block to the general path. A document that opens
+    on such a line is read on to the end of the source. Batches stay full either way."""
     assert scan_audit is not None
     size = options.batch_size
     whole = replace(options, batch_size=1 << 62)
     pending = _AuditColumns(source)
-    blocks = text_blocks(lines, JSON_BLOCK)
+    blocks = iter(text_blocks(lines, JSON_BLOCK))
     for block in blocks:
         first, count, text = block
-        scanned = scan_audit(text.replace("\r\n", "\n") if "\r" in text else text)
-        if scanned is None:
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        scanned = scan_audit(text)
+        if scanned is None:  # not ASCII: the whole block by the general path
             for batch in _audit_json(block_items(block, blocks), source, whole):
                 pending.add_batch(batch)
         else:
-            pending.add(range(first, first + count), scanned)
+            number = first
+            while True:
+                columns, stop = scanned
+                taken = len(columns[0])
+                if taken:
+                    pending.add(range(number, number + taken), columns)
+                    number += taken
+                if stop == len(text):
+                    break
+                end = text.index("\n", stop) + 1
+                rest = _Rest((number + 1, first + count - number - 1, text[end:]), blocks)
+                one = (number, 1, text[stop:end])
+                for batch in _audit_json(block_items(one, rest), source, whole):
+                    pending.add_batch(batch)
+                if rest.used:  # a document opened on that line and was read to the end
+                    break
+                number += 1
+                if end == len(text):
+                    break
+                scanned = scan_audit(text, end)
+                assert scanned is not None
         if pending.rows >= size:
             yield from pending.batches(size, keep_rest=True)
     if pending.rows or pending.rejects or pending.metadata:
         yield from pending.batches(size)
+
+
+class _Rest:
+    """The lines after one that the general path reads (the rest of its block, then the
+    blocks that follow), noting whether it read any: it does only for a document that
+    opens on that line, and then it reads to the end of the source."""
+
+    def __init__(self, block: tuple[int, int, str], blocks: Iterator[tuple[int, int, str]]):
+        self._blocks = chain([block] if block[1] else [], blocks)
+        self.used = False
+
+    def __iter__(self) -> Iterator[tuple[int, int, str]]:
+        return self
+
+    def __next__(self) -> tuple[int, int, str]:
+        self.used = True
+        return next(self._blocks)
 
 
 class _AuditColumns:

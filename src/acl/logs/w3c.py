@@ -26,7 +26,7 @@ field named ``X-Forwarded-For``)         three supported headers
 (['192.0.2.3'], {'X-Forwarded-For': ['203.0.113.9']})
 
 Speed: a block of lines with no directive is split in one call for the whole block by the
-kernel, which makes Python strings of the wanted fields only, so no Python code runs per
+scanner, which makes Python strings of the wanted fields only, so no Python code runs per
 line; a block with a directive or a line that does not fit is read line by line.
 """
 
@@ -34,9 +34,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..engine import SPLIT_DASH_NONE, SPLIT_PLUS, SPLIT_REQUIRED, SPLIT_REUSE, split_columns
 from ..headers import canonical_header
 from . import Batch, Lines, ReadOptions, Reject, text_blocks
+from .scanners import SPLIT_DASH_NONE, SPLIT_PLUS, SPLIT_REQUIRED, SPLIT_REUSE, split_columns
 
 __all__ = ["READERS", "SNIFFERS", "read_w3c"]
 
@@ -191,7 +191,7 @@ class _Reader:
     def _fast(self, first: int, n: int, text: str, layout: _Layout) -> bool:
         """Every line of the block at once; False (nothing done) when a line does not fit.
 
-        The kernel's ``split_columns`` makes Python values of the wanted fields only: the
+        The scanner ``split_columns`` makes Python values of the wanted fields only: the
         address (a missing one sends the block to the slow path, which rejects that line),
         the host and headers with ``-`` as None, and ``date time`` joined, with a value
         equal to the previous line's reused rather than made again."""
@@ -210,8 +210,8 @@ class _Reader:
                 out.time.extend(map((self.date + " ").__add__, times))
             else:
                 out.time.extend(times)
-        else:
-            out.time.extend([None] * n)
+        else:  # no date or time field: the #Date directive's date, as line by line
+            out.time.extend([self.date] * n)
         for (name, _), values in zip(layout.headers, picked, strict=True):
             out.headers[name].extend(values)
         return True

@@ -1,0 +1,3 @@
+"""Type stubs for the compiled address parser (see _addr.pyx and _addr.pxd)."""
+
+def parse_address(text: object) -> tuple[int, int]: ...
