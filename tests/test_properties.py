@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import acl
-from acl.compile import REASON_CODES
+from acl.compiler import REASON_CODES
 from acl.engine import KERNELS
 from acl.reference import evaluate
 

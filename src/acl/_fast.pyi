@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .compile import Tables
+from .compiler import Tables
 
 def parse_address(text: object) -> tuple[int, int]: ...
 def split_columns(

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import IO, Any, Union
 
 from .addresses import Prefix, format_address, parse_address, parse_prefix, split_host_port
-from .compile import tables_from_arrays
+from .compiler import tables_from_arrays
 from .decision import Decision
 from .engine import ARRAY_FIELDS, FAMILIES, Engine
 from .engine import compile as compile_site

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .compile import (
+from .compiler import (
     DEFAULT,
     INVALID,
     PRIVATE_ENDPOINT,

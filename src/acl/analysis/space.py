@@ -21,7 +21,7 @@ and a rule's conditions only look at a few coordinates of it:
   prefix; one configured host, or one name under a configured ``*.`` suffix).
 
 Each atom carries a concrete request element that realises it, checked against
-:class:`acl.compile.HeaderIndex` (the request path the engine uses), so every state built
+:class:`acl.compiler.HeaderIndex` (the request path the engine uses), so every state built
 here turns into a real :class:`~acl.Request`.
 
 A rule's condition is a conjunction (:class:`Cond`): its filter ids and its endpoint need,
@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..addresses import MAPPED_V4, format_address
-from ..compile import HeaderIndex
+from ..compiler import HeaderIndex
 from ..errors import AclError
 from ..headers import HEADER_NAMES, XAZUREFDID, XFDHEALTHPROBE, XFORWARDEDFOR, XFORWARDEDHOST
 from ..model import (

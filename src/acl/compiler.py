@@ -67,6 +67,9 @@ __all__ = [
     "HeaderIndex",
     "Tables",
     "build_tables",
+    "plain_codes",
+    "root_bits",
+    "tables_from_arrays",
 ]
 
 COND_HEADERS = 1
@@ -89,7 +92,11 @@ REASON_CODES = {
     SERVICE_ENDPOINT_BLOCKED: "service-endpoint-blocked",
 }
 
-ROOT_BITS = 16
+ROOT_BITS = 8
+"""The narrowest root table: 2**8 entries."""
+MAX_ROOT_BITS = 24
+"""The widest root table (2**24 entries, 64 MiB): a root widens with the table, one bit per
+doubling of the ranges, so that each root entry leads to about one range."""
 COLLECTIONS: tuple[Collection, Collection] = ("main", "scm")
 U64 = (1 << 64) - 1
 
@@ -103,9 +110,10 @@ class FamilyTable:
 
     ``starts_hi``/``starts_lo`` are the first addresses of the elementary ranges, sorted
     (IPv4: ``starts_lo`` holds the address, ``starts_hi`` is all zeros; IPv6: the high and
-    low 64 bits). ``ranges[i]`` is the candidate list id of range ``i``. ``root[c]`` is the
-    index of the range holding the first address whose top 16 bits are ``c``; the range of
-    an address lies between ``root[c]`` and ``root[c + 1]``.
+    low 64 bits). ``ranges[i]`` is the candidate list id of range ``i``. ``root`` has
+    ``2**b + 1`` entries (:attr:`root_bits` ``b``, from 8 to 24: two root entries per range, up to 2**24):
+    ``root[c]`` is the index of the range holding the first address whose top ``b`` bits
+    are ``c``; the range of an address lies between ``root[c]`` and ``root[c + 1]``.
     """
 
     bits: int
@@ -113,6 +121,11 @@ class FamilyTable:
     starts_lo: npt.NDArray[np.uint64]
     ranges: I32
     root: npt.NDArray[np.uint32]
+
+    @property
+    def root_bits(self) -> int:
+        """How many top address bits index the root table."""
+        return (len(self.root) - 1).bit_length() - 1
 
     @property
     def starts_v4(self) -> npt.NDArray[np.uint32]:
@@ -445,17 +458,23 @@ def _family_table(starts: list[int], ids: list[int], bits: int) -> FamilyTable:
     return FamilyTable(bits, hi, lo, np.array(ids, dtype=np.int32), _root(hi, lo, bits))
 
 
+def root_bits(ranges: int) -> int:
+    """The root table width for a table of ``ranges`` ranges (see :data:`MAX_ROOT_BITS`)."""
+    return min(MAX_ROOT_BITS, max(ROOT_BITS, (max(ranges, 1) - 1).bit_length() + 1))
+
+
 def _root(
     hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64], bits: int
 ) -> npt.NDArray[np.uint32]:
     """The root table of sorted range starts (see :class:`FamilyTable`)."""
     n = len(lo)
+    width = root_bits(n)
     if bits == 32:
-        keys = np.arange(1 << ROOT_BITS, dtype=np.uint64) << np.uint64(32 - ROOT_BITS)
+        keys = np.arange(1 << width, dtype=np.uint64) << np.uint64(32 - width)
         root = np.searchsorted(lo, keys, side="right").astype(np.int64) - 1
     else:
         # A chunk's first address has low 64 bits of zero; a start equal to it counts.
-        keys = np.arange(1 << ROOT_BITS, dtype=np.uint64) << np.uint64(64 - ROOT_BITS)
+        keys = np.arange(1 << width, dtype=np.uint64) << np.uint64(64 - width)
         below = np.searchsorted(hi, keys, side="left")
         equal_zero = np.searchsorted(hi, keys, side="right")
         root = below.astype(np.int64) - 1
@@ -730,7 +749,7 @@ def tables_from_arrays(
             raise bad(f"{name}.starts_hi", f"{both} are not in strictly rising order")
         if ranges.min() < 0 or ranges.max() >= n_lists:
             raise bad(f"{name}.ranges", f"holds a list id outside 0..{n_lists - 1}")
-        if root.shape != ((1 << ROOT_BITS) + 1,) or not np.array_equal(root, _root(hi, lo, bits)):
+        if root.shape != ((1 << root_bits(n)) + 1,) or not np.array_equal(root, _root(hi, lo, bits)):
             raise bad(f"{name}.root", f"is not the root table of '{name}.starts_hi' {both}")
         collection = 1 if name.endswith("scm") and not site.scm_use_main else 0
         if holds[1 - collection][ranges].any():
@@ -763,6 +782,19 @@ def _checked(
         expected = f"expected a 1-d {np.dtype(dtype)} array"
         raise bad(name, f"has dtype {value.dtype} and shape {value.shape}, {expected}")
     return value
+
+
+def plain_codes(list_offsets: I32, list_rules: I32, rule_cond: U8) -> I32:
+    """Per candidate list, its first rule without conditions, or :data:`DEFAULT`: the code of
+    every request no condition can hold for (no headers, endpoint or subnet)."""
+    n_lists = len(list_offsets) - 1
+    plain = np.full(max(n_lists, 1), DEFAULT, dtype=np.int32)
+    if len(list_rules):
+        owner = np.repeat(np.arange(n_lists), np.diff(list_offsets))
+        at = np.nonzero(np.asarray(rule_cond)[list_rules] == 0)[0]
+        lists, first = np.unique(owner[at], return_index=True)
+        plain[lists] = np.asarray(list_rules)[at[first]]
+    return plain
 
 
 def subnet_id(tables: Tables, subnet: str | None) -> int:
