@@ -109,6 +109,20 @@ def _best(call: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     return best, value
 
 
+def _race(first: Callable[[], Any], second: Callable[[], Any], repeats: int) -> tuple[float, float, Any, Any]:
+    """Best times of two calls, their repeats interleaved (so a busy moment of the machine
+    costs both alike), and each one's last value."""
+    times = [float("inf"), float("inf")]
+    values: list[Any] = [None, None]
+    for _ in range(repeats):
+        for k, call in enumerate((first, second)):
+            gc.collect()
+            start = time.perf_counter()
+            values[k] = call()
+            times[k] = min(times[k], time.perf_counter() - start)
+    return times[0], times[1], values[0], values[1]
+
+
 def _numpy_decider(engine: Any, numeric: Any) -> Callable[[], Any]:
     """What a numpy user would write over acl's own partition."""
     from acl.compiler import plain_codes
@@ -226,8 +240,9 @@ def measure(path: Path, rules: int, family: str, repeats: int, threads_check: bo
         del loaded
     numeric, text = _traffic(engine, family, BULK_ROWS, seed=rules)
     numpy_run = _numpy_decider(engine, numeric)
-    out["bulk"], bulk = _best(lambda: engine.decide_many(numeric), repeats)
-    out["numpy"], (np_code, np_action) = _best(numpy_run, repeats)
+    out["bulk"], out["numpy"], bulk, (np_code, np_action) = _race(
+        lambda: engine.decide_many(numeric), numpy_run, repeats
+    )
     assert np.array_equal(bulk.code, np_code) and np.array_equal(bulk.action, np_action)
     decide = engine.decide
 
@@ -235,7 +250,6 @@ def measure(path: Path, rules: int, family: str, repeats: int, threads_check: bo
         for ip in text:
             decide(ip)
 
-    out["single"], _ = _best(single, repeats)
     if trie is not None:
         get = trie.get
 
@@ -243,11 +257,14 @@ def measure(path: Path, rules: int, family: str, repeats: int, threads_check: bo
             for ip in text:
                 get(ip)
 
-        out["pytricia_get"], _ = _best(peer, repeats)
+        out["single"], out["pytricia_get"], _, _ = _race(single, peer, repeats)
+    else:
+        out["single"], _ = _best(single, repeats)
     if threads_check:
         big = np.resize(numeric, THREAD_ROWS)
-        out["bulk_1thread"], one = _best(lambda: engine.decide_many(big, threads=1), repeats)
-        out["bulk_threads"], many = _best(lambda: engine.decide_many(big), repeats)
+        out["bulk_1thread"], out["bulk_threads"], one, many = _race(
+            lambda: engine.decide_many(big, threads=1), lambda: engine.decide_many(big), repeats
+        )
         assert np.array_equal(one.code, many.code)
     out["bulk_rows"], out["single_rows"] = BULK_ROWS, len(text)
     return out

@@ -112,6 +112,7 @@ _DTYPES: dict[str, np.dtype[Any]] = {
     "digest": np.dtype(np.uint8),
 }
 _MASK64 = (1 << 64) - 1
+_ACTIONS = {action.value: action for action in Action}
 _RULE_GROUPS = ("main_rules", "scm_rules", "ignored_rules")
 _SETTINGS = (
     "name",
@@ -278,7 +279,7 @@ def site_from_columns(
                     Rule(
                         position=int(position),
                         priority=int(priority),
-                        action=Action(action),
+                        action=_ACTIONS[action],
                         sources=tuple(built),
                         collection=collection,
                         name=name,
