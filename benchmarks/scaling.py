@@ -109,7 +109,9 @@ def _best(call: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     return best, value
 
 
-def _race(first: Callable[[], Any], second: Callable[[], Any], repeats: int) -> tuple[float, float, Any, Any]:
+def _race(
+    first: Callable[[], Any], second: Callable[[], Any], repeats: int
+) -> tuple[float, float, Any, Any]:
     """Best times of two calls, their repeats interleaved (so a busy moment of the machine
     costs both alike), and each one's last value."""
     times = [float("inf"), float("inf")]
@@ -168,7 +170,9 @@ def _traffic(engine: Any, family: str, rows: int, seed: int) -> tuple[Any, list[
     if family == "ipv4":
         nets = np.array([prefixes[k].network for k in picks.tolist()], dtype=np.uint64)
         sizes = np.array([32 - prefixes[k].length for k in picks.tolist()], dtype=np.uint64)
-        inside = nets + (rng.integers(0, 1 << 62, len(picks), dtype=np.uint64) % (np.uint64(1) << sizes))
+        inside = nets + (
+            rng.integers(0, 1 << 62, len(picks), dtype=np.uint64) % (np.uint64(1) << sizes)
+        )
         uniform = rng.integers(0, 1 << 32, rows - len(picks), dtype=np.uint64)
         numeric = np.concatenate([inside, uniform]).astype(np.uint32)
         rng.shuffle(numeric)
@@ -192,7 +196,9 @@ def _traffic(engine: Any, family: str, rows: int, seed: int) -> tuple[Any, list[
     return (hi, lo), text
 
 
-def measure(path: Path, rules: int, family: str, repeats: int, threads_check: bool) -> dict[str, Any]:
+def measure(
+    path: Path, rules: int, family: str, repeats: int, threads_check: bool
+) -> dict[str, Any]:
     """One size, in this (fresh) process."""
     import acl
 
@@ -346,7 +352,9 @@ def report(results: Sequence[dict[str, Any]]) -> str:
     lines += ["", "| target | wanted | measured | held |", "|---|---|---:|---|"]
     for label, wanted, value, held in targets(results):
         shown = "-" if value is None else f"{value:.2f}"
-        lines.append(f"| {label} | {wanted} | {shown} | {'yes' if held else 'no' if held is not None else '-'} |")
+        lines.append(
+            f"| {label} | {wanted} | {shown} | {'yes' if held else 'no' if held is not None else '-'} |"
+        )
     load = os.getloadavg()
     lines += ["", f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} at the end"]
     return "\n".join(lines)

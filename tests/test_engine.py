@@ -778,9 +778,7 @@ def _repack(
     from acl import saved
 
     body = {k: v for k, v in arrays.items() if k not in ("meta", "digest")}
-    meta_bytes = (
-        json.dumps(meta).encode() if meta is not None else arrays["meta"].tobytes()
-    )
+    meta_bytes = json.dumps(meta).encode() if meta is not None else arrays["meta"].tobytes()
     old = arrays.get("digest", np.zeros(64, np.uint8))
     new = np.frombuffer(saved.digest_of(meta_bytes, body).encode(), np.uint8)
     members = {"meta": np.frombuffer(meta_bytes, np.uint8), "digest": new if digest else old}

@@ -191,11 +191,14 @@ def _select_quick() -> Callable[[str], tuple[int, int]]:
     return quick
 
 
-def _quick_address(text: str) -> tuple[int, int]:
-    """``(4, value)`` of a dotted quad, else ``(0, 0)`` (IPv6 text is not read here)."""
+def _first_quick(text: str) -> tuple[int, int]:
     global _quick_address
     _quick_address = _select_quick()  # resolved on first use: _fast imports this module
     return _quick_address(text)
+
+
+_quick_address: Callable[[str], tuple[int, int]] = _first_quick
+"""``(4, value)`` of a dotted quad, else ``(0, 0)`` (IPv6 text is not read here)."""
 
 
 def _parse_length(text: str, bits: int) -> int | None:

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
-from . import __version__
+from . import __version__, saved
 from .analysis.cli import register as register_analysis
 from .decision import Decision
-from .engine import compile
+from .engine import compile, load_engine
 from .errors import AclError, Origin, RequestError
 from .expectations import request_from_dict, run_files
 from .formats import FORMATS, load
@@ -63,7 +63,10 @@ def _add_rules_options(parser: argparse.ArgumentParser, format_flag: str = "--fo
     the rules' format as ``--rules-format``."""
     group = parser.add_argument_group("loading the rules")
     group.add_argument(
-        "--rules", required=True, metavar="FILE", help="the site's rules, any supported format"
+        "--rules",
+        required=True,
+        metavar="FILE",
+        help="the site's rules, any supported format, or an engine saved by Engine.save",
     )
     group.add_argument(
         format_flag,
@@ -89,6 +92,8 @@ def _add_rules_options(parser: argparse.ArgumentParser, format_flag: str = "--fo
 
 
 def _load_site(args: argparse.Namespace) -> Site:
+    if args.rules != "-" and saved.is_saved_engine(args.rules):
+        return load_engine(args.rules).site  # a saved engine (Engine.save) holds its site
     params: dict[str, str] = {}
     for item in args.param:
         name, sep, value = item.partition("=")

@@ -1,14 +1,28 @@
 """Request columns as they reach :meth:`acl.Engine.decide_many`: lists, numpy, pandas,
-pyarrow and dictionary-encoded ``(codes, categories)`` pairs, made into plain values."""
+pyarrow and dictionary-encoded ``(codes, categories)`` pairs, made into plain values; and
+the slices of a batch that threads decide."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import threading
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Memo", "as_column", "dictionary_encoded", "flags", "is_pair"]
+__all__ = [
+    "PARALLEL_ROWS",
+    "Memo",
+    "as_column",
+    "cpus",
+    "dictionary_encoded",
+    "flags",
+    "in_parallel",
+    "is_pair",
+    "spans",
+]
 
 
 def as_column(values: Any, n: int | None, name: str) -> list[Any]:
@@ -96,3 +110,46 @@ def flags(values: Any, n: int, name: str) -> npt.NDArray[np.uint8]:
     if array.shape != (n,):
         raise ValueError(f"{name}: expected {n} values, got shape {array.shape}")
     return np.ascontiguousarray(array.astype(bool), dtype=np.uint8)
+
+
+PARALLEL_ROWS = 1 << 18
+"""The smallest batch :meth:`acl.Engine.decide_many` splits over threads by default."""
+
+
+def cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def spans(n: int, threads: int | None) -> list[tuple[int, int]]:
+    """The slices of a batch of ``n`` rows that ``threads`` threads decide."""
+    if threads is None:
+        threads = cpus() if n >= PARALLEL_ROWS else 1
+    elif type(threads) is not int or threads < 1:
+        raise ValueError(f"threads must be a positive integer, not {threads!r}")
+    count = max(1, min(threads, n // 4096 or 1))
+    bounds = [n * k // count for k in range(count + 1)]
+    return list(itertools.pairwise(bounds))
+
+
+def in_parallel(spans: list[tuple[int, int]], run: Any) -> None:
+    """``run(a, b)`` for every span, the first in this thread and the others each in its
+    own; an exception in any is raised here."""
+    errors: list[BaseException] = []
+
+    def guarded(a: int, b: int) -> None:
+        try:
+            run(a, b)
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=guarded, args=span) for span in spans[1:]]
+    for worker in workers:
+        worker.start()
+    guarded(*spans[0])
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise errors[0]

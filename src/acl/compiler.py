@@ -246,23 +246,7 @@ class Tables:
 
     def nbytes(self) -> int:
         """The size of the arrays, counting tables that scm shares with main once."""
-        arrays: dict[int, int] = {}
-        for table in (self.v4_main, self.v6_main, self.v4_scm, self.v6_scm):
-            arrays[id(table)] = table.nbytes()
-        flat = (
-            self.list_offsets,
-            self.list_rules,
-            self.endpoint_lists,
-            self.rule_action,
-            self.rule_cond,
-            self.rule_subnet,
-            self.rule_position,
-            self.rule_collection,
-            self.rule_filter_offsets,
-            self.rule_filters,
-            self.filter_header,
-        )
-        return sum(arrays.values()) + sum(int(a.nbytes) for a in flat)
+        return sum(int(array.nbytes) for array in self.arrays())
 
 
 # ---------------------------------------------------------------------------- header filters
@@ -752,7 +736,9 @@ def tables_from_arrays(
             raise bad(f"{name}.starts_hi", f"{both} are not in strictly rising order")
         if ranges.min() < 0 or ranges.max() >= n_lists:
             raise bad(f"{name}.ranges", f"holds a list id outside 0..{n_lists - 1}")
-        if root.shape != ((1 << root_bits(n, bits)) + 1,) or not np.array_equal(root, _root(hi, lo, bits)):
+        if root.shape != ((1 << root_bits(n, bits)) + 1,) or not np.array_equal(
+            root, _root(hi, lo, bits)
+        ):
             raise bad(f"{name}.root", f"is not the root table of '{name}.starts_hi' {both}")
         collection = 1 if name.endswith("scm") and not site.scm_use_main else 0
         if holds[1 - collection][ranges].any():

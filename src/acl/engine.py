@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,18 +22,24 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from .columns import Memo, as_column, dictionary_encoded, flags, is_pair
+from . import saved
+from .columns import (
+    Memo,
+    as_column,
+    dictionary_encoded,
+    flags,
+    in_parallel,
+    is_pair,
+    spans,
+)
 from .compiler import (
     INVALID,
     LOWEST_CODE,
-    FamilyTable,
     Tables,
     build_tables,
     subnet_id,
-    tables_from_arrays,
 )
 from .decision import Decision
-from . import saved
 from .errors import ConfigError, Origin, RequestError
 from .headers import HEADER_NAMES, canonical_header
 from .model import HeadersInput, Request, Rule, Site, is_scm_host, normalize_subnet
@@ -202,49 +207,6 @@ limits X-Azure-FDID, X-FD-HealthProbe and X-Forwarded-Host filter values to 64 c
 a longer value is still decided exactly, just not remembered."""
 
 
-PARALLEL_ROWS = 1 << 18
-"""The smallest batch :meth:`Engine.decide_many` splits over threads by default."""
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def _spans(n: int, threads: int | None) -> list[tuple[int, int]]:
-    """The slices of a batch of ``n`` rows that ``threads`` threads decide."""
-    if threads is None:
-        threads = _cpus() if n >= PARALLEL_ROWS else 1
-    elif type(threads) is not int or threads < 1:
-        raise ValueError(f"threads must be a positive integer, not {threads!r}")
-    count = max(1, min(threads, n // 4096 or 1))
-    bounds = [n * k // count for k in range(count + 1)]
-    return list(zip(bounds[:-1], bounds[1:], strict=True))
-
-
-def _in_parallel(spans: list[tuple[int, int]], run: Any) -> None:
-    """``run(a, b)`` for every span, the first in this thread and the others each in its
-    own; an exception in any is raised here."""
-    errors: list[BaseException] = []
-
-    def guarded(a: int, b: int) -> None:
-        try:
-            run(a, b)
-        except BaseException as exc:  # re-raised below, in the caller's thread
-            errors.append(exc)
-
-    workers = [threading.Thread(target=guarded, args=span) for span in spans[1:]]
-    for worker in workers:
-        worker.start()
-    guarded(*spans[0])
-    for worker in workers:
-        worker.join()
-    if errors:
-        raise errors[0]
-
-
 def _key_bytes(key: tuple[str, tuple[str, ...]]) -> int:
     """What a memo key holds: its strings (the header name is shared) and its tuples."""
     return sys.getsizeof(key) + sys.getsizeof(key[1]) + sum(sys.getsizeof(v) for v in key[1])
@@ -258,6 +220,9 @@ class Engine:
     >>> engine.decide("192.0.2.1").status
     403
     """
+
+    decide: Decide
+    """Decide one request (see :class:`Decide`, and the note in ``__init__``)."""
 
     __slots__ = (
         "_digest",
@@ -726,7 +691,7 @@ class Engine:
             and not subnet.any()
             and bool((coll == coll[0]).all())
         )
-        spans = _spans(n, threads)
+        slices = spans(n, threads)
         if plain:
             kernel_plain = self._kernel.codes_plain
 
@@ -741,7 +706,7 @@ class Engine:
                     out_action[a:b],
                 )
 
-            _in_parallel(spans, run_plain)
+            in_parallel(slices, run_plain)
         elif n:
             columns = [
                 np.ascontiguousarray(c)
@@ -760,7 +725,7 @@ class Engine:
                     out_action[a:b],
                 )
 
-            _in_parallel(spans, run)
+            in_parallel(slices, run)
         return BulkDecisions(
             action=out_action,
             code=out_code,

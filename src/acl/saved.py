@@ -31,7 +31,7 @@ import mmap
 import os
 import struct
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ __all__ = [
     "SAVE_FORMAT",
     "digest_of",
     "engine_digest",
+    "is_saved_engine",
     "read_bytes",
     "read_file",
     "site_from_columns",
@@ -186,7 +187,7 @@ def site_to_columns(site: Site) -> tuple[dict[str, Any], dict[str, npt.NDArray[A
             )
         doc[group] = rows
     wide = [v >> 64 for v in values] if any(v == 6 for v in version) else [0] * len(values)
-    columns = {
+    columns: dict[str, npt.NDArray[Any]] = {
         "site.prefix_version": np.array(version, dtype=np.uint8),
         "site.prefix_hi": np.array(wide, dtype=np.uint64),
         "site.prefix_lo": np.array([v & _MASK64 for v in values], dtype=np.uint64),
@@ -199,7 +200,8 @@ def site_to_columns(site: Site) -> tuple[dict[str, Any], dict[str, npt.NDArray[A
 def _ones(count: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
     """Per value, a uint64 whose ``count`` (0 to 64) low bits are set."""
     low = (np.uint64(1) << np.minimum(count, 63).astype(np.uint64)) - np.uint64(1)
-    return np.where(count >= 64, ~np.uint64(0), low)
+    ones: npt.NDArray[np.uint64] = np.where(count >= 64, ~np.uint64(0), low)
+    return ones
 
 
 def _prefixes(columns: Mapping[str, npt.NDArray[Any]], where: Origin) -> list[Prefix]:
@@ -241,7 +243,12 @@ def _prefixes(columns: Mapping[str, npt.NDArray[Any]], where: Origin) -> list[Pr
     return [
         Prefix(v, (h << 64) | low if v == 6 else low, size, bool(flag))
         for v, h, low, size, flag in zip(
-            version.tolist(), hi.tolist(), lo.tolist(), length.tolist(), host_bits.tolist(), strict=True
+            version.tolist(),
+            hi.tolist(),
+            lo.tolist(),
+            length.tolist(),
+            host_bits.tolist(),
+            strict=True,
         )
     ]
 
@@ -470,7 +477,7 @@ def _npy(buffer: Any, start: int, size: int, name: str, where: Origin) -> npt.ND
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
         else:
             raise ValueError(f"npy version {version} is not supported")
-    except Exception as exc:  # noqa: BLE001 - numpy's header parser raises many kinds
+    except Exception as exc:
         raise ConfigError(
             f"saved engine array {name!r} is not a numpy array: {exc}", where
         ) from None
@@ -500,7 +507,7 @@ def _archive(buffer: Any, where: Origin) -> dict[str, npt.NDArray[Any]]:
     try:
         with zipfile.ZipFile(_Reader(buffer)) as archive:
             infos = archive.infolist()
-    except Exception as exc:  # noqa: BLE001 - zipfile's directory parser raises many kinds
+    except Exception as exc:
         raise ConfigError(f"not a saved acl engine: {exc}", where) from None
     names = [info.filename for info in infos]
     if "meta.npy" not in names:
@@ -511,7 +518,9 @@ def _archive(buffer: Any, where: Origin) -> dict[str, npt.NDArray[Any]]:
     for info in infos:
         name = info.filename.removesuffix(".npy")
         if name not in allowed or not info.filename.endswith(".npy"):
-            raise ConfigError(f"not a saved acl engine (unexpected member {info.filename!r:.60})", where)
+            raise ConfigError(
+                f"not a saved acl engine (unexpected member {info.filename!r:.60})", where
+            )
         if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
             raise ConfigError(
                 f"not a saved acl engine (member {info.filename!r} is compressed: "
@@ -519,12 +528,22 @@ def _archive(buffer: Any, where: Origin) -> dict[str, npt.NDArray[Any]]:
                 where,
             )
         local = info.header_offset
-        if local < 0 or local + 30 > total or bytes(memoryview(buffer)[local : local + 4]) != b"PK\x03\x04":
-            raise ConfigError(f"not a saved acl engine (member {info.filename!r} has no header)", where)
-        name_length, extra_length = struct.unpack("<HH", bytes(memoryview(buffer)[local + 26 : local + 30]))
+        if (
+            local < 0
+            or local + 30 > total
+            or bytes(memoryview(buffer)[local : local + 4]) != b"PK\x03\x04"
+        ):
+            raise ConfigError(
+                f"not a saved acl engine (member {info.filename!r} has no header)", where
+            )
+        name_length, extra_length = struct.unpack(
+            "<HH", bytes(memoryview(buffer)[local + 26 : local + 30])
+        )
         start = local + 30 + name_length + extra_length
         if start + info.file_size > total:
-            raise ConfigError(f"not a saved acl engine (member {info.filename!r} is cut short)", where)
+            raise ConfigError(
+                f"not a saved acl engine (member {info.filename!r} is cut short)", where
+            )
         arrays[name] = _npy(buffer, start, info.file_size, name, where)
     return arrays
 
@@ -616,6 +635,17 @@ def _read(buffer: Any, source: str) -> tuple[Site, Tables]:
     return site, tables
 
 
+def is_saved_engine(path: str | os.PathLike[str]) -> bool:
+    """Whether a file starts as :func:`write_file` starts one (a zip whose first member is
+    ``meta.npy``): what lets commands that take rules take a saved engine too."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(64)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") and head[30:38] == b"meta.npy"
+
+
 def read_bytes(data: bytes, source: str = "<pickle>") -> tuple[Site, Tables]:
     """The site and tables of a saved engine held in memory (the arrays point into it)."""
     return _read(data, source)
@@ -627,9 +657,7 @@ def read_file(path: str | os.PathLike[str]) -> tuple[Site, Tables]:
     try:
         with open(file, "rb") as stream:
             size = os.fstat(stream.fileno()).st_size
-            buffer: Any = (
-                mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-            )
+            buffer: Any = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
     except OSError as exc:
         raise ConfigError(
             f"cannot read engine file: {exc.strerror or exc}", Origin(file=file)

@@ -387,9 +387,7 @@ def is_synthetic(item: Mapping[str, Any]) -> bool:
     )
 
 
-def _check_priorities(
-    items: list[Any], synthetic: list[bool], path: str, ctx: Context
-) -> None:
+def _check_priorities(items: list[Any], synthetic: list[bool], path: str, ctx: Context) -> None:
     """All or nothing: every rule has a priority, or none has (each then gets 65000).
     ``synthetic[i]`` says whether ``items[i]`` is an API entry (:func:`is_synthetic`)."""
     rules = [
