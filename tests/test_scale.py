@@ -177,3 +177,33 @@ def test_commands_that_take_rules_take_a_saved_engine(
         assert main(["eval", "--rules", str(path), "--ip", "203.0.113.10"]) == 0
         outputs.append(capsys.readouterr().out)
     assert outputs[0] == outputs[1] and "'office'" in outputs[0]
+
+
+prefix_blocks = st.lists(
+    st.tuples(
+        st.sampled_from([0x0A000000, 0x0A010000, 0xC0A80100, 0xFFFFFF00])
+        | st.integers(0, 2**32 - 1),
+        st.sampled_from([0, 1, 8, 16, 24, 31, 32]) | st.integers(0, 32),
+        st.integers(0, 40),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(items=prefix_blocks, everywhere=st.lists(st.integers(0, 40), max_size=2))
+def test_the_array_partition_equals_the_sweep(
+    items: list[tuple[int, int, int]], everywhere: list[int]
+) -> None:
+    from acl.partition import partition, plain_partition_v4
+
+    blocks = [(value >> (32 - size) << (32 - size), size, rule) for value, size, rule in items]
+    unconditional = [True] * 41
+    answers = []
+    for sweep in (partition, plain_partition_v4):
+        lists: dict[tuple[int, ...], int] = {}
+        starts, ids = sweep(list(blocks), everywhere, unconditional, 32, lists)
+        by_id = {v: k for k, v in lists.items()}
+        answers.append((starts, [by_id[i] for i in ids]))
+    assert answers[0] == answers[1]

@@ -52,6 +52,7 @@ from .headers import (
     single_value,
 )
 from .model import Action, Collection, HeaderFilter, Outcome, Rule, Site, normalize_subnet
+from .partition import all_plain, partition, plain_partition_v4
 from .reference import SERVICE_ENDPOINT_BLOCKED_DETAIL
 
 __all__ = [
@@ -360,77 +361,6 @@ def _filter_key(flt: HeaderFilter) -> tuple[Any, ...]:
     return tuple(sorted(set(flt.values)))
 
 
-# ---------------------------------------------------------------------------- partition
-
-
-def _partition(
-    blocks: list[tuple[int, int, int]],
-    everywhere: list[int],
-    unconditional: Sequence[bool],
-    bits: int,
-    lists: dict[tuple[int, ...], int],
-) -> tuple[list[int], list[int]]:
-    """Partition one family: returns range starts and a candidate list id per range.
-
-    ``blocks`` holds ``(network, length, rule)`` for every prefix of every rule (rules are
-    compiled rule indexes, which follow evaluation order); ``everywhere`` the rules that
-    cover every address. A range's list is the rules covering it, in order, cut after the
-    first unconditional one. CIDR blocks are nested or disjoint, so one pass over them
-    sorted by (start, size) with a stack of the enclosing blocks finds every range; a
-    block's list is its parent's merged with its own rules.
-    """
-
-    def cut(orders: Iterable[int]) -> tuple[int, ...]:
-        out: list[int] = []
-        for k in sorted(set(orders)):
-            out.append(k)
-            if unconditional[k]:
-                break
-        return tuple(out)
-
-    starts: list[int] = []
-    ids: list[int] = []
-    stack: list[tuple[int, tuple[int, ...]]] = [((1 << bits) - 1, cut(everywhere))]
-    cursor = 0
-    blocks.sort()
-    count = len(blocks)
-    index = 0
-    while index < count or stack:
-        if index < count:
-            first, length, rule = blocks[index]
-            orders = [rule]
-            index += 1
-            while index < count and blocks[index][0] == first and blocks[index][1] == length:
-                orders.append(blocks[index][2])
-                index += 1
-            limit = first
-        else:
-            limit = 1 << bits  # no more blocks: close everything
-        while stack and stack[-1][0] < limit:
-            last, members = stack.pop()
-            if cursor <= last:
-                list_id = lists.setdefault(members, len(lists))
-                if not ids or ids[-1] != list_id:
-                    starts.append(cursor)
-                    ids.append(list_id)
-                cursor = last + 1
-        if limit == 1 << bits:
-            break
-        parent = stack[-1][1]
-        if cursor < first:
-            list_id = lists.setdefault(parent, len(lists))
-            if not ids or ids[-1] != list_id:
-                starts.append(cursor)
-                ids.append(list_id)
-            cursor = first
-        if parent and unconditional[parent[-1]] and orders[0] > parent[-1]:
-            merged = parent  # an earlier unconditional rule already decides in this block
-        else:
-            merged = cut([*parent, *orders])
-        stack.append((first + (1 << (bits - length)) - 1, merged))
-    return starts, ids
-
-
 def _family_table(starts: list[int], ids: list[int], bits: int) -> FamilyTable:
     n = len(starts)
     if bits == 32:
@@ -607,8 +537,9 @@ def build_tables(site: Site) -> Tables:
                     via_endpoint.append(rule_id)
                 for prefix in source.prefixes:
                     blocks[prefix.version].append((prefix.network, prefix.length, rule_id))
-        v4 = _family_table(*_partition(blocks[4], everywhere, unconditional, 32, lists), 32)
-        v6 = _family_table(*_partition(blocks[6], everywhere, unconditional, 128, lists), 128)
+        sweep = plain_partition_v4 if all_plain(blocks[4], everywhere, cond) else partition
+        v4 = _family_table(*sweep(blocks[4], everywhere, unconditional, 32, lists), 32)
+        v6 = _family_table(*partition(blocks[6], everywhere, unconditional, 128, lists), 128)
         built[c] = (v4, v6)
         if site.hosting != "ase":
             # AnyVnets always holds for endpoint traffic: only header filters and subnets
