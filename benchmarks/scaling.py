@@ -336,8 +336,9 @@ def _fmt_rate(rows: int, seconds: float) -> str:
 def report(results: Sequence[dict[str, Any]]) -> str:
     lines = [
         "| rules | family | json.load | acl.load | compile | pytricia build | save | "
-        "load_engine | peak RSS/rule | bulk | vs numpy | decide(str) | vs pytricia |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "load_engine | peak RSS/rule | bulk | vs numpy | decide(str) | vs pytricia | "
+        "load/json | compile/pytricia | save/json | load_engine/json |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         build = f"{r['pytricia_build']:.2f} s" if "pytricia_build" in r else "-"
@@ -348,7 +349,9 @@ def report(results: Sequence[dict[str, Any]]) -> str:
             f"{r['compile']:.2f} s | {build} | {r['save']:.2f} s | {r['load_engine']:.3f} s | "
             f"{per_rule:,.0f} B | {_fmt_rate(r['bulk_rows'], r['bulk'])} | "
             f"{r['numpy'] / r['bulk']:.1f}x | {_fmt_rate(r['single_rows'], r['single'])} | "
-            f"{peer} |"
+            f"{peer} | {r['load'] / r['json_load']:.1f}x | "
+            + (f"{r['compile'] / r['pytricia_build']:.1f}x" if "pytricia_build" in r else "-")
+            + f" | {r['save'] / r['json_load']:.1f}x | {r['load_engine'] / r['json_load']:.1f}x |"
         )
     lines += ["", "| target | wanted | measured | held |", "|---|---|---:|---|"]
     for label, wanted, value, held in targets(results):
