@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import saved
+from .collector import collector_paused
 from .columns import (
     Memo,
     as_column,
@@ -239,7 +240,10 @@ class Engine:
         self, site: Site, tables: Tables | None = None, *, kernel: str | None = None
     ) -> None:
         self._site = site
-        self._tables = tables if tables is not None else build_tables(site)
+        if tables is None:
+            with collector_paused():
+                tables = build_tables(site)
+        self._tables = tables
         self._kernel_name = kernel or KERNEL
         self._satisfied: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {}
         self._satisfied_bytes = 0

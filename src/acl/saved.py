@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .addresses import Prefix
+from .collector import collector_paused
 from .compiler import FamilyTable, Tables, tables_from_arrays
 from .errors import AclError, ConfigError, Origin
 from .formats.restrictions import header_filter
@@ -406,7 +407,8 @@ def _hash_site(h: Any, site: Site) -> None:
 
 def _members(site: Site, tables: Tables) -> dict[str, npt.NDArray[Any]]:
     """Every member of the saved engine, by name, ``meta`` and ``digest`` included."""
-    doc, columns = site_to_columns(site)
+    with collector_paused():
+        doc, columns = site_to_columns(site)
     arrays = {**table_arrays(tables), **columns}
     meta = json.dumps(
         {"format": SAVE_FORMAT, "shared_scm": tables.v4_scm is tables.v4_main, "site": doc},
@@ -578,6 +580,11 @@ class _Reader(io.RawIOBase):
 
 
 def _read(buffer: Any, source: str) -> tuple[Site, Tables]:
+    with collector_paused():
+        return _restore(buffer, source)
+
+
+def _restore(buffer: Any, source: str) -> tuple[Site, Tables]:
     where = Origin(file=source)
     arrays = _archive(buffer, where)
     meta_bytes = arrays.pop("meta").tobytes()

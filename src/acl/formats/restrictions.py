@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ..addresses import Prefix, parse_prefix, parse_subnet_mask
+from ..collector import collector_paused
 from ..errors import AddressError, ConfigError, Origin, ServiceTagError
 from ..headers import (
     HEADER_NAMES,
@@ -421,6 +422,13 @@ def parse_rules(
     ``Allow all``/``Deny all`` entry (None when there is none), and the synthetic entries
     Azure ignores: in a document sent to Azure (``ctx.document == "sent"``) such an entry is
     neither a rule nor a default."""
+    with collector_paused():
+        return _parse_rules(items, collection=collection, path=path, ctx=ctx)
+
+
+def _parse_rules(
+    items: Any, *, collection: Collection, path: str, ctx: Context
+) -> tuple[tuple[Rule, ...], Action | None, tuple[Rule, ...]]:
     if items is None:
         return (), None, ()
     if not isinstance(items, list):
