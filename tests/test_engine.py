@@ -771,18 +771,19 @@ def _repack(
     arrays: dict[str, Any], *, meta: dict[str, Any] | None = None, digest: bool = True
 ) -> bytes:
     """A saved engine from these arrays: the meta (changed as given) re-digested, as a
-    deliberate edit would be, unless ``digest`` is false."""
+    deliberate edit would be, unless ``digest`` is false (the old digest is kept)."""
     import io
     import json
 
-    from acl.engine import _digest
+    from acl import saved
 
-    body = {k: v for k, v in arrays.items() if k != "meta"}
-    doc = meta if meta is not None else json.loads(arrays["meta"].tobytes().decode())
-    if digest:
-        doc = {**doc, "digest": _digest(doc, body)}
+    body = {k: v for k, v in arrays.items() if k not in ("meta", "digest")}
+    meta_bytes = json.dumps(meta).encode() if meta is not None else arrays["meta"].tobytes()
+    old = arrays.get("digest", np.zeros(64, np.uint8))
+    new = np.frombuffer(saved.digest_of(meta_bytes, body).encode(), np.uint8)
+    members = {"meta": np.frombuffer(meta_bytes, np.uint8), "digest": new if digest else old}
     buffer = io.BytesIO()
-    np.savez(buffer, meta=np.frombuffer(json.dumps(doc).encode(), dtype=np.uint8), **body)
+    saved.write_members(buffer, {**members, **body})
     return buffer.getvalue()
 
 
@@ -792,9 +793,10 @@ def _tampered(arrays: dict[str, np.ndarray]) -> dict[str, tuple[bytes, str]]:
 
     cases: dict[str, tuple[bytes, str]] = {}
     for name, array in arrays.items():
-        if name == "meta":
+        if name in ("meta", "digest"):
             continue
         field = name.rpartition(".")[2]
+        site_column = name.startswith("site.")
 
         def case(
             label: str,
@@ -826,6 +828,8 @@ def _tampered(arrays: dict[str, np.ndarray]) -> dict[str, tuple[bytes, str]]:
             low = array.copy()
             low[0] = -1
             case("negative", low)
+        if site_column:
+            continue  # the site's own data: a digested edit is a deliberate one (see below)
         if len(array) >= 2:
             case("reversed", array[::-1].copy())
         if field in ("ranges", "root", "list_rules", "list_offsets", "starts_lo"):
@@ -860,6 +864,20 @@ def _tampered(arrays: dict[str, np.ndarray]) -> dict[str, tuple[bytes, str]]:
     )
     ranges = arrays["v4_main.ranges"].copy()
     ranges[0] = (ranges[0] + 1) % (len(arrays["list_offsets"]) - 1)
+    for column, value, pattern in (
+        ("site.prefix_version", 5, "neither 4 nor 6"),
+        ("site.prefix_length", 200, "malformed prefix length"),
+        ("site.prefix_lo", 1, "host bits"),
+    ):
+        edited = arrays[column].copy()
+        short = np.nonzero(arrays["site.prefix_length"] < 32)[0]  # a prefix with host bits
+        if len(short):
+            edited[short[0]] |= value
+            cases[f"{column}:bad"] = (_repack({**arrays, column: edited}), pattern)
+    cases["digest:zeroed"] = (
+        _repack({k: v for k, v in arrays.items() if k != "digest"}, digest=False),
+        "digest does not match",
+    )
     cases["v4_main.ranges:undigested"] = (
         _repack({**arrays, "v4_main.ranges": ranges}, digest=False),
         "digest does not match",
@@ -940,7 +958,7 @@ def test_tampered_saved_engines_are_refused(tmp_path: Path, use_main: bool) -> N
 
         site = site_from_dict({**site_to_dict(site), "scm_use_main": True})
     engine = acl.compile(site)
-    good = acl.engine._to_bytes(engine)
+    good = acl.saved.to_bytes(engine.site, engine.tables)
     arrays = _members(good)
     cases = _tampered(arrays)
     folder = tmp_path / "files"

@@ -1,7 +1,8 @@
 # cython: freethreading_compatible = False
-"""The compiled kernel: address parsing in C and first-match decisions over the tables.
+"""The compiled decision kernel: first-match decisions over the tables (addresses are parsed
+by :mod:`acl._addr`, shared with the log scanners).
 
-Everything here reads the flat arrays that :func:`acl.compile.build_tables` makes; no rule
+Everything here reads the flat arrays that :func:`acl.compiler.build_tables` makes; no rule
 kind is looked at. Python wrappers (in :mod:`acl.engine`) check dtypes, shapes and
 contiguity and allocate the outputs; the loops below take typed memoryviews, run without
 the GIL and cannot raise.
@@ -46,6 +47,22 @@ cdef struct Family:
     const uint64_t* lo
     const int32_t* ranges
     const uint32_t* root
+    int shift                    # address bits below the root's: 32 or 64 minus its width
+
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define ACL_PREFETCH(p) __builtin_prefetch((const void*)(p), 0, 0)
+    #else
+    #define ACL_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void ACL_PREFETCH(const void* p) noexcept nogil
+
+
+cdef enum:
+    LANES = 16                   # lookups in flight at once in the bulk loops
 
 
 cdef struct Ctx:
@@ -57,9 +74,12 @@ cdef struct Ctx:
 
 
 cdef inline Py_ssize_t _range_v4(const Family* t, uint32_t a) noexcept nogil:
-    cdef uint32_t c = a >> ROOT_SHIFT_V4
-    cdef Py_ssize_t lo = t.root[c]
-    cdef Py_ssize_t hi = t.root[c + 1]
+    cdef uint32_t c = a >> t.shift
+    return _search_v4(t, a, t.root[c], t.root[c + 1])
+
+
+cdef inline Py_ssize_t _search_v4(const Family* t, uint32_t a, Py_ssize_t lo,
+                                  Py_ssize_t hi) noexcept nogil:
     cdef Py_ssize_t mid
     while lo < hi:
         mid = (lo + hi + 1) >> 1
@@ -71,9 +91,12 @@ cdef inline Py_ssize_t _range_v4(const Family* t, uint32_t a) noexcept nogil:
 
 
 cdef inline Py_ssize_t _range_v6(const Family* t, uint64_t ah, uint64_t al) noexcept nogil:
-    cdef uint64_t c = ah >> ROOT_SHIFT_V6
-    cdef Py_ssize_t lo = t.root[c]
-    cdef Py_ssize_t hi = t.root[c + 1]
+    cdef uint64_t c = ah >> t.shift
+    return _search_v6(t, ah, al, t.root[c], t.root[c + 1])
+
+
+cdef inline Py_ssize_t _search_v6(const Family* t, uint64_t ah, uint64_t al, Py_ssize_t lo,
+                                  Py_ssize_t hi) noexcept nogil:
     cdef Py_ssize_t mid
     while lo < hi:
         mid = (lo + hi + 1) >> 1
@@ -82,6 +105,122 @@ cdef inline Py_ssize_t _range_v6(const Family* t, uint64_t ah, uint64_t al) noex
         else:
             hi = mid - 1
     return lo
+
+
+cdef struct Plain:
+    const Family* fam4
+    const Family* fam6
+    const int32_t* plain4        # per range: the code when no condition can hold
+    const int32_t* plain6
+    const uint8_t* action        # code -> action (codes >= -4)
+    uint8_t default_action
+    bint public_disabled
+
+
+cdef inline uint8_t _plain_action(const Plain* p, int32_t code) noexcept nogil:
+    return p.action[code] if code != CODE_DEFAULT else p.default_action
+
+
+cdef void _plain_v4(const Plain* p, const uint32_t* v4, Py_ssize_t n, int32_t* out_code,
+                    uint8_t* out_action) noexcept nogil:
+    """Plain IPv4 lookups, LANES at a time: each step's loads for the whole group are
+    prefetched before any is used, so the cache misses of a group overlap."""
+    cdef const Family* t = p.fam4
+    cdef Py_ssize_t i = 0, k, m
+    cdef Py_ssize_t lo[LANES]
+    cdef Py_ssize_t hi[LANES]
+    cdef uint32_t c
+    cdef int32_t code
+    if p.public_disabled:
+        for i in range(n):
+            out_code[i] = CODE_PUBLIC_ACCESS_DISABLED
+            out_action[i] = 0
+        return
+    while i < n:
+        m = n - i if n - i < LANES else LANES
+        for k in range(m):
+            ACL_PREFETCH(&t.root[v4[i + k] >> t.shift])
+        for k in range(m):
+            c = v4[i + k] >> t.shift
+            lo[k] = t.root[c]
+            hi[k] = t.root[c + 1]
+            ACL_PREFETCH(&t.starts32[(lo[k] + hi[k] + 1) >> 1])
+        for k in range(m):
+            lo[k] = _search_v4(t, v4[i + k], lo[k], hi[k])
+            ACL_PREFETCH(&p.plain4[lo[k]])
+        for k in range(m):
+            code = p.plain4[lo[k]]
+            out_code[i + k] = code
+            out_action[i + k] = _plain_action(p, code)
+        i += m
+
+
+cdef void _plain_mixed(const Plain* p, const uint8_t* version, const uint64_t* ah,
+                       const uint64_t* al, Py_ssize_t n, int32_t* out_code,
+                       uint8_t* out_action) noexcept nogil:
+    """Plain lookups of parsed addresses (IPv4, IPv4-mapped, IPv6 or invalid), LANES at a
+    time as in :func:`_plain_v4`."""
+    cdef Py_ssize_t i = 0, k, m
+    cdef Py_ssize_t lo[LANES]
+    cdef Py_ssize_t hi[LANES]
+    cdef int kind[LANES]         # 0: decided already; 4 or 6: the family to look up
+    cdef uint64_t kh[LANES]
+    cdef uint64_t kl[LANES]
+    cdef const Family* t4 = p.fam4
+    cdef const Family* t6 = p.fam6
+    cdef uint64_t c
+    cdef int32_t code
+    while i < n:
+        m = n - i if n - i < LANES else LANES
+        for k in range(m):
+            kind[k] = 0
+            if version[i + k] == 0:
+                out_code[i + k] = CODE_INVALID
+            elif p.public_disabled:
+                out_code[i + k] = CODE_PUBLIC_ACCESS_DISABLED
+            elif version[i + k] == 4:
+                kind[k] = 4
+                kl[k] = al[i + k] & <uint64_t>0xFFFFFFFFU
+            elif ah[i + k] == 0 and (al[i + k] >> 32) == <uint64_t>0xFFFFU:
+                kind[k] = 4  # an IPv4-mapped address is the IPv4 address
+                kl[k] = al[i + k] & <uint64_t>0xFFFFFFFFU
+            else:
+                kind[k] = 6
+                kh[k] = ah[i + k]
+                kl[k] = al[i + k]
+            if kind[k] == 4:
+                ACL_PREFETCH(&t4.root[kl[k] >> t4.shift])
+            elif kind[k] == 6:
+                ACL_PREFETCH(&t6.root[kh[k] >> t6.shift])
+        for k in range(m):
+            if kind[k] == 4:
+                c = kl[k] >> t4.shift
+                lo[k] = t4.root[c]
+                hi[k] = t4.root[c + 1]
+                ACL_PREFETCH(&t4.starts32[(lo[k] + hi[k] + 1) >> 1])
+            elif kind[k] == 6:
+                c = kh[k] >> t6.shift
+                lo[k] = t6.root[c]
+                hi[k] = t6.root[c + 1]
+                ACL_PREFETCH(&t6.hi[(lo[k] + hi[k] + 1) >> 1])
+                ACL_PREFETCH(&t6.lo[(lo[k] + hi[k] + 1) >> 1])
+        for k in range(m):
+            if kind[k] == 4:
+                lo[k] = _search_v4(t4, <uint32_t>kl[k], lo[k], hi[k])
+                ACL_PREFETCH(&p.plain4[lo[k]])
+            elif kind[k] == 6:
+                lo[k] = _search_v6(t6, kh[k], kl[k], lo[k], hi[k])
+                ACL_PREFETCH(&p.plain6[lo[k]])
+        for k in range(m):
+            if kind[k] == 4:
+                code = p.plain4[lo[k]]
+            elif kind[k] == 6:
+                code = p.plain6[lo[k]]
+            else:
+                code = out_code[i + k]
+            out_code[i + k] = code
+            out_action[i + k] = _plain_action(p, code) if kind[k] else 0
+        i += m
 
 
 cdef class Kernel:
@@ -139,6 +278,7 @@ cdef class Kernel:
             self.fam4[c].ranges = &i32[0]
             u32 = arr(t4.root, np.uint32)
             self.fam4[c].root = &u32[0]
+            self.fam4[c].shift = 32 - t4.root_bits
             t6 = tables.family(c, 6)
             u64 = arr(t6.starts_hi, np.uint64)
             self.fam6[c].hi = &u64[0]
@@ -148,6 +288,7 @@ cdef class Kernel:
             self.fam6[c].ranges = &i32[0]
             u32 = arr(t6.root, np.uint32)
             self.fam6[c].root = &u32[0]
+            self.fam6[c].shift = 64 - t6.root_bits
             self.defaults[c] = tables.defaults[c]
         i32 = arr(tables.list_offsets, np.int32)
         self.list_off = &i32[0]
@@ -171,15 +312,8 @@ cdef class Kernel:
             self.endpoint_list[c] = tables.endpoint_lists[c]
         self.nrules = len(tables.rules)
         # The common bulk case (no headers, endpoints or subnets) needs one lookup per row.
-        offsets = np.asarray(tables.list_offsets)
-        members = np.asarray(tables.list_rules)
-        conds = np.asarray(tables.rule_cond)
-        plain_by_list = np.full(max(len(offsets) - 1, 1), -1, dtype=np.int32)
-        for list_id in range(len(offsets) - 1):
-            for k in range(offsets[list_id], offsets[list_id + 1]):
-                if conds[members[k]] == 0:
-                    plain_by_list[list_id] = members[k]
-                    break
+        from acl.compiler import plain_codes
+        plain_by_list = plain_codes(tables.list_offsets, tables.list_rules, tables.rule_cond)
         for c in range(2):
             i32 = arr(plain_by_list[np.asarray(tables.family(c, 4).ranges)], np.int32)
             self.plain4[c] = &i32[0]
@@ -394,8 +528,6 @@ cdef class Kernel:
         """The common case: one collection, no headers, endpoints or subnets. Either ``v4``
         (all IPv4) or ``version``/``hi``/``lo`` has the batch's length."""
         cdef Py_ssize_t n = out_code.shape[0]
-        cdef Py_ssize_t i
-        cdef int32_t code
         cdef bint only_v4 = v4.shape[0] == n
         if out_action.shape[0] != n:
             raise ValueError("output arrays do not have the batch's length")
@@ -403,34 +535,21 @@ cdef class Kernel:
             raise ValueError("address columns do not have the batch's length")
         if coll not in (0, 1):
             raise ValueError("collection must be 0 (main) or 1 (scm)")
-        cdef const Family* fam4 = &self.fam4[coll]
-        cdef const Family* fam6 = &self.fam6[coll]
-        cdef const int32_t* plain4 = self.plain4[coll]
-        cdef const int32_t* plain6 = self.plain6[coll]
-        cdef const uint8_t* action = self.code_action + 4
-        cdef uint8_t default_action = self.defaults[coll]
+        if n == 0:
+            return
+        cdef Plain p
+        p.fam4 = &self.fam4[coll]
+        p.fam6 = &self.fam6[coll]
+        p.plain4 = self.plain4[coll]
+        p.plain6 = self.plain6[coll]
+        p.action = self.code_action + 4
+        p.default_action = self.defaults[coll]
+        p.public_disabled = self.public_disabled
         with nogil:
-            if only_v4 and not self.public_disabled:
-                for i in range(n):
-                    code = plain4[_range_v4(fam4, v4[i])]
-                    out_code[i] = code
-                    out_action[i] = action[code] if code != CODE_DEFAULT else default_action
+            if only_v4:
+                _plain_v4(&p, &v4[0], n, &out_code[0], &out_action[0])
             else:
-                for i in range(n):
-                    if not only_v4 and version[i] == 0:
-                        code = CODE_INVALID
-                    elif self.public_disabled:
-                        code = CODE_PUBLIC_ACCESS_DISABLED
-                    elif only_v4:
-                        code = plain4[_range_v4(fam4, v4[i])]
-                    elif version[i] == 4:
-                        code = plain4[_range_v4(fam4, <uint32_t>lo[i])]
-                    elif hi[i] == 0 and (lo[i] >> 32) == <uint64_t>0xFFFFU:
-                        code = plain4[_range_v4(fam4, <uint32_t>(lo[i] & <uint64_t>0xFFFFFFFFU))]
-                    else:
-                        code = plain6[_range_v6(fam6, hi[i], lo[i])]
-                    out_code[i] = code
-                    out_action[i] = action[code] if code != CODE_DEFAULT else default_action
+                _plain_mixed(&p, &version[0], &hi[0], &lo[0], n, &out_code[0], &out_action[0])
 
     # ---------------------------------------------------------------- parsing columns
 

@@ -23,6 +23,7 @@ from .compiler import (
     SERVICE_ENDPOINT_BLOCKED,
     FamilyTable,
     Tables,
+    plain_codes,
 )
 from .errors import AddressError
 
@@ -49,7 +50,7 @@ def parse_address(text: object) -> tuple[int, int]:
 
 def _range(table: FamilyTable, version: int, value: int) -> int:
     if version == 4:
-        chunk = value >> 16
+        chunk = value >> (32 - table.root_bits)
         lo, hi = int(table.root[chunk]), int(table.root[chunk + 1])
         starts = table.starts_lo
         while lo < hi:
@@ -60,7 +61,7 @@ def _range(table: FamilyTable, version: int, value: int) -> int:
                 hi = mid - 1
         return lo
     ah, al = value >> 64, value & U64
-    chunk = ah >> 48
+    chunk = ah >> (64 - table.root_bits)
     lo, hi = int(table.root[chunk]), int(table.root[chunk + 1])
     while lo < hi:
         mid = (lo + hi + 1) >> 1
@@ -89,14 +90,7 @@ class Kernel:
         self._slow = slow
         self._is_scm_host = is_scm_host
         self._nrules = len(tables.rules)
-        offsets, rules, cond = tables.list_offsets, tables.list_rules, tables.rule_cond
-        plain = np.full(max(len(offsets) - 1, 1), DEFAULT, dtype=np.int32)
-        for list_id in range(len(offsets) - 1):
-            for k in range(int(offsets[list_id]), int(offsets[list_id + 1])):
-                if cond[rules[k]] == 0:
-                    plain[list_id] = rules[k]
-                    break
-        self._plain = plain
+        self._plain = plain_codes(tables.list_offsets, tables.list_rules, tables.rule_cond)
         self._actions = np.append(tables.rule_action, np.uint8(0))  # never empty
 
     def arrays(self) -> list[Any]:

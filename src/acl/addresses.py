@@ -19,6 +19,8 @@ Prefix('10.0.0.0/8')
 from __future__ import annotations
 
 import ipaddress
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import AddressError, Origin, quote
@@ -170,6 +172,35 @@ class Prefix:
         return f"Prefix({str(self)!r})"
 
 
+def _python_address(text: str) -> tuple[int, int]:
+    value = _parse_v4(text)
+    return (0, 0) if value is None else (4, value)
+
+
+def _select_quick() -> Callable[[str], tuple[int, int]]:
+    """The compiled parser's ``parse_address`` (``(0, 0)`` when invalid; it is strict like
+    :func:`_parse_v4` for dotted quads), or the Python one when the kernel is not built or
+    ``ACL_NO_EXTENSIONS`` is set."""
+    if os.environ.get("ACL_NO_EXTENSIONS", "") not in ("", "0"):
+        return _python_address
+    try:
+        from . import _fast
+    except ImportError:
+        return _python_address
+    quick: Callable[[str], tuple[int, int]] = _fast.parse_address
+    return quick
+
+
+def _first_quick(text: str) -> tuple[int, int]:
+    global _quick_address
+    _quick_address = _select_quick()  # resolved on first use: _fast imports this module
+    return _quick_address(text)
+
+
+_quick_address: Callable[[str], tuple[int, int]] = _first_quick
+"""``(4, value)`` of a dotted quad, else ``(0, 0)`` (IPv6 text is not read here)."""
+
+
 def _parse_length(text: str, bits: int) -> int | None:
     if not text or len(text) > 3 or not _DIGITS.issuperset(text):
         return None
@@ -194,6 +225,15 @@ def parse_prefix(text: str, *, origin: Origin | None = None, what: str = "CIDR")
     if not isinstance(text, str):
         raise AddressError(f"{what} {quote(text)} is not a string", origin)
     address, slash, length_text = text.partition("/")
+    if ":" not in address:
+        # The common case, a dotted quad, through the compiled parser (as strict as
+        # _parse_v4); anything it refuses takes the path below, which says why.
+        version, value = _quick_address(address)
+        if version == 4:
+            length = _parse_length(length_text, V4_BITS) if slash else V4_BITS
+            if length is not None:
+                hostmask = (1 << (V4_BITS - length)) - 1
+                return Prefix(4, value & ~hostmask, length, bool(value & hostmask))
     try:
         version, value = parse_address(address, map_v4=False, origin=origin, what=what)
     except AddressError as exc:

@@ -52,6 +52,7 @@ from .headers import (
     single_value,
 )
 from .model import Action, Collection, HeaderFilter, Outcome, Rule, Site, normalize_subnet
+from .partition import all_plain, partition, plain_partition_v4
 from .reference import SERVICE_ENDPOINT_BLOCKED_DETAIL
 
 __all__ = [
@@ -67,6 +68,9 @@ __all__ = [
     "HeaderIndex",
     "Tables",
     "build_tables",
+    "plain_codes",
+    "root_bits",
+    "tables_from_arrays",
 ]
 
 COND_HEADERS = 1
@@ -89,7 +93,11 @@ REASON_CODES = {
     SERVICE_ENDPOINT_BLOCKED: "service-endpoint-blocked",
 }
 
-ROOT_BITS = 16
+ROOT_BITS = 8
+"""The narrowest root table: 2**8 entries."""
+MAX_ROOT_BITS = 24
+"""The widest root table (2**24 entries, 64 MiB): a root widens with the table, one bit per
+doubling of the ranges, so that each root entry leads to about one range."""
 COLLECTIONS: tuple[Collection, Collection] = ("main", "scm")
 U64 = (1 << 64) - 1
 
@@ -103,9 +111,10 @@ class FamilyTable:
 
     ``starts_hi``/``starts_lo`` are the first addresses of the elementary ranges, sorted
     (IPv4: ``starts_lo`` holds the address, ``starts_hi`` is all zeros; IPv6: the high and
-    low 64 bits). ``ranges[i]`` is the candidate list id of range ``i``. ``root[c]`` is the
-    index of the range holding the first address whose top 16 bits are ``c``; the range of
-    an address lies between ``root[c]`` and ``root[c + 1]``.
+    low 64 bits). ``ranges[i]`` is the candidate list id of range ``i``. ``root`` has
+    ``2**b + 1`` entries (:attr:`root_bits` ``b``, from 8 to 24: two root entries per range, up to 2**24):
+    ``root[c]`` is the index of the range holding the first address whose top ``b`` bits
+    are ``c``; the range of an address lies between ``root[c]`` and ``root[c + 1]``.
     """
 
     bits: int
@@ -113,6 +122,11 @@ class FamilyTable:
     starts_lo: npt.NDArray[np.uint64]
     ranges: I32
     root: npt.NDArray[np.uint32]
+
+    @property
+    def root_bits(self) -> int:
+        """How many top address bits index the root table."""
+        return (len(self.root) - 1).bit_length() - 1
 
     @property
     def starts_v4(self) -> npt.NDArray[np.uint32]:
@@ -233,23 +247,7 @@ class Tables:
 
     def nbytes(self) -> int:
         """The size of the arrays, counting tables that scm shares with main once."""
-        arrays: dict[int, int] = {}
-        for table in (self.v4_main, self.v6_main, self.v4_scm, self.v6_scm):
-            arrays[id(table)] = table.nbytes()
-        flat = (
-            self.list_offsets,
-            self.list_rules,
-            self.endpoint_lists,
-            self.rule_action,
-            self.rule_cond,
-            self.rule_subnet,
-            self.rule_position,
-            self.rule_collection,
-            self.rule_filter_offsets,
-            self.rule_filters,
-            self.filter_header,
-        )
-        return sum(arrays.values()) + sum(int(a.nbytes) for a in flat)
+        return sum(int(array.nbytes) for array in self.arrays())
 
 
 # ---------------------------------------------------------------------------- header filters
@@ -363,77 +361,6 @@ def _filter_key(flt: HeaderFilter) -> tuple[Any, ...]:
     return tuple(sorted(set(flt.values)))
 
 
-# ---------------------------------------------------------------------------- partition
-
-
-def _partition(
-    blocks: list[tuple[int, int, int]],
-    everywhere: list[int],
-    unconditional: Sequence[bool],
-    bits: int,
-    lists: dict[tuple[int, ...], int],
-) -> tuple[list[int], list[int]]:
-    """Partition one family: returns range starts and a candidate list id per range.
-
-    ``blocks`` holds ``(network, length, rule)`` for every prefix of every rule (rules are
-    compiled rule indexes, which follow evaluation order); ``everywhere`` the rules that
-    cover every address. A range's list is the rules covering it, in order, cut after the
-    first unconditional one. CIDR blocks are nested or disjoint, so one pass over them
-    sorted by (start, size) with a stack of the enclosing blocks finds every range; a
-    block's list is its parent's merged with its own rules.
-    """
-
-    def cut(orders: Iterable[int]) -> tuple[int, ...]:
-        out: list[int] = []
-        for k in sorted(set(orders)):
-            out.append(k)
-            if unconditional[k]:
-                break
-        return tuple(out)
-
-    starts: list[int] = []
-    ids: list[int] = []
-    stack: list[tuple[int, tuple[int, ...]]] = [((1 << bits) - 1, cut(everywhere))]
-    cursor = 0
-    blocks.sort()
-    count = len(blocks)
-    index = 0
-    while index < count or stack:
-        if index < count:
-            first, length, rule = blocks[index]
-            orders = [rule]
-            index += 1
-            while index < count and blocks[index][0] == first and blocks[index][1] == length:
-                orders.append(blocks[index][2])
-                index += 1
-            limit = first
-        else:
-            limit = 1 << bits  # no more blocks: close everything
-        while stack and stack[-1][0] < limit:
-            last, members = stack.pop()
-            if cursor <= last:
-                list_id = lists.setdefault(members, len(lists))
-                if not ids or ids[-1] != list_id:
-                    starts.append(cursor)
-                    ids.append(list_id)
-                cursor = last + 1
-        if limit == 1 << bits:
-            break
-        parent = stack[-1][1]
-        if cursor < first:
-            list_id = lists.setdefault(parent, len(lists))
-            if not ids or ids[-1] != list_id:
-                starts.append(cursor)
-                ids.append(list_id)
-            cursor = first
-        if parent and unconditional[parent[-1]] and orders[0] > parent[-1]:
-            merged = parent  # an earlier unconditional rule already decides in this block
-        else:
-            merged = cut([*parent, *orders])
-        stack.append((first + (1 << (bits - length)) - 1, merged))
-    return starts, ids
-
-
 def _family_table(starts: list[int], ids: list[int], bits: int) -> FamilyTable:
     n = len(starts)
     if bits == 32:
@@ -445,17 +372,26 @@ def _family_table(starts: list[int], ids: list[int], bits: int) -> FamilyTable:
     return FamilyTable(bits, hi, lo, np.array(ids, dtype=np.int32), _root(hi, lo, bits))
 
 
+def root_bits(ranges: int, bits: int = 32) -> int:
+    """The root table width for a table of ``ranges`` ranges (see :data:`MAX_ROOT_BITS`).
+    IPv6 gets three bits more: every public address lies in ``2000::/3``, an eighth of the
+    space, so only an eighth of its root entries see traffic."""
+    extra = 3 if bits == 128 else 0
+    return min(MAX_ROOT_BITS, max(ROOT_BITS, (max(ranges, 1) - 1).bit_length() + 1 + extra))
+
+
 def _root(
     hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64], bits: int
 ) -> npt.NDArray[np.uint32]:
     """The root table of sorted range starts (see :class:`FamilyTable`)."""
     n = len(lo)
+    width = root_bits(n, bits)
     if bits == 32:
-        keys = np.arange(1 << ROOT_BITS, dtype=np.uint64) << np.uint64(32 - ROOT_BITS)
+        keys = np.arange(1 << width, dtype=np.uint64) << np.uint64(32 - width)
         root = np.searchsorted(lo, keys, side="right").astype(np.int64) - 1
     else:
         # A chunk's first address has low 64 bits of zero; a start equal to it counts.
-        keys = np.arange(1 << ROOT_BITS, dtype=np.uint64) << np.uint64(64 - ROOT_BITS)
+        keys = np.arange(1 << width, dtype=np.uint64) << np.uint64(64 - width)
         below = np.searchsorted(hi, keys, side="left")
         equal_zero = np.searchsorted(hi, keys, side="right")
         root = below.astype(np.int64) - 1
@@ -601,8 +537,9 @@ def build_tables(site: Site) -> Tables:
                     via_endpoint.append(rule_id)
                 for prefix in source.prefixes:
                     blocks[prefix.version].append((prefix.network, prefix.length, rule_id))
-        v4 = _family_table(*_partition(blocks[4], everywhere, unconditional, 32, lists), 32)
-        v6 = _family_table(*_partition(blocks[6], everywhere, unconditional, 128, lists), 128)
+        sweep = plain_partition_v4 if all_plain(blocks[4], everywhere, cond) else partition
+        v4 = _family_table(*sweep(blocks[4], everywhere, unconditional, 32, lists), 32)
+        v6 = _family_table(*partition(blocks[6], everywhere, unconditional, 128, lists), 128)
         built[c] = (v4, v6)
         if site.hosting != "ase":
             # AnyVnets always holds for endpoint traffic: only header filters and subnets
@@ -730,7 +667,9 @@ def tables_from_arrays(
             raise bad(f"{name}.starts_hi", f"{both} are not in strictly rising order")
         if ranges.min() < 0 or ranges.max() >= n_lists:
             raise bad(f"{name}.ranges", f"holds a list id outside 0..{n_lists - 1}")
-        if root.shape != ((1 << ROOT_BITS) + 1,) or not np.array_equal(root, _root(hi, lo, bits)):
+        if root.shape != ((1 << root_bits(n, bits)) + 1,) or not np.array_equal(
+            root, _root(hi, lo, bits)
+        ):
             raise bad(f"{name}.root", f"is not the root table of '{name}.starts_hi' {both}")
         collection = 1 if name.endswith("scm") and not site.scm_use_main else 0
         if holds[1 - collection][ranges].any():
@@ -763,6 +702,19 @@ def _checked(
         expected = f"expected a 1-d {np.dtype(dtype)} array"
         raise bad(name, f"has dtype {value.dtype} and shape {value.shape}, {expected}")
     return value
+
+
+def plain_codes(list_offsets: I32, list_rules: I32, rule_cond: U8) -> I32:
+    """Per candidate list, its first rule without conditions, or :data:`DEFAULT`: the code of
+    every request no condition can hold for (no headers, endpoint or subnet)."""
+    n_lists = len(list_offsets) - 1
+    plain = np.full(max(n_lists, 1), DEFAULT, dtype=np.int32)
+    if len(list_rules):
+        owner = np.repeat(np.arange(n_lists), np.diff(list_offsets))
+        at = np.nonzero(np.asarray(rule_cond)[list_rules] == 0)[0]
+        lists, first = np.unique(owner[at], return_index=True)
+        plain[lists] = np.asarray(list_rules)[at[first]]
+    return plain
 
 
 def subnet_id(tables: Tables, subnet: str | None) -> int:

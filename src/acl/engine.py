@@ -11,40 +11,52 @@ The kernel is the Cython extension :mod:`acl._fast` when it is built and
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import io
-import json
 import os
 import sys
-import zipfile
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from . import saved
+from .collector import collector_paused
+from .columns import (
+    Memo,
+    as_column,
+    dictionary_encoded,
+    flags,
+    in_parallel,
+    is_pair,
+    spans,
+)
 from .compiler import (
     INVALID,
     LOWEST_CODE,
-    FamilyTable,
     Tables,
     build_tables,
     subnet_id,
-    tables_from_arrays,
 )
 from .decision import Decision
-from .errors import AclError, ConfigError, Origin, RequestError
+from .errors import ConfigError, Origin, RequestError
 from .headers import HEADER_NAMES, canonical_header
-from .model import HeadersInput, Request, Site, is_scm_host, normalize_subnet
+from .model import HeadersInput, Request, Rule, Site, is_scm_host, normalize_subnet
 from .reference import evaluate
-from .serialize import site_from_dict, site_to_dict
+from .saved import ARRAY_FIELDS, FAMILIES, SAVE_FORMAT
 
-__all__ = ["KERNEL", "BulkDecisions", "Engine", "compile", "load_engine"]
+__all__ = [
+    "ARRAY_FIELDS",
+    "FAMILIES",
+    "KERNEL",
+    "SAVE_FORMAT",
+    "BulkDecisions",
+    "Engine",
+    "compile",
+    "load_engine",
+]
 
 
 def _select_kernel() -> tuple[str, Any]:
@@ -82,6 +94,22 @@ def _kernel_class(name: str | None) -> Any:
 
         return _fast.Kernel
     raise ValueError(f"kernel {name!r} is unknown: expected one of {', '.join(KERNELS)}")
+
+
+class Decide(Protocol):
+    """The signature of :attr:`Engine.decide`."""
+
+    def __call__(
+        self,
+        request: Request | str,
+        *,
+        host: str | None = None,
+        headers: HeadersInput = None,
+        subnet: str | None = None,
+        service_endpoint: bool = False,
+        private_endpoint: bool = False,
+        explain: bool = False,
+    ) -> Decision: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,93 +191,6 @@ class BulkDecisions:
         return {int(v): int(c) for v, c in zip(values, counts, strict=True)}
 
 
-def _as_column(values: Any, n: int | None, name: str) -> list[Any]:
-    """A column of Python values (str/None) from a list, numpy array, pandas or pyarrow, or
-    a ``(codes, categories)`` pair (code -1: None)."""
-    encoded = _dictionary_encoded(values) if _is_pair(values) else None
-    if encoded is not None:
-        table = [*encoded[1], None]
-        out = [table[c] for c in encoded[0].tolist()]
-    elif hasattr(values, "to_pylist"):
-        out = list(values.to_pylist())
-    elif hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
-        out = list(values.to_numpy(dtype=object))
-    elif isinstance(values, np.ndarray):
-        out = values.tolist()
-    elif isinstance(values, list):
-        out = values
-    elif isinstance(values, tuple):
-        out = list(values)
-    else:
-        raise TypeError(
-            f"{name}: expected a column (list, numpy, pandas or pyarrow), got {type(values).__name__}"
-        )
-    if n is not None and len(out) != n:
-        raise ValueError(f"{name}: {len(out)} values for {n} requests")
-    if isinstance(values, np.ndarray) and values.dtype.kind == "S":
-        out = [v.decode("utf-8", "replace") for v in out]
-    return out
-
-
-def _is_pair(values: Any) -> bool:
-    """Whether ``values`` is a pair of arrays (``(hi, lo)``, ``(codes, categories)``), not a
-    two-row column given as a tuple: a column's cells are text or None, never sequences."""
-    return (
-        isinstance(values, tuple)
-        and len(values) == 2
-        and not isinstance(values[0], (str, bytes, type(None)))
-        and hasattr(values[0], "__len__")
-    )
-
-
-def _dictionary_encoded(values: Any) -> tuple[npt.NDArray[np.int64], list[Any]] | None:
-    """``(codes, categories)`` of a dictionary-encoded column, or None.
-
-    Accepts a ``(codes, categories)`` pair, a pyarrow DictionaryArray and a pandas
-    Categorical (or categorical Series). Code -1 (or a null) means absent.
-    """
-    if _is_pair(values):
-        codes, categories = values
-    elif hasattr(values, "indices") and hasattr(values, "dictionary"):  # pyarrow
-        codes = values.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        categories = values.dictionary.to_pylist()
-    elif hasattr(values, "cat") and hasattr(values.cat, "codes"):  # pandas Series
-        codes, categories = values.cat.codes.to_numpy(), list(values.cat.categories)
-    elif hasattr(values, "codes") and hasattr(values, "categories"):  # pandas Categorical
-        codes, categories = np.asarray(values.codes), list(values.categories)
-    else:
-        return None
-    array = np.asarray(codes, dtype=np.int64)
-    if array.ndim != 1 or (array.size and (array.min() < -1 or array.max() >= len(categories))):
-        raise ValueError("dictionary codes must be 1-d and index the categories (-1: absent)")
-    return array, list(categories)
-
-
-class _Memo(dict):  # type: ignore[type-arg]
-    """A dict that computes a missing value once: ``map(memo.__getitem__, column)`` maps a
-    column in C, calling Python only for each distinct value."""
-
-    def __init__(self, compute: Any) -> None:
-        super().__init__()
-        self._compute = compute
-
-    def __missing__(self, key: Any) -> Any:
-        value = self._compute(key)
-        self[key] = value
-        return value
-
-
-def _flags(values: Any, n: int, name: str) -> npt.NDArray[np.uint8]:
-    if values is None:
-        return np.zeros(1, dtype=np.uint8)
-    if isinstance(values, (bool, np.bool_)):
-        return np.array([bool(values)], dtype=np.uint8)
-    array = np.asarray(values)
-    if array.shape != (n,):
-        raise ValueError(f"{name}: expected {n} values, got shape {array.shape}")
-    return np.ascontiguousarray(array.astype(bool), dtype=np.uint8)
-
-
 MEMO_BYTES = 1 << 20
 """The most bytes of header text (keys, counted with ``sys.getsizeof``) an engine's memo of
 header answers holds: 1 MiB. When a new answer would pass it, the memo is emptied."""
@@ -273,6 +214,9 @@ class Engine:
     403
     """
 
+    decide: Decide
+    """Decide one request (see :class:`Decide`, and the note in ``__init__``)."""
+
     __slots__ = (
         "_digest",
         "_kernel",
@@ -288,14 +232,17 @@ class Engine:
         self, site: Site, tables: Tables | None = None, *, kernel: str | None = None
     ) -> None:
         self._site = site
-        self._tables = tables if tables is not None else build_tables(site)
+        if tables is None:
+            with collector_paused():
+                tables = build_tables(site)
+        self._tables = tables
         self._kernel_name = kernel or KERNEL
         self._satisfied: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {}
         self._satisfied_bytes = 0
         """The bytes of the memo's keys."""
         self._digest: str | None = None
         self._kernel = _kernel_class(kernel)(self._tables, site, Decision, self._slow, is_scm_host)
-        self.decide = self._kernel.decide
+        self.decide: Decide = self._kernel.decide
         """Decide one request: ``decide(request_or_ip, *, host=None, headers=None,
         subnet=None, service_endpoint=False, private_endpoint=False, explain=False)``.
 
@@ -331,7 +278,7 @@ class Engine:
             seen[id(base)] = max(seen.get(id(base), 0), int(getattr(base, "nbytes", array.nbytes)))
         return sum(seen.values())
 
-    def rule(self, code: int) -> Any:
+    def rule(self, code: int) -> Rule | None:
         """The :class:`~acl.model.Rule` of a compiled rule index, or None for a reason code."""
         return self._tables.rules[code] if code >= 0 else None
 
@@ -510,7 +457,7 @@ class Engine:
                 matrix32 = np.ascontiguousarray(ips).view(np.uint32).reshape(n, width // 4)
                 bad = kernel.parse_ucs4_matrix(matrix32, version, hi, lo)
             return version, hi, lo, int(bad)
-        column = _as_column(ips, None, "ips")
+        column = as_column(ips, None, "ips")
         n = len(column)
         version = np.zeros(n, dtype=np.uint8)
         hi = np.zeros(n, dtype=np.uint64)
@@ -584,7 +531,7 @@ class Engine:
             h = HEADER_NAMES.index(name)
             if name not in index.by_header:
                 continue  # no rule filters on it: every value satisfies nothing
-            encoded = _dictionary_encoded(values)
+            encoded = dictionary_encoded(values)
             if encoded is not None:
                 codes, categories = encoded
                 if len(codes) != n:
@@ -595,8 +542,8 @@ class Engine:
                 codes = np.where(codes < 0, len(categories), codes)
                 hv[h] = per_category[codes]
                 continue
-            column = _as_column(values, n, f"header {raw_name!r}")
-            ids = _Memo(
+            column = as_column(values, n, f"header {raw_name!r}")
+            ids = Memo(
                 lambda v, _n=name, _r=raw_name: self._value_id(_n, _r, -1, v, sat_off, sat_ids)
             )
             try:
@@ -641,6 +588,7 @@ class Engine:
         subnets: Any = None,
         service_endpoint: Any = None,
         private_endpoint: Any = None,
+        threads: int | None = None,
     ) -> BulkDecisions:
         """Decide a batch of requests given as columns.
 
@@ -656,9 +604,11 @@ class Engine:
             subnets: a column of source subnet ids (None when not via a service endpoint).
             service_endpoint, private_endpoint: booleans per row, or one for all.
 
-        The kernel's loop runs without the GIL: threads can decide batches in parallel.
+            threads: how many threads decide the batch, each a slice of it (the kernel's
+                loop runs without the GIL). Default: one per CPU for a batch of at least
+                :data:`PARALLEL_ROWS` rows, else one. The decisions are the same.
         """
-        if _is_pair(ips):
+        if is_pair(ips):
             hi = np.ascontiguousarray(ips[0], dtype=np.uint64)
             lo = np.ascontiguousarray(ips[1], dtype=np.uint64)
             if hi.shape != lo.shape or hi.ndim != 1:
@@ -689,18 +639,18 @@ class Engine:
             if isinstance(hosts, str):
                 coll = np.array([is_scm_host(hosts)], dtype=np.uint8)
             else:
-                scm_of = _Memo(lambda h: int(isinstance(h, str) and is_scm_host(h)))
-                column = _as_column(hosts, n, "hosts")
+                scm_of = Memo(lambda h: int(isinstance(h, str) and is_scm_host(h)))
+                column = as_column(hosts, n, "hosts")
                 try:
                     coll = np.fromiter(map(scm_of.__getitem__, column), dtype=np.uint8, count=n)
                 except TypeError:
                     raise RequestError("hosts: every host must be a string or None") from None
         else:
-            coll = _flags(scm, n, "scm")
+            coll = flags(scm, n, "scm")
 
-        endpoint = _flags(service_endpoint, n, "service_endpoint")
+        endpoint = flags(service_endpoint, n, "service_endpoint")
         if subnets is not None:
-            column = _as_column(subnets, n, "subnets")
+            column = as_column(subnets, n, "subnets")
             sub_ids = self._tables.subnet_ids
             subnet = np.fromiter(
                 (
@@ -720,7 +670,7 @@ class Engine:
             )
         else:
             subnet = np.zeros(1, dtype=np.int32)
-        private = _flags(private_endpoint, n, "private_endpoint")
+        private = flags(private_endpoint, n, "private_endpoint")
         hv, sat_off, sat_ids = self._header_columns(headers, n)
 
         out_code = np.empty(n, dtype=np.int32)
@@ -737,24 +687,41 @@ class Engine:
             and not subnet.any()
             and bool((coll == coll[0]).all())
         )
+        slices = spans(n, threads)
         if plain:
-            self._kernel.codes_plain(version, hi, lo, v4, int(coll[0]), out_code, out_action)
+            kernel_plain = self._kernel.codes_plain
+
+            def run_plain(a: int, b: int) -> None:
+                kernel_plain(
+                    version[a:b] if len(version) == n else version,
+                    hi[a:b] if len(hi) == n else hi,
+                    lo[a:b] if len(lo) == n else lo,
+                    v4[a:b] if len(v4) == n else v4,
+                    int(coll[0]),
+                    out_code[a:b],
+                    out_action[a:b],
+                )
+
+            in_parallel(slices, run_plain)
         elif n:
-            self._kernel.codes(
-                np.ascontiguousarray(version),
-                np.ascontiguousarray(hi),
-                np.ascontiguousarray(lo),
-                v4,
-                np.ascontiguousarray(coll),
-                np.ascontiguousarray(endpoint),
-                private,
-                subnet,
-                hv,
-                sat_off,
-                sat_ids,
-                out_code,
-                out_action,
-            )
+            columns = [
+                np.ascontiguousarray(c)
+                for c in (version, hi, lo, v4, coll, endpoint, private, subnet)
+            ]
+            kernel_codes = self._kernel.codes
+
+            def run(a: int, b: int) -> None:
+                cut = [c[a:b] if len(c) == n else c for c in columns]
+                kernel_codes(
+                    *cut,
+                    np.ascontiguousarray(hv[:, a:b]) if hv.shape[1] == n else hv,
+                    sat_off,
+                    sat_ids,
+                    out_code[a:b],
+                    out_action[a:b],
+                )
+
+            in_parallel(slices, run)
         return BulkDecisions(
             action=out_action,
             code=out_code,
@@ -775,15 +742,7 @@ class Engine:
         (the prefixes a source stands for are in the arrays); nothing is pickled. The
         kernel is not part of it: both kernels decide alike."""
         if self._digest is None:
-            h = hashlib.blake2b(digest_size=20)
-            h.update(SAVE_FORMAT.encode())
-            for name, array in _saved_arrays(self).items():
-                array = np.ascontiguousarray(array)
-                h.update(f"\0{name}\0{array.dtype.str}\0{array.shape}\0".encode())
-                h.update(array.data)
-            h.update(b"\0site\0")
-            _hash_site(h, self._site)
-            self._digest = h.hexdigest()
+            self._digest = saved.engine_digest(self._site, self._tables)
         return self._digest
 
     def __dask_tokenize__(self) -> tuple[str, str]:
@@ -791,303 +750,27 @@ class Engine:
         return ("acl.Engine", self.digest)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (_to_bytes(self),))
+        # A pickle travels (Dask ships engines to workers): compressed, unlike a file.
+        return (_restore, (zlib.compress(saved.to_bytes(self._site, self._tables), 1),))
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the compiled engine to a file (a zip of numpy arrays and the site as JSON,
-        with a SHA-256 digest of both). The file appears only when complete."""
-        target = Path(path)
-        data = _to_bytes(self)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        try:
-            partial.write_bytes(data)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
-
-
-SAVE_FORMAT = "acl-engine/2"
-"""The format of :meth:`Engine.save` files and pickles: a zip of ``.npy`` arrays and a
-``meta`` JSON document (the format, the site, and a SHA-256 digest of both)."""
-_OLD_FORMATS = ("acl-engine/1",)
-_FAMILY_FIELDS = ("starts_hi", "starts_lo", "ranges", "root")
-ARRAY_FIELDS = (
-    "list_offsets",
-    "list_rules",
-    "endpoint_lists",
-    "rule_action",
-    "rule_cond",
-    "rule_subnet",
-    "rule_position",
-    "rule_collection",
-    "rule_filter_offsets",
-    "rule_filters",
-    "filter_header",
-    "defaults",
-)
-FAMILIES = ("v4_main", "v6_main", "v4_scm", "v6_scm")
-_DTYPES: dict[str, np.dtype[Any]] = {
-    "starts_hi": np.dtype(np.uint64),
-    "starts_lo": np.dtype(np.uint64),
-    "ranges": np.dtype(np.int32),
-    "root": np.dtype(np.uint32),
-    "list_offsets": np.dtype(np.int32),
-    "list_rules": np.dtype(np.int32),
-    "endpoint_lists": np.dtype(np.int32),
-    "rule_action": np.dtype(np.uint8),
-    "rule_cond": np.dtype(np.uint8),
-    "rule_subnet": np.dtype(np.int32),
-    "rule_position": np.dtype(np.int32),
-    "rule_collection": np.dtype(np.uint8),
-    "rule_filter_offsets": np.dtype(np.int32),
-    "rule_filters": np.dtype(np.int32),
-    "filter_header": np.dtype(np.uint8),
-    "defaults": np.dtype(np.uint8),
-    "meta": np.dtype(np.uint8),
-}
-
-
-def _digest(meta: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[Any]]) -> str:
-    """SHA-256 over the meta document (without its digest) and every array's name, dtype,
-    shape and bytes, in name order."""
-    h = hashlib.sha256()
-    body = {k: v for k, v in meta.items() if k != "digest"}
-    h.update(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
-    for name in sorted(arrays):
-        array = np.ascontiguousarray(arrays[name])
-        h.update(f"\0{name}\0{array.dtype.str}\0{array.shape}\0".encode())
-        h.update(array.data.cast("B"))
-    return h.hexdigest()
-
-
-def _saved_names(shared: bool) -> set[str]:
-    families = FAMILIES[:2] if shared else FAMILIES
-    return {"meta", *ARRAY_FIELDS, *(f"{f}.{x}" for f in families for x in _FAMILY_FIELDS)}
-
-
-def _hash_site(h: Any, site: Site) -> None:
-    """Feed every field of a site and its rules to a hash, for :attr:`Engine.digest`.
-
-    Faster than the ``acl-site/1`` document, which spells out every prefix (those are in
-    the arrays), and one rule at a time: nothing large stays alive for the collector to
-    walk. The ``repr`` of tuples of text, numbers and None is the same in every process.
-    """
-    h.update(
-        repr(
-            (
-                site.name,
-                site.source,
-                site.service_tags_change,
-                site.main_default.value if site.main_default else None,
-                site.scm_default.value if site.scm_default else None,
-                site.scm_use_main,
-                site.public_network_access,
-                site.has_private_endpoint,
-                site.hosting,
-                site.ip_based_ssl,
-                site.ip_mode,
-            )
-        ).encode()
-    )
-    for group in (site.main_rules, site.scm_rules, site.ignored_rules):
-        h.update(b"\0rules\0")
-        for rule in group:
-            h.update(
-                repr(
-                    (
-                        rule.position,
-                        rule.priority,
-                        rule.action.value,
-                        rule.collection,
-                        rule.name,
-                        rule.description,
-                        rule.ip_address,
-                        rule.subnet_mask,
-                        rule.vnet_subnet_resource_id,
-                        rule.vnet_traffic_tag,
-                        rule.subnet_traffic_tag,
-                        rule.tag,
-                        tuple((s.kind, s.text, s.subnet, len(s.prefixes)) for s in rule.sources),
-                        tuple((f.name, tuple(f.values)) for f in rule.headers),
-                    )
-                ).encode()
-            )
-
-
-def _saved_arrays(engine: Engine) -> dict[str, Any]:
-    """The arrays an engine is saved with, by name (the scm tables once when shared)."""
-    tables = engine.tables
-    arrays: dict[str, Any] = {name: getattr(tables, name) for name in ARRAY_FIELDS}
-    shared = tables.v4_scm is tables.v4_main
-    for family in FAMILIES if not shared else FAMILIES[:2]:
-        table: FamilyTable = getattr(tables, family)
-        for field in _FAMILY_FIELDS:
-            arrays[f"{family}.{field}"] = getattr(table, field)
-    return arrays
-
-
-def _to_bytes(engine: Engine) -> bytes:
-    tables = engine.tables
-    arrays = _saved_arrays(engine)
-    shared = tables.v4_scm is tables.v4_main
-    meta: dict[str, Any] = {
-        "format": SAVE_FORMAT,
-        "shared_scm": shared,
-        "site": site_to_dict(engine.site),
-    }
-    meta["digest"] = _digest(meta, arrays)
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays
-    )
-    return buffer.getvalue()
-
-
-def _read_npy(data: bytes, name: str, source: str) -> npt.NDArray[Any]:
-    """One ``.npy`` member as a read-only array: a 1-d array of the dtype its name calls
-    for, whose header agrees with the bytes that follow (nothing is allocated from the
-    header's word alone, and no pickle is ever read)."""
-    field = name.rpartition(".")[2]
-    expected = _DTYPES[field]
-    stream = io.BytesIO(data)
-    try:
-        version = np.lib.format.read_magic(stream)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
-        elif version in ((2, 0), (3, 0)):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-        else:
-            raise ValueError(f"npy version {version} is not supported")
-    except (ValueError, SyntaxError, TypeError) as exc:
-        raise ConfigError(
-            f"saved engine array {name!r} is not a numpy array: {exc}", Origin(file=source)
-        ) from None
-    count = int(np.prod(shape)) if len(shape) == 1 else -1
-    if dtype != expected or len(shape) != 1 or fortran:
-        raise ConfigError(
-            f"saved engine array {name!r} has dtype {dtype} and shape {shape}, expected a "
-            f"1-d {expected} array",
-            Origin(file=source),
-        )
-    offset = stream.tell()
-    if len(data) - offset != count * expected.itemsize:
-        raise ConfigError(
-            f"saved engine array {name!r} holds {len(data) - offset} bytes for {count} values",
-            Origin(file=source),
-        )
-    return np.frombuffer(data, dtype=expected, count=count, offset=offset)
-
-
-def _read_archive(data: bytes, source: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The meta document and the arrays of a saved engine, checked against its digest."""
-    where = Origin(file=source)
-    arrays: dict[str, npt.NDArray[Any]] = {}
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
-            if "meta.npy" not in names:
-                raise ConfigError("not a saved acl engine (no meta)", where)
-            if len(names) != len(set(names)) or len(names) > len(_saved_names(False)):
-                raise ConfigError("not a saved acl engine (unexpected members)", where)
-            for member in names:
-                name = member.removesuffix(".npy")
-                if name not in _saved_names(False) or not member.endswith(".npy"):
-                    raise ConfigError(
-                        f"not a saved acl engine (unexpected member {member!r:.60})", where
-                    )
-                arrays[name] = _read_npy(archive.read(member), name, source)
-    except (
-        OSError,
-        ValueError,
-        EOFError,
-        zipfile.BadZipFile,
-        zlib.error,
-        NotImplementedError,
-    ) as exc:
-        if isinstance(exc, AclError):
-            raise
-        raise ConfigError(f"not a saved acl engine: {exc}", where) from None
-    try:
-        meta = json.loads(arrays.pop("meta").tobytes().decode())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"saved engine meta is not JSON: {exc}", where) from None
-    if not isinstance(meta, dict):
-        raise ConfigError("saved engine meta is not a JSON object", where)
-    form = meta.get("format")
-    if form in _OLD_FORMATS:
-        raise ConfigError(
-            f"saved engine format {form!r} is no longer read (it carries no digest and was "
-            f"not fully checked): load the rules and save the engine again ({SAVE_FORMAT})",
-            where,
-        )
-    if form != SAVE_FORMAT:
-        raise ConfigError(
-            f"not a saved acl engine (format {form!r:.60}, expected {SAVE_FORMAT!r})", where
-        )
-    shared = meta.get("shared_scm")
-    if (
-        not isinstance(shared, bool)
-        or not isinstance(meta.get("site"), dict)
-        or not isinstance(meta.get("digest"), str)
-        or set(meta) != {"format", "shared_scm", "site", "digest"}
-    ):
-        raise ConfigError("saved engine meta is malformed", where)
-    missing = _saved_names(shared) - {"meta"} - set(arrays)
-    extra = set(arrays) - _saved_names(shared)
-    if missing or extra:
-        raise ConfigError(
-            f"saved engine arrays do not fit its meta: missing {sorted(missing)}, "
-            f"unexpected {sorted(extra)}",
-            where,
-        )
-    if not hmac.compare_digest(meta["digest"], _digest(meta, arrays)):
-        raise ConfigError(
-            "saved engine is damaged: its SHA-256 digest does not match its contents", where
-        )
-    return meta, arrays
-
-
-def _from_bytes(data: bytes, source: str) -> Engine:
-    meta, arrays = _read_archive(data, source)
-    site = site_from_dict(meta["site"], source=source)
-    if meta["shared_scm"] != site.scm_use_main:
-        raise ConfigError(
-            "saved engine meta says scm shares main's tables, but its site does not agree",
-            Origin(file=source),
-        )
-    families = {}
-    for family in FAMILIES:
-        name = (
-            family
-            if not (meta["shared_scm"] and family.endswith("scm"))
-            else family.replace("scm", "main")
-        )
-        bits = 32 if family.startswith("v4") else 128
-        families[family] = FamilyTable(
-            bits, *(arrays[f"{name}.{field}"] for field in _FAMILY_FIELDS)
-        )
-    if meta["shared_scm"]:
-        families["v4_scm"], families["v6_scm"] = families["v4_main"], families["v6_main"]
-    tables = tables_from_arrays(
-        site, families, {name: arrays[name] for name in ARRAY_FIELDS}, source=source
-    )
-    return Engine(site, tables)
+        """Write the compiled engine to a file: a stored zip of aligned numpy arrays (the
+        tables and the site's prefixes) and the site as JSON, with a SHA-256 digest of all
+        of it (:mod:`acl.saved`). The file appears only when complete."""
+        saved.write_file(path, self._site, self._tables)
 
 
 def _restore(data: bytes) -> Engine:
-    return _from_bytes(data, "<pickle>")
+    try:
+        raw = zlib.decompress(data)
+    except zlib.error as exc:
+        raise ConfigError(f"not a pickled acl engine: {exc}", Origin(file="<pickle>")) from None
+    return Engine(*saved.read_bytes(raw, "<pickle>"))
 
 
 def load_engine(path: str | os.PathLike[str]) -> Engine:
-    """Read an engine written by :meth:`Engine.save`."""
-    file = os.fspath(path)
-    try:
-        data = Path(file).read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read engine file: {exc.strerror or exc}", Origin(file=file)
-        ) from None
-    return _from_bytes(data, file)
+    """Read an engine written by :meth:`Engine.save` (its arrays are mapped from the file)."""
+    return Engine(*saved.read_file(path))
 
 
 def compile(site: Site, *, kernel: str | None = None) -> Engine:

@@ -70,7 +70,7 @@ def add_rules_options(
         "--rules",
         required=rules_required,
         metavar="FILE",
-        help="the site's rules, any supported format",
+        help="the site's rules, any supported format, or an engine saved by Engine.save",
     )
     group.add_argument(
         "--rules-format",
@@ -106,6 +106,13 @@ def add_rules_options(
 
 def load_site(args: argparse.Namespace) -> Site:
     """The site that the options of :func:`add_rules_options` name."""
+    if args.rules not in (None, "-"):
+        from .. import saved
+
+        if saved.is_saved_engine(args.rules):
+            from ..engine import load_engine
+
+            return load_engine(args.rules).site  # a saved engine holds its site
     params: dict[str, str] = {}
     for item in args.param:
         name, sep, value = item.partition("=")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ..addresses import Prefix, parse_prefix, parse_subnet_mask
+from ..collector import collector_paused
 from ..errors import AddressError, ConfigError, Origin, ServiceTagError
 from ..headers import (
     HEADER_NAMES,
@@ -99,8 +100,15 @@ class PlacedContext(Context):
         return replace(base, **rule)
 
 
+_ACTIONS = {action.value: action for action in Action}
+"""The actions as Azure spells them: the common case, looked up before any folding."""
+
+
 def parse_action(value: Any, origin: Origin, what: str = "action") -> Action:
     """``Allow`` or ``Deny``, any case."""
+    exact = _ACTIONS.get(value) if type(value) is str else None
+    if exact is not None:
+        return exact
     if isinstance(value, str):
         for action in Action:
             if value.strip().lower() == action.value.lower():
@@ -380,12 +388,13 @@ def is_synthetic(item: Mapping[str, Any]) -> bool:
     )
 
 
-def _check_priorities(items: list[Any], path: str, ctx: Context) -> None:
-    """All or nothing: every rule has a priority, or none has (each then gets 65000)."""
+def _check_priorities(items: list[Any], synthetic: list[bool], path: str, ctx: Context) -> None:
+    """All or nothing: every rule has a priority, or none has (each then gets 65000).
+    ``synthetic[i]`` says whether ``items[i]`` is an API entry (:func:`is_synthetic`)."""
     rules = [
         (position, item)
         for position, item in enumerate(items)
-        if isinstance(item, Mapping) and not is_synthetic(item)
+        if isinstance(item, Mapping) and not synthetic[position]
     ]
     missing = [(position, item) for position, item in rules if item.get("priority") is None]
     if not missing or len(missing) == len(rules):
@@ -413,19 +422,29 @@ def parse_rules(
     ``Allow all``/``Deny all`` entry (None when there is none), and the synthetic entries
     Azure ignores: in a document sent to Azure (``ctx.document == "sent"``) such an entry is
     neither a rule nor a default."""
+    with collector_paused():
+        return _parse_rules(items, collection=collection, path=path, ctx=ctx)
+
+
+def _parse_rules(
+    items: Any, *, collection: Collection, path: str, ctx: Context
+) -> tuple[tuple[Rule, ...], Action | None, tuple[Rule, ...]]:
     if items is None:
         return (), None, ()
     if not isinstance(items, list):
         raise ConfigError(
             f"{quote(items)} is not valid: expected a list of rules", ctx.origin(path)
         )
-    _check_priorities(items, path, ctx)
+    synthetic_entries = [
+        (type(item) is dict or isinstance(item, Mapping)) and is_synthetic(item) for item in items
+    ]
+    _check_priorities(items, synthetic_entries, path, ctx)
     rules: list[Rule] = []
     ignored: list[Rule] = []
     synthetic: Action | None = None
     for position, item in enumerate(items):
         item_path = f"{path}[{position}]"
-        if not isinstance(item, Mapping):
+        if type(item) is not dict and not isinstance(item, Mapping):
             raise ConfigError(
                 f"rule {quote(item)} is not valid: expected an object",
                 ctx.origin(item_path, rule_position=position),
@@ -436,7 +455,7 @@ def parse_rules(
         if raw_name is not None and name is None:
             raise ConfigError(f"name {quote(raw_name)} is not valid: expected a string", origin)
         ip_address = _optional_str(item, "ipAddress", origin)
-        api_entry = is_synthetic(item)
+        api_entry = synthetic_entries[position]
         if api_entry and ctx.document == "returned":
             assert name is not None
             synthetic = parse_action(item.get("action") or name.split()[0], origin)
