@@ -36,7 +36,7 @@ class Source(importlib.abc.MetaPathFinder):
 
 
 sys.meta_path.insert(0, Source())
-import acl
+import acl.decision  # import acl alone loads nothing (the front door is lazy)
 module = sys.modules["acl.decision"]
 from acl.engine import compile
 
