@@ -303,29 +303,6 @@ def setting_choice(key: str, value: Any) -> Any:
     return None
 
 
-def _generic_value(item: str, key: str, force_string: bool, what: str, origin: Origin) -> Any:
-    """The value of ``--set path=value``: JSON if it parses (unless ``--force-string``)."""
-    import json
-
-    text = item.partition("=")[2]
-    value: Any = text
-    if not force_string:
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = text
-    choice = setting_choice(key, value)
-    if choice is not None:
-        return choice
-    choices = setting_choices(key)
-    expected = " or ".join(str(c).lower() if isinstance(c, bool) else str(c) for c in choices)
-    raise NotEvaluated(
-        f"{what}: --set {quote(item)}: acl does not know how Azure takes this value for {key} "
-        f"(expected {expected})",
-        origin,
-    )
-
-
 def is_resource_id(text: str) -> bool:
     return (
         re.match(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/", text, re.I) is not None
