@@ -11,6 +11,7 @@ environment, which must change nothing. Loopback only, bounded loops, everything
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import os
@@ -37,6 +38,7 @@ from acl.gateway import (
 )
 from acl.testing import call_asgi, call_wsgi
 
+from . import reload_loaders
 from .test_gateway_nginx import nginx_binary, start_nginx, start_upstream
 from .test_serve import (
     MAIN_HOST,
@@ -45,6 +47,7 @@ from .test_serve import (
     fetch,
     serve_command,
     start_serve,
+    with_main,
     write_rules,
 )
 
@@ -480,17 +483,14 @@ def test_a_large_reload_compiles_in_a_child_and_does_not_stall_decisions(tmp_pat
     ]  # fmt: skip
     path = tmp_path / "big.json"
     path.write_text(json.dumps({"ipSecurityRestrictions": rules}))
-    pid_file = tmp_path / "pids"
-
-    def loader() -> acl.Site:  # in the child, only a file tells the parent where it ran
-        with pid_file.open("a") as out:
-            out.write(f"{os.getpid()}\n")
-        return acl.load(path)
+    pid_file = tmp_path / "pids"  # in the child, only a file tells the parent where it ran
 
     def pids() -> list[int]:
         return [int(line) for line in pid_file.read_text().split()]
 
-    live = LiveRules(path, loader=loader)
+    live = LiveRules(
+        path, loader=functools.partial(reload_loaders.record_pid_and_load, pid_file, path)
+    )
     assert pids() == [os.getpid()]
 
     def longest_pause() -> tuple[float, int]:
@@ -530,17 +530,101 @@ def test_a_reload_child_that_hangs_is_stopped(
     import acl.gateway.live
 
     path = write_rules(tmp_path / "rules.json")
-    parent = os.getpid()
-
-    def loader() -> acl.Site:
-        if os.getpid() != parent:
-            time.sleep(30)  # the child hangs
-        return acl.load(path)
-
-    live = LiveRules(path, loader=loader)
+    live = LiveRules(path, loader=functools.partial(reload_loaders.hang_outside, os.getpid(), path))
     before = live.current
     monkeypatch.setattr(acl.gateway.live, "RELOAD_TIMEOUT", 0.5)
     started = time.monotonic()
     assert live.reload() is False
     assert time.monotonic() - started < 10
     assert live.current is before and "took more than 0.5 s" in (live.last_error or "")
+
+
+def test_the_reload_child_is_a_new_interpreter_not_a_fork(tmp_path: Path) -> None:
+    """A fork of a process whose other threads are inside gRPC, or hold a lock, can die or
+    hang (``acl serve --grpc-listen`` lost reloads that way): the child must be a new
+    interpreter. A lock that another thread holds through the whole reload, and that the
+    loader takes, proves it: a fork would inherit it held and wait in vain."""
+    path = write_rules(tmp_path / "rules.json")
+    live = LiveRules(path, loader=functools.partial(reload_loaders.lock_then_load, path))
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with reload_loaders.LOCK:
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(10)
+        write_rules(
+            path, with_main({"name": "reloaded", "priority": 1, "ipAddress": "127.0.9.0/24"})
+        )
+        assert live.reload() is True, live.last_error
+    finally:
+        release.set()
+        holder.join()
+    assert live.engine.decide("127.0.9.1").decided_by == "reloaded"
+
+
+def test_what_the_loader_prints_does_not_corrupt_the_reload(tmp_path: Path) -> None:
+    path = write_rules(tmp_path / "rules.json")
+    live = LiveRules(path, loader=functools.partial(reload_loaders.print_then_load, path))
+    assert live.isolate
+    write_rules(path, with_main({"name": "reloaded", "priority": 1, "ipAddress": "127.0.9.0/24"}))
+    assert live.reload() is True, live.last_error
+    assert live.engine.decide("127.0.9.1").decided_by == "reloaded"
+
+
+def test_a_reload_child_that_dies_keeps_the_old_rules_and_says_how_it_ended(
+    tmp_path: Path,
+) -> None:
+    path = write_rules(tmp_path / "rules.json")
+    live = LiveRules(path, loader=functools.partial(reload_loaders.die_outside, os.getpid(), path))
+    before = live.current
+    assert live.reload() is False
+    assert live.current is before and live.failed_reloads == 1
+    assert "killed by signal 9" in (live.last_error or ""), live.last_error
+
+
+def test_a_load_error_in_the_child_is_the_reload_error(tmp_path: Path) -> None:
+    path = write_rules(tmp_path / "rules.json")
+    live = LiveRules(path, loader=functools.partial(reload_loaders.fail_outside, os.getpid(), path))
+    assert live.reload() is False
+    assert "missing.json" in (live.last_error or ""), live.last_error
+
+
+def test_a_loader_that_cannot_be_pickled_reloads_in_process(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A closure cannot go to a new process: by default reloads then run in process (and the
+    log says so); ``isolate=True`` with one is refused at once, naming the loader."""
+    path = write_rules(tmp_path / "rules.json")
+    calls: list[int] = []
+
+    def loader() -> acl.Site:
+        calls.append(os.getpid())
+        return acl.load(path)
+
+    with caplog.at_level("INFO", logger="acl.middleware"):
+        live = LiveRules(path, loader=loader)
+    assert live.isolate is False and "cannot be pickled" in caplog.text
+    assert live.reload() is True and calls == [os.getpid(), os.getpid()]
+    with pytest.raises(TypeError, match=r"isolate=True sends the loader .*loader.* pickle"):
+        LiveRules(path, loader=loader, isolate=True)
+
+
+def test_the_default_loader_keeps_its_load_options_in_the_child(tmp_path: Path) -> None:
+    """``LiveRules(path, **load_options)``: the options reach the child (here ``site``,
+    which picks one app of a two-app script)."""
+    script = tmp_path / "rules.sh"
+    script.write_text(
+        "az webapp config access-restriction add -g rg -n one --rule-name a "
+        "--priority 100 --ip-address 127.0.1.0/24\n"
+        "az webapp config access-restriction add -g rg -n two --rule-name b "
+        "--priority 100 --ip-address 127.0.2.0/24\n"
+    )
+    live = LiveRules(script, site="two")
+    assert live.isolate and live.reload() is True, live.last_error
+    assert live.engine.decide("127.0.2.1").decided_by == "b"
+    assert live.engine.decide("127.0.1.1").allowed is False

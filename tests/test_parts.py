@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
+import threading
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -14,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import acl
+import acl.check.run as check_run
 from acl.check.run import replay, replay_files
 from acl.logs import Batch, ReadOptions, parts, read_logs
 
@@ -125,8 +128,40 @@ def test_replay_files_gives_the_summary_of_one_process(tmp_path: Path, workers: 
     write(audit, [audit_line(i, f"192.0.2.{i % 9}") for i in range(2000)], "\n", False)
     sources = [str(w3c), str(audit)]
     serial = replay(engine, read_logs(sources)).to_dict()
-    with mock.patch.object(parts, "MIN_PART", 4096):
+    assert threading.active_count() == 1, threading.enumerate()  # else nothing is forked
+    forks = mock.Mock(wraps=multiprocessing.get_context)
+    with (
+        mock.patch.object(parts, "MIN_PART", 4096),
+        mock.patch.object(check_run.multiprocessing, "get_context", forks),
+    ):
         assert parts.plan_parts(str(w3c), workers) is not None
         split = replay_files(engine, sources, workers=workers).to_dict()
+    assert forks.call_args_list == [mock.call("fork")]  # the parts ran in forked workers
     assert split == serial
     assert split["first_rejects"][0]["line"] == 1237  # numbered as in the whole file
+
+
+def test_replay_files_forks_no_process_that_runs_other_threads(tmp_path: Path) -> None:
+    """A fork inherits other threads' locks held (it can hang): with a thread running,
+    the parts are read here, one after another, to the same summary."""
+    engine = acl.compile(acl.load(SITE))
+    w3c = tmp_path / "u_ex.log"
+    rows = [f"2024-05-01 10:00:{i % 60:02d} 192.0.2.{i % 250} app.azurewebsites.net -"
+            for i in range(2000)]  # fmt: skip
+    write(w3c, ["#Software: IIS", FIELDS, *rows], "\n", False)
+    serial = replay(engine, read_logs([str(w3c)])).to_dict()
+    release = threading.Event()
+    other = threading.Thread(target=release.wait, args=(30,))
+    other.start()
+    forks = mock.Mock(wraps=multiprocessing.get_context)
+    try:
+        with (
+            mock.patch.object(parts, "MIN_PART", 4096),
+            mock.patch.object(check_run.multiprocessing, "get_context", forks),
+        ):
+            assert parts.plan_parts(str(w3c), 2) is not None
+            split = replay_files(engine, [str(w3c)], workers=2).to_dict()
+    finally:
+        release.set()
+        other.join()
+    assert forks.call_count == 0 and split == serial

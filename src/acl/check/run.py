@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,13 +49,18 @@ def replay_files(
     """:func:`replay` of log files, a big file read in parts by ``workers`` processes at once
     (default: one per core): the same summary as ``replay(engine, read_logs(sources,
     options))``. Files that are not split (see :mod:`acl.logs.parts`) are read whole, by the
-    same processes. When no file is split, or without ``fork``, everything runs here."""
+    same processes. When no file is split, without ``fork``, or when this process runs other
+    threads (a fork inherits their locks held, and can hang), everything runs here."""
     count = workers if workers is not None else (os.cpu_count() or 1)
     names = expand_sources(sources)
     tasks: list[str | Part] = []
     for name in names:
         tasks.extend((plan_parts(name, count, options) if count > 1 else None) or [name])
-    if len(tasks) == len(names) or "fork" not in multiprocessing.get_all_start_methods():
+    if (
+        len(tasks) == len(names)
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or threading.active_count() > 1
+    ):
         return replay(engine, read_logs(names, options))
     global _REPLAYING
     _REPLAYING = (engine, options)

@@ -3,14 +3,15 @@
 :class:`LiveRules` holds the :class:`RulesSnapshot` in use (one attribute read per request)
 and swaps in a new one on :meth:`~LiveRules.reload` (``acl serve`` calls it on SIGHUP and
 ``POST /-/reload``) or when a watcher thread sees the rules file change; a file that does
-not load keeps the old rules. Reloads load and compile in a child process, so that parsing
-and compiling a large rule table do not stall the requests being decided.
+not load keeps the old rules. Reloads load and compile in a child process (a new Python
+interpreter, never a fork of a threaded server), so that parsing and compiling a large rule
+table do not stall the requests being decided.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import functools
 import gc
 import hashlib
 import json
@@ -18,10 +19,10 @@ import logging
 import os
 import pickle
 import select
-import signal
+import subprocess
+import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -136,9 +137,12 @@ class LiveRules:
             thread; ``None`` or 0: no checks). :meth:`close` stops it.
         kernel: the engine's kernel (``None``: the default).
         settle: seconds a changed file must stay unchanged before the watcher loads it.
-        isolate: load and compile reloads in a forked child process (default: where
-            ``os.fork`` exists); a child silent for :data:`RELOAD_TIMEOUT` seconds is
-            killed and the reload fails.
+        isolate: load and compile reloads in a new Python process (default: on POSIX,
+            when the loader can be pickled); a child silent for :data:`RELOAD_TIMEOUT`
+            seconds is killed and the reload fails. The child is a fresh interpreter, never
+            a fork of this one (a fork of a process whose other threads are inside gRPC or
+            hold a lock can die or hang), so the loader is sent to it with :mod:`pickle`: a
+            module-level function or a :func:`functools.partial` of one, never a closure.
         load_options: :func:`acl.load` keywords (``service_tags``, ``format``, ...).
     """
 
@@ -158,9 +162,9 @@ class LiveRules:
         self.settle = settle
         """Seconds the file must stay unchanged (size, mtime, inode) before the watcher
         loads it: a file caught mid-write is not served."""
-        self.isolate = hasattr(os, "fork") if isolate is None else isolate
-        """Reloads load and compile in a child process (POSIX), so that the GIL-holding
-        stretches of parsing and compiling never stall the requests being decided."""
+        self.isolate = os.name == "posix" if isolate is None else isolate
+        """Reloads load and compile in a child process, so that the GIL-holding stretches
+        of parsing and compiling never stall the requests being decided."""
         self._pending: tuple[tuple[int, int, int] | None, float] | None = None
         self._lock = threading.Lock()
         self._kernel = kernel
@@ -182,37 +186,37 @@ class LiveRules:
                 json.dumps(site_to_dict(engine.site), sort_keys=True).encode("utf-8")
             ).hexdigest()
             self._signature: tuple[int, int, int] | None = None
-            self.current = self._snapshot(engine, digest, engine.site.source)
+            self.current = _snapshot(engine, digest, engine.site.source)
         else:
             self.path = os.fspath(rules)
-            path = self.path
-            self._loader = loader or (lambda: load(path, **load_options))
+            self._loader = loader or functools.partial(_load_file, self.path, load_options)
             self._signature = None
             self.current = self._load()
+        if self.isolate and self._loader is not None:
+            try:
+                pickle.dumps(self._loader)
+            except Exception as exc:
+                if isolate:
+                    raise TypeError(
+                        f"isolate=True sends the loader {self._loader!r} to a new process, "
+                        f"and pickle cannot send it ({exc}); give a module-level function "
+                        "or a functools.partial of one"
+                    ) from None
+                logger.info(
+                    "reloads run in this process: the loader %r cannot be pickled for a "
+                    "child process (%s)",
+                    self._loader,
+                    exc,
+                )
+                self.isolate = False
         if reload_interval:
             self.watch(reload_interval)
 
-    def _snapshot(self, engine: Engine, digest: str, source: str | None) -> RulesSnapshot:
-        names = frozenset(
-            header.name for rule in engine.site.all_rules() for header in rule.headers
-        )
-        return RulesSnapshot(engine, digest, time.time(), source, names)
-
     def _load(self) -> RulesSnapshot:
-        """Load and compile the file; the digest is of the bytes that were loaded (read
-        before and after, again while a writer changes the file under us)."""
+        """Load and compile the file (see :func:`_load_rules`)."""
         assert self._loader is not None
-        for _ in range(5):
-            signature = _file_signature(self.path) if self.path else None
-            before = _file_digest(self.path) if self.path else ""
-            site = self._loader()
-            engine = compile_site(site, kernel=self._kernel)
-            after = _file_digest(self.path) if self.path else ""
-            if before == after:
-                self._signature = signature
-                return self._snapshot(engine, after, self.path or site.source)
-        self._signature = signature
-        return self._snapshot(engine, after, self.path or site.source)
+        snapshot, self._signature = _load_rules(self._loader, self.path, self._kernel)
+        return snapshot
 
     @property
     def engine(self) -> Engine:
@@ -279,46 +283,34 @@ class LiveRules:
         return ok
 
     def _load_isolated(self) -> RulesSnapshot:
-        """:meth:`_load` in a forked child; the engine comes back over a pipe in small
+        """:meth:`_load` in a new Python process; the engine comes back over a pipe in small
         pickled pieces, each unpickled in a few milliseconds, so the requests decided
         meanwhile on this process wait for the GIL for no longer than that."""
-        read_end, write_end = os.pipe()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
-            pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
-            code = 0
-            try:
-                os.close(read_end)
-                for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                    with contextlib.suppress(ValueError, OSError):
-                        signal.signal(signum, signal.SIG_DFL)  # the server's are not ours
-                try:
-                    frames = _snapshot_frames(self._load(), self._signature)
-                except BaseException as exc:
-                    message = str(exc) if isinstance(exc, AclError) else repr(exc)
-                    frames = [pickle.dumps(("error", message))]
-                with os.fdopen(write_end, "wb") as out:
-                    for frame in frames:
-                        out.write(len(frame).to_bytes(8, "little"))
-                        out.write(frame)
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(write_end)
+        request = pickle.dumps((self._loader, self.path, self._kernel))
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CHILD_MAIN],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+        )
+        assert child.stdin is not None and child.stdout is not None
         collecting = gc.isenabled()
-        gc.disable()  # a collection amid the new objects would be one long GIL-held pause
         try:
-            return self._receive(_Pipe(read_end, time.monotonic() + RELOAD_TIMEOUT))
+            with child.stdin:
+                pickle.dump(list(sys.path), child.stdin)
+                child.stdin.write(request)
+            gc.disable()  # a collection amid the new objects would be one long GIL-held pause
+            pipe = _Pipe(child.stdout.fileno(), time.monotonic() + RELOAD_TIMEOUT, child)
+            return self._receive(pipe)
+        except BrokenPipeError:
+            raise _ChildError(_ended(child)) from None
         finally:
-            os.close(read_end)
             if collecting:
                 gc.enable()
-            if os.waitpid(pid, os.WNOHANG) == (0, 0):  # timed out, or the pipe broke
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
+            if child.poll() is None:  # timed out, or the pipe broke
+                child.kill()
+            child.wait()
+            child.stdout.close()
 
     def _receive(self, pipe: _Pipe) -> RulesSnapshot:
         def frame() -> Any:
@@ -339,7 +331,7 @@ class LiveRules:
         tables = tables_from_arrays(site, meta["families"], meta["arrays"])
         engine = Engine(site, tables, kernel=self._kernel)
         self._signature = meta["signature"]
-        return self._snapshot(engine, meta["digest"], meta["source"])
+        return _snapshot(engine, meta["digest"], meta["source"])
 
     def watch(self, interval: float) -> None:
         """Check the file every ``interval`` seconds in a background thread."""
@@ -434,11 +426,12 @@ is killed and the reload fails (the old rules stay)."""
 
 
 class _Pipe:
-    """The read end of the reload child's pipe, read with a deadline."""
+    """The reload child's output, read with a deadline."""
 
-    def __init__(self, fd: int, deadline: float) -> None:
+    def __init__(self, fd: int, deadline: float, child: subprocess.Popen[bytes]) -> None:
         self.fd = fd
         self.deadline = deadline
+        self.child = child
 
     def read(self, size: int) -> bytes:
         parts: list[bytes] = []
@@ -451,7 +444,74 @@ class _Pipe:
                 )
             data = os.read(self.fd, min(size, 1 << 20))
             if not data:
-                raise _ChildError("the process loading the rules ended before sending them")
+                raise _ChildError(_ended(self.child))
             parts.append(data)
             size -= len(data)
         return b"".join(parts)
+
+
+def _ended(child: subprocess.Popen[bytes]) -> str:
+    """Why the reload child sent nothing (it has ended, or is about to)."""
+    try:
+        code = child.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        return "the process loading the rules closed its output before sending them"
+    how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+    return (
+        f"the process loading the rules ended ({how}) before sending them; its error "
+        "output is in this service's log"
+    )
+
+
+def _load_file(path: str, options: dict[str, Any]) -> Site:
+    """The default loader: :func:`acl.load` of the rules file with the load options."""
+    return load(path, **options)
+
+
+def _snapshot(engine: Engine, digest: str, source: str | None) -> RulesSnapshot:
+    names = frozenset(header.name for rule in engine.site.all_rules() for header in rule.headers)
+    return RulesSnapshot(engine, digest, time.time(), source, names)
+
+
+def _load_rules(
+    loader: Callable[[], Site], path: str | None, kernel: str | None
+) -> tuple[RulesSnapshot, tuple[int, int, int] | None]:
+    """Load and compile the rules, and the file's signature as it was read; the digest is of
+    the bytes that were loaded (read before and after, again while a writer changes the
+    file under us)."""
+    for _ in range(5):
+        signature = _file_signature(path) if path else None
+        before = _file_digest(path) if path else ""
+        site = loader()
+        engine = compile_site(site, kernel=kernel)
+        after = _file_digest(path) if path else ""
+        if before == after:
+            break
+    return _snapshot(engine, after, path or site.source), signature
+
+
+_CHILD_MAIN = (
+    "import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
+    "from acl.gateway.live import _reload_child; _reload_child()"
+)
+"""The reload child's program: the parent's import path first, then :func:`_reload_child`."""
+
+
+def _reload_child() -> None:
+    """The reload child process's main: read the pickled loader,
+    path and kernel from standard input, load and compile, and write the snapshot's pieces,
+    each after its length, to the output the parent reads. Whatever the loader prints goes
+    to standard error, never into that stream."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    try:
+        loader, path, kernel = pickle.load(sys.stdin.buffer)
+        snapshot, signature = _load_rules(loader, path, kernel)
+        frames = _snapshot_frames(snapshot, signature)
+    except BaseException as exc:  # every failure goes back to the parent
+        message = str(exc) if isinstance(exc, AclError) else repr(exc)
+        frames = [pickle.dumps(("error", message))]
+    with out:
+        for frame in frames:
+            out.write(len(frame).to_bytes(8, "little"))
+            out.write(frame)
