@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import multiprocessing
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -115,30 +117,58 @@ def test_files_that_are_read_whole(tmp_path: Path) -> None:
         assert parts.plan_parts(str(small), 2) is not None
 
 
-@pytest.mark.parametrize("workers", [2, 3])
-def test_replay_files_gives_the_summary_of_one_process(tmp_path: Path, workers: int) -> None:
+def split_and_serial(root: Path, workers: int) -> dict[str, Any]:
+    """The summaries of a W3C file and an audit file read whole and read in parts by
+    ``workers`` processes, and the start methods ``replay_files`` asked for."""
     engine = acl.compile(acl.load(SITE))
-    w3c = tmp_path / "u_ex.log"
+    w3c = root / "u_ex.log"
     rows = [f"2024-05-01 10:{i // 60 % 60:02d}:{i % 60:02d} 192.0.{i % 7}.{i % 250} "
             f"app{'.scm' if i % 5 == 0 else ''}.azurewebsites.net {FDID if i % 3 else '-'}"
             for i in range(3000)]  # fmt: skip
     rows[1234] = "broken line"
     write(w3c, ["#Software: IIS", FIELDS, *rows], "\n", False)
-    audit = tmp_path / "audit.json"  # read whole, by one of the processes
+    audit = root / "audit.json"  # read whole, by one of the processes
     write(audit, [audit_line(i, f"192.0.2.{i % 9}") for i in range(2000)], "\n", False)
     sources = [str(w3c), str(audit)]
     serial = replay(engine, read_logs(sources)).to_dict()
-    assert threading.active_count() == 1, threading.enumerate()  # else nothing is forked
     forks = mock.Mock(wraps=multiprocessing.get_context)
     with (
         mock.patch.object(parts, "MIN_PART", 4096),
         mock.patch.object(check_run.multiprocessing, "get_context", forks),
     ):
-        assert parts.plan_parts(str(w3c), workers) is not None
+        planned = parts.plan_parts(str(w3c), workers) is not None
         split = replay_files(engine, sources, workers=workers).to_dict()
-    assert forks.call_args_list == [mock.call("fork")]  # the parts ran in forked workers
-    assert split == serial
-    assert split["first_rejects"][0]["line"] == 1237  # numbered as in the whole file
+    return {
+        "serial": serial,
+        "split": split,
+        "planned": planned,
+        "contexts": [call.args for call in forks.call_args_list],
+        "threads": threading.active_count(),
+    }
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_replay_files_gives_the_summary_of_one_process(tmp_path: Path, workers: int) -> None:
+    """In a new interpreter (this one may run other tests' threads, and then nothing is
+    forked): the parts are read by forked workers, to the summary of one process."""
+    script = (
+        "import json, sys; from pathlib import Path; from tests.test_parts import split_and_serial; "
+        f"print(json.dumps(split_and_serial(Path(sys.argv[1]), {workers}), default=str))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["threads"] == 1 and result["planned"]
+    assert result["contexts"] == [["fork"]]  # the parts ran in forked workers
+    assert result["split"] == result["serial"]
+    assert result["split"]["first_rejects"][0]["line"] == 1237  # numbered as in the whole file
 
 
 def test_replay_files_forks_no_process_that_runs_other_threads(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -583,7 +584,8 @@ def test_logic_app_standard() -> None:
     assert decide(site, "192.0.2.1") == ("Deny", None)
     assert decide(site, "192.0.2.1", host="contoso-flows.scm.azurewebsites.net") == ("Deny", None)
     assert decide(site, "198.51.100.7") == ("Allow", "office")
-    assert site.public_network_access is None
+    # public_network_access defaults to "Enabled", which the provider always sends
+    assert site.public_network_access == "Enabled"
 
 
 def test_logic_app_public_network_access() -> None:
@@ -1043,3 +1045,216 @@ def test_only_override_names_are_override_files(tmp_path: Path) -> None:
         with pytest.raises(acl.ConfigError, match="is declared twice"):
             acl.load(tmp_path)
         (tmp_path / name).unlink()
+
+
+# ------------------------------------------------- what the provider sends, not what is written
+
+PRIVATE_ENDPOINT = """
+resource "azurerm_private_endpoint" "pe" {
+  name      = "pe"
+  subnet_id = "/subscriptions/0/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets/s"
+  private_service_connection {
+    name                           = "c"
+    private_connection_resource_id = %s.id
+    subresource_names              = ["sites"]
+    is_manual_connection           = false
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "resource_type",
+    [
+        "azurerm_linux_web_app",
+        "azurerm_windows_web_app",
+        "azurerm_linux_function_app",
+        "azurerm_windows_function_app",
+        "azurerm_function_app_flex_consumption",
+        "azurerm_logic_app_standard",
+    ],
+)
+def test_unset_public_network_access_is_the_enabled_that_the_provider_sends(
+    resource_type: str,
+) -> None:
+    """public_network_access_enabled defaults to true (the Logic App's public_network_access
+    to "Enabled") and the provider always sends it: a private endpoint beside the app does not
+    turn public access off, and the rules decide (as the plan of the same file says)."""
+    text = (
+        f"""
+resource "{resource_type}" "app" {{
+  name = "contoso-app"
+  site_config {{
+    ip_restriction {{
+      name       = "office"
+      priority   = 100
+      ip_address = "198.51.100.0/24"
+    }}
+  }}
+}}
+"""
+        + PRIVATE_ENDPOINT % f"{resource_type}.app"
+    )
+    site = acl.loads(text, format="terraform", source="main.tf")
+    assert site.has_private_endpoint and site.public_network_access == "Enabled"
+    assert decide(site, "198.51.100.7") == ("Allow", "office")
+    written = acl.loads(
+        text.replace(
+            'name = "contoso-app"', 'name = "contoso-app"\n  public_network_access_enabled = false'
+        )
+        if resource_type != "azurerm_logic_app_standard"
+        else text.replace(
+            'name = "contoso-app"', 'name = "contoso-app"\n  public_network_access = "Disabled"'
+        ),
+        format="terraform",
+        source="main.tf",
+    )
+    assert written.public_network_access == "Disabled"
+    assert decide(written, "198.51.100.7")[0] == "Deny"
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "version", "expected"),
+    [
+        ("azurerm_linux_web_app", "3.64", "Enabled"),
+        ("azurerm_linux_web_app", "3.63", None),  # the attribute came in 3.64
+        ("azurerm_windows_web_app_slot", None, "Enabled"),
+        ("azurerm_linux_function_app_slot", "3.64", "Enabled"),
+        ("azurerm_app_service", None, None),  # the legacy resources have no such attribute
+        ("azurerm_logic_app_standard", "4.12", "Enabled"),
+        ("azurerm_logic_app_standard", "3.86", "Enabled"),  # site_config's, the block is there
+        ("azurerm_logic_app_standard", "3.85", None),
+    ],
+)
+def test_the_public_access_default_follows_the_azurerm_version(
+    resource_type: str, version: str | None, expected: str | None
+) -> None:
+    text = f"""
+resource "{resource_type}" "app" {{
+  site_config {{
+    ip_restriction {{
+      ip_address = "198.51.100.0/24"
+    }}
+  }}
+}}
+"""
+    options = {"azurerm_version": version} if version else {}
+    site = acl.loads(text, format="terraform", **options)
+    assert site.public_network_access == expected
+
+
+def test_a_logic_app_before_4_12_without_site_config_sends_no_public_access() -> None:
+    site = acl.loads(
+        'resource "azurerm_logic_app_standard" "app" {\n  name = "a"\n}\n',
+        format="terraform",
+        azurerm_version="4.11",
+    )
+    assert site.public_network_access is None
+
+
+LEGACY_ANY = """
+resource "%s" "app" {
+  name = "legacy-app"
+  site_config {
+    ip_restriction {
+      name       = "office"
+      ip_address = "198.51.100.0/24"
+      priority   = 100
+    }
+    ip_restriction {
+      name       = "everyone"
+      ip_address = "Any"
+      action     = "%s"
+      priority   = 50
+    }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "version"),
+    [
+        ("azurerm_app_service", None),
+        ("azurerm_app_service_slot", None),
+        ("azurerm_function_app", "3.117"),
+        ("azurerm_logic_app_standard", "4.39"),
+    ],
+)
+@pytest.mark.parametrize("action", ["Allow", "Deny"])
+def test_an_any_rule_of_the_older_resources_is_never_sent(
+    resource_type: str, version: str | None, action: str
+) -> None:
+    """expandAppServiceIpRestriction skips every rule whose ip_address is "Any": it neither
+    allows everyone (an Allow) nor blocks the office (a Deny at a lower priority number)."""
+    said: list[str] = []
+    options = {"azurerm_version": version} if version else {}
+    site = acl.loads(
+        LEGACY_ANY % (resource_type, action),
+        format="terraform",
+        source="main.tf",
+        on_warning=said.append,
+        **options,
+    )
+    assert [rule.name for rule in site.main_rules] == ["office"]
+    assert decide(site, "198.51.100.7") == ("Allow", "office")
+    assert decide(site, "192.0.2.1") == ("Deny", None)  # no default action: the implicit Deny
+    assert len(said) == 1 and "main.tf:10" in said[0] and "'everyone'" in said[0]
+    assert 'ip_address = "Any" is left out' in said[0]
+
+
+def test_an_any_rule_of_a_current_logic_app_is_refused() -> None:
+    """From azurerm 4.40 the Logic App validates ip_address as IPs and CIDRs: Any is an error."""
+    with pytest.raises(acl.ConfigError, match=r"main\.tf:\d+: .*ip_address 'Any' is not valid"):
+        acl.loads(
+            LEGACY_ANY % ("azurerm_logic_app_standard", "Deny"),
+            format="terraform",
+            source="main.tf",
+        )
+
+
+def test_the_older_resources_send_the_service_tag_in_place_of_the_address() -> None:
+    said: list[str] = []
+    site = acl.loads(
+        """
+resource "azurerm_app_service" "app" {
+  site_config {
+    ip_restriction {
+      ip_address  = "198.51.100.0/24"
+      service_tag = "AzureFrontDoor.Backend"
+    }
+  }
+}
+""",
+        format="terraform",
+        on_warning=said.append,
+    )
+    (rule,) = site.main_rules
+    assert rule.tag == "ServiceTag" and rule.ip_address == "AzureFrontDoor.Backend"
+    assert len(said) == 1 and "is not sent" in said[0]
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (
+            'ip_address = "198.51.100.0/24"\n      service_tag = "AzureFrontDoor.Backend"\n'
+            '      virtual_network_subnet_id = "/subscriptions/0/resourceGroups/r/providers/'
+            'Microsoft.Network/virtualNetworks/v/subnets/s"',
+            "only one of `ip_address`, `service_tag` or `virtual_network_subnet_id` can be set",
+        ),
+        (
+            'ip_address = "198.51.100.0/24"\n      virtual_network_subnet_id = "/subscriptions/0/'
+            'resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets/s"',
+            "virtual_network_subnet_id and ip_address are both set",
+        ),
+        (
+            'name = "x"',
+            "one of `ip_address`, `service_tag` or `virtual_network_subnet_id` must be set",
+        ),
+    ],
+)
+def test_the_older_resources_refuse_what_their_expand_refuses(rule: str, message: str) -> None:
+    text = 'resource "azurerm_app_service" "app" {\n  site_config {\n    ip_restriction {\n      '
+    with pytest.raises(acl.ConfigError, match=r"main\.tf:3: .*" + re.escape(message)):
+        acl.loads(text + rule + "\n    }\n  }\n}\n", format="terraform", source="main.tf")

@@ -34,8 +34,19 @@ LOGIC_APP_DEFAULT_ACTION_VERSION = (4, 67)
 ``ip_restriction_default_action`` and ``scm_ip_restriction_default_action``."""
 LOGIC_APP_TYPES = frozenset({"azurerm_logic_app_standard"})
 """Logic App Standard: a web app without default actions, whose public network access is
-``public_network_access`` (``"Enabled"``/``"Disabled"``) or, in azurerm 3.87 and later,
-``site_config.public_network_access_enabled``. azurerm has no slot resource for it."""
+``public_network_access`` (``"Enabled"``/``"Disabled"``, azurerm 4.12 and later) or, in
+azurerm 3.86 and later, ``site_config.public_network_access_enabled``. azurerm has no slot
+resource for it."""
+LOGIC_APP_SHARED_RULES_VERSION = (4, 40)
+"""The azurerm release from which ``azurerm_logic_app_standard`` reads its rules as the
+current web apps do (``ip_address`` validated as IPs and CIDRs); before it, as the legacy
+resources do (see :meth:`Reader.rule`)."""
+PUBLIC_ACCESS_VERSIONS = {"web": (3, 64), "logic_site_config": (3, 86), "logic": (4, 12)}
+"""The azurerm releases from which the provider sends ``publicNetworkAccess = "Enabled"``
+when the configuration does not set it: the current web and function apps and their slots
+(``public_network_access_enabled``, default true), the Logic App's
+``site_config.public_network_access_enabled`` (default true, sent when there is a
+``site_config`` block) and its ``public_network_access`` (default ``"Enabled"``)."""
 LEGACY_TYPES = frozenset(
     {
         "azurerm_app_service",
@@ -100,6 +111,41 @@ class Reader:
     @property
     def logic_app(self) -> bool:
         return self.resource_type in LOGIC_APP_TYPES
+
+    @property
+    def version(self) -> tuple[int, int] | None:
+        """The azurerm version given (``--azurerm-version``), or None: the latest."""
+        given = self.options.azurerm_version
+        return parse_azurerm_version(given) if given else None
+
+    @property
+    def old_rules(self) -> bool:
+        """Whether the provider expands this resource's rules the old way: the legacy
+        resources, and the Logic App before azurerm 4.40."""
+        if self.legacy:
+            return True
+        version = self.version
+        return self.logic_app and version is not None and version < LOGIC_APP_SHARED_RULES_VERSION
+
+    def default_public_access(self, has_site_config: bool) -> str | None:
+        """What the provider sends as ``publicNetworkAccess`` when the configuration sets no
+        public network access: ``"Enabled"`` (the attributes' defaults), or None where the
+        resource or the azurerm version has no such attribute. A plan or a state holds the
+        value itself."""
+        if self.json_paths or self.legacy:
+            return None
+        version = self.version
+        if self.logic_app:
+            if version is None or version >= PUBLIC_ACCESS_VERSIONS["logic"]:
+                return "Enabled"
+            if version >= PUBLIC_ACCESS_VERSIONS["logic_site_config"] and has_site_config:
+                return "Enabled"
+            return None
+        if self.resource_type in FLEX_TYPES:
+            return "Enabled"
+        if version is None or version >= PUBLIC_ACCESS_VERSIONS["web"]:
+            return "Enabled"
+        return None
 
     def plan_error(
         self, exc: NeedsPlan, file: str | None, fallback_line: int | None
@@ -188,7 +234,7 @@ class Reader:
             node = nodes[0]
         node.path = f"{resource.path}.site_config" + ("[0]" if self.json_paths else "")
         if self.logic_app:
-            # azurerm 3.87 to 4.x: site_config.public_network_access_enabled, the older spelling
+            # azurerm 3.86 to 4.x: site_config.public_network_access_enabled, the older spelling
             enabled = self._enabled(node, "public_network_access_enabled")
             if enabled is not None and public is None:
                 public = enabled
@@ -200,6 +246,8 @@ class Reader:
                     f"public_network_access says {public}: give one of them",
                     self._where(node, "public_network_access_enabled"),
                 )
+        if public is None:
+            public = self.default_public_access(bool(nodes))
         for key, attr, collection in (
             ("ipSecurityRestrictions", "ip_restriction", "main"),
             ("scmIpSecurityRestrictions", "scm_ip_restriction", "scm"),
@@ -326,6 +374,8 @@ class Reader:
                     raise self.plan_error(exc, child.file, child.line) from None
                 self.skip(exc, child.file, child.line, child.path, "rule")
                 continue
+            if rule is None:  # never sent by the provider
+                continue
             self.places[f"{list_path}[{len(out)}]"] = Origin(
                 file=child.file, line=child.line, path=child.path
             )
@@ -351,12 +401,15 @@ class Reader:
             path=f"{node.path}.{name}",
         )
 
-    def rule(self, node: Node) -> dict[str, Any]:
+    def rule(self, node: Node) -> dict[str, Any] | None:
+        """The ARM rule the provider sends for one block, or None when it sends none."""
         ip_address = self._text(node, "ip_address")
         service_tag = self._text(node, "service_tag")
         subnet = self._text(node, "virtual_network_subnet_id")
         if subnet is None and self.legacy:
             subnet = self._text(node, "subnet_id")
+        if self.old_rules:
+            return self._old_rule(node, ip_address, service_tag, subnet)
         given = [v for v in (ip_address, service_tag, subnet) if v is not None]
         if len(given) > 1:
             raise ConfigError(
@@ -375,8 +428,7 @@ class Reader:
         if name is not None:
             rule["name"] = name
         if ip_address is not None:
-            if not self.legacy and not self.logic_app and not self.json_paths:
-                # (the logic app's ip_address is only checked for being non-empty)
+            if not self.json_paths:
                 self._check_ip_list(ip_address, self._where(node, "ip_address"))
             rule["ipAddress"] = ip_address
         elif service_tag is not None:
@@ -384,6 +436,65 @@ class Reader:
             rule["tag"] = "ServiceTag"
         else:
             rule["vnetSubnetResourceId"] = subnet
+        return self._rest_of_rule(node, rule)
+
+    def _old_rule(
+        self, node: Node, ip_address: str | None, service_tag: str | None, subnet: str | None
+    ) -> dict[str, Any] | None:
+        """A rule as the legacy resources (and the Logic App before azurerm 4.40) expand it
+        (``expandAppServiceIpRestriction``): ``ip_address`` is only checked for being
+        non-empty; a rule whose ``ip_address`` is exactly ``Any`` is dropped, never sent;
+        ``service_tag`` overwrites ``ip_address``; all three set is an error."""
+        if ip_address is not None and service_tag is not None and subnet is not None:
+            raise ConfigError(
+                "only one of `ip_address`, `service_tag` or `virtual_network_subnet_id` can be "
+                "set for an IP restriction",
+                node.origin(),
+            )
+        if ip_address is None and service_tag is None and subnet is None:
+            raise ConfigError(
+                "one of `ip_address`, `service_tag` or `virtual_network_subnet_id` must be set "
+                "for an IP restriction",
+                node.origin(),
+            )
+        if ip_address == "Any":
+            name = self._text(node, "name")
+            self.options.warn(
+                f"{node.origin()}: "
+                + (f"rule {quote(name)}: " if name is not None else "")
+                + f'ip_address = "Any" is left out: {self.resource_type} never sends a rule '
+                'whose ip_address is "Any" (the provider drops it), so it neither allows nor '
+                'denies anything; for every address write "0.0.0.0/0,::/0"'
+            )
+            return None
+        if subnet is not None and (ip_address is not None or service_tag is not None):
+            other = "service_tag" if service_tag is not None else "ip_address"
+            raise ConfigError(
+                f"virtual_network_subnet_id and {other} are both set: {self.resource_type} "
+                "then sends one rule with an address and a subnet, which App Service's "
+                "documented rules do not cover; write the subnet and the address as two rules",
+                node.origin(),
+            )
+        rule: dict[str, Any] = {}
+        name = self._text(node, "name")
+        if name is not None:
+            rule["name"] = name
+        if service_tag is not None:
+            if ip_address is not None:
+                self.options.warn(
+                    f"{node.origin()}: ip_address {quote(ip_address)} is not sent: "
+                    f"{self.resource_type} sends service_tag {quote(service_tag)} in its place"
+                )
+            rule["ipAddress"] = service_tag
+            rule["tag"] = "ServiceTag"
+        elif ip_address is not None:
+            rule["ipAddress"] = ip_address
+        else:
+            rule["vnetSubnetResourceId"] = subnet
+        return self._rest_of_rule(node, rule)
+
+    def _rest_of_rule(self, node: Node, rule: dict[str, Any]) -> dict[str, Any]:
+        """The description, priority, action and headers of a rule."""
         description = self._text(node, "description")
         if description is not None:
             rule["description"] = description
@@ -414,6 +525,11 @@ class Reader:
                 hint = ""
                 if element.strip().lower() in ("any", "anyvnets"):
                     hint = '; for every address write "0.0.0.0/0,::/0"'
+                if self.logic_app:
+                    hint += (
+                        " (azurerm 4.40 and later validate the Logic App's ip_address; for an "
+                        "older provider give --azurerm-version)"
+                    )
                 raise ConfigError(
                     f"ip_address {quote(text)} is not valid: the azurerm provider expects IP addresses "
                     f"or CIDRs separated by commas, and {quote(element)} is not one{hint}",
