@@ -461,3 +461,26 @@ def test_dataframe_summary_equals_the_per_row_batch(client: Any, engine: acl.Eng
     assert summary.requests == 8 and summary.rejected == 2
     decided = decide_dataframe(ddf, engine, columns, client=client).compute()
     assert decided["reason"].tolist().count("invalid") == 2
+
+
+def test_a_text_service_endpoint_column_is_read_as_it_says(client: Any) -> None:
+    """AppServiceIPSecAuditLogs' ServiceEndpoint is "True"/"False": "False" is false, not a
+    non-empty text taken as true (an AnyVnets rule would allow what an IP rule denies)."""
+    from acl.check.dask import decide_dataframe, summarize_dataframe
+
+    engine = acl.compile(
+        acl.loads(
+            '[{"name": "deny-10", "priority": 100, "action": "Deny", "ipAddress": "10.0.0.0/8"},'
+            ' {"name": "anyvnets", "priority": 200, "ipAddress": "AnyVnets"}]'
+        )
+    )
+    frame = pd.DataFrame({"CIp": ["10.0.0.4"] * 3, "ServiceEndpoint": ["False", "True", "false"]})
+    ddf = dd.from_pandas(frame, npartitions=2)
+    columns = {"ip": "CIp", "service_endpoint": "ServiceEndpoint"}
+    decided = decide_dataframe(ddf, engine, columns, client=client).compute()
+    assert decided["rule_name"].tolist() == ["deny-10", "anyvnets", "deny-10"]
+    summary = summarize_dataframe(ddf, engine, columns, client=client)
+    assert (summary.requests, summary.allowed) == (3, 1)
+    bad = dd.from_pandas(pd.DataFrame({"CIp": ["10.0.0.4"], "ServiceEndpoint": ["maybe"]}), 1)
+    with pytest.raises(ValueError, match=r"column 'ServiceEndpoint'\[0\] 'maybe' is not a boolean"):
+        decide_dataframe(bad, engine, columns, client=client).compute()

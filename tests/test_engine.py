@@ -996,3 +996,54 @@ def test_tampered_saved_engines_are_refused(tmp_path: Path, use_main: bool) -> N
             continue
         assert result.startswith("ERR "), (labels.get(name, name), result)
         assert re.search(patterns[name], result), (labels.get(name, name), patterns[name], result)
+
+
+# ------------------------------------------------- flags read strictly, never by truthiness
+
+FLAG_SITE = (
+    '[{"name": "deny-10", "priority": 100, "action": "Deny", "ipAddress": "10.0.0.0/8"},'
+    ' {"name": "anyvnets", "priority": 200, "ipAddress": "AnyVnets"}]'
+)
+
+
+@pytest.mark.parametrize("flag", ["service_endpoint", "private_endpoint"])
+@pytest.mark.parametrize("value", ["False", "false", "True", "no", "", 2, None, 0.0])
+def test_a_single_request_flag_must_be_a_bool(flag: str, value: Any) -> None:
+    """``bool("False")`` is True: a text would have counted as "came through an endpoint"
+    (a private endpoint allows without any rule). A request's flags are bools, 0 or 1."""
+    engine = acl.compile(acl.loads(FLAG_SITE))
+    with pytest.raises(acl.RequestError, match=rf"{flag} .* is not valid: expected True or False"):
+        acl.Request("10.0.0.4", **{flag: value})
+    if value:  # a falsy value takes the kernel's fast path, as False does
+        with pytest.raises(acl.RequestError, match=flag):
+            engine.decide("10.0.0.4", **{flag: value})
+    assert engine.decide("10.0.0.4", **{flag: 0}).decided_by == "deny-10"
+    assert acl.Request("10.0.0.4", **{flag: np.True_}).__getattribute__(flag) is True
+
+
+def test_flag_columns_read_texts_as_logs_write_them() -> None:
+    """The audit table's ServiceEndpoint is the text "True"/"False": in every column form
+    it is read as what it says, and anything else is an error naming the value and row."""
+    pd = pytest.importorskip("pandas")
+    pa = pytest.importorskip("pyarrow")
+    engine = acl.compile(acl.loads(FLAG_SITE))
+    ips = ["10.0.0.4"] * 4
+    texts = ["False", "TRUE", None, " true "]
+    for column in (
+        texts,
+        np.array(texts, dtype=object),
+        np.array(["False", "TRUE", "", " true "]),
+        pd.Series(texts, dtype="string"),
+        pa.array(texts),
+        [False, True, False, True],
+        np.array([0, 1, 0, 1]),
+    ):
+        got = engine.decide_many(ips, service_endpoint=column)
+        assert got.rule.tolist() == [0, 1, 0, 1], column
+    private = engine.decide_many(ips, private_endpoint=texts)
+    assert private.rule.tolist()[0] == 0 and private.action.tolist()[1] == 1
+    for bad, shown in ((["False", "no"], "'no'"), ([0, 2], "2"), ([0.0, 1.0], "0.0")):
+        with pytest.raises(ValueError, match=rf"service_endpoint\[\d\] {shown} is not a boolean"):
+            engine.decide_many(ips[:2], service_endpoint=bad)
+    with pytest.raises(TypeError, match="give True or False for every row"):
+        engine.decide_many(ips, private_endpoint="False")

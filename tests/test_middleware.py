@@ -23,6 +23,7 @@ from acl.gateway import (
     AclMiddleware,
     AclWSGIMiddleware,
     DecisionLog,
+    DecisionService,
     LiveRules,
     ProxyTrust,
     RulesSnapshot,
@@ -476,3 +477,79 @@ def test_the_example_rules_through_the_middleware(acl_site: Any) -> None:
     assert call_asgi(middleware, client="147.243.10.20", headers=fdid).status == 201
     assert call_asgi(middleware, client="147.243.10.20").status == 403
     assert RULES  # the shared rules stay untouched
+
+
+# ------------------------------------------------- header names as the server spelled them
+
+CASE_SITE = {
+    "ipSecurityRestrictionsDefaultAction": "Allow",
+    "ipSecurityRestrictions": [
+        {"name": "block-scanner", "priority": 50, "action": "Deny", "ipAddress": "203.0.113.66/32"},
+        {"name": "block-xff", "priority": 60, "action": "Deny", "ipAddress": "0.0.0.0/0",
+         "headers": {"x-forwarded-for": ["198.51.100.66/32"]}},
+    ],
+    "scmIpSecurityRestrictionsDefaultAction": "Deny",
+    "scmIpSecurityRestrictions": [
+        {"name": "build", "priority": 100, "action": "Allow", "ipAddress": "192.0.2.0/24"}
+    ],
+}  # fmt: skip
+
+
+def raw_call(app: Any, headers: list[tuple[bytes, bytes]], peer: str, path: str = "/") -> int:
+    """One request with the header names exactly as given (call_asgi lower-cases them)."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": headers, "client": [peer, 50000],
+        "server": ["127.0.0.1", 80], "extensions": {},
+    }  # fmt: skip
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return int(sent[0]["status"])
+
+
+@pytest.mark.parametrize("spell", [bytes.lower, bytes.title, bytes.upper])
+def test_header_names_are_matched_whatever_their_case(spell: Any) -> None:
+    """The ASGI spec lets servers keep the header names' case ("should be lowercased, but
+    it is not required"): Host, X-Forwarded-For and the filter headers count in any case."""
+    site = acl.loads(json.dumps(CASE_SITE))
+    direct = AclMiddleware(EchoApp(), site)
+    proxied = AclMiddleware(EchoApp(), site, trusted_proxies=["10.0.0.0/8"])
+    scm = [(spell(b"host"), b"app.scm.azurewebsites.net")]
+    assert raw_call(direct, scm, "198.51.100.1") == 403  # the scm rules, not main's Allow
+    assert raw_call(direct, scm, "192.0.2.7") == 201  # the app's own answer
+    xff = [
+        (spell(b"host"), b"app.azurewebsites.net"),
+        (spell(b"x-forwarded-for"), b"198.51.100.66"),
+    ]
+    assert raw_call(direct, xff, "10.9.9.9") == 403  # block-xff filters on the header
+    chain = [
+        (spell(b"host"), b"app.azurewebsites.net"),
+        (spell(b"x-forwarded-for"), b"203.0.113.66"),
+    ]
+    assert raw_call(proxied, chain, "10.0.0.5") == 403  # the client behind the proxy
+    service = DecisionService(site, client_header="X-Forwarded-For", trusted_proxies=["10.0.0.0/8"])
+    assert (
+        raw_call(service, [*scm, (spell(b"x-forwarded-for"), b"198.51.100.1")], "10.0.0.5", "/auth")
+        == 403
+    )
+    assert raw_call(service, chain, "10.0.0.5", "/auth") == 403
+    assert (
+        raw_call(
+            service,
+            [
+                (spell(b"host"), b"app.azurewebsites.net"),
+                (spell(b"x-forwarded-for"), b"198.51.100.1"),
+            ],
+            "10.0.0.5",
+            "/auth",
+        )
+        == 200
+    )

@@ -4,6 +4,7 @@ the slices of a batch that threads decide."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import threading
@@ -18,6 +19,7 @@ __all__ = [
     "as_column",
     "cpus",
     "dictionary_encoded",
+    "flag_column",
     "flags",
     "in_parallel",
     "is_pair",
@@ -101,15 +103,94 @@ class Memo(dict):  # type: ignore[type-arg]
         return value
 
 
+_FLAG_TEXT = {"true": True, "1": True, "false": False, "0": False, "": False}
+"""The texts a flag column may hold (compared stripped and without case): what logs and
+exports write for a boolean (``AppServiceIPSecAuditLogs.ServiceEndpoint`` is ``"True"`` or
+``"False"``); an empty or missing cell is false, as an absent column is."""
+
+
+def _flag(value: Any, name: str, row: int) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if value is None or type(value).__name__ in ("NAType", "NaTType") or value != value:
+        return False  # a missing cell (None, pandas' NA, NaN): as an absent column
+    if isinstance(value, (int, np.integer)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, (str, np.str_)):
+        found = _FLAG_TEXT.get(value.strip().lower())
+        if found is not None:
+            return found
+    raise ValueError(
+        f"{name}[{row}] {value!r} is not a boolean: expected true or false (True/False, "
+        '"True"/"False" in any case, 1/0, or empty for false)'
+    )
+
+
+def flag_column(values: Any, name: str) -> npt.NDArray[np.bool_]:
+    """A boolean column, read strictly: bools, 0/1, and the texts ``"true"``/``"false"``
+    (any case), ``"1"``/``"0"`` or empty; a missing cell (None, pandas' NA, NaN in a column of
+    objects) is false. Any other value is an error naming
+    it and its row, never taken as true because it is not empty.
+
+    >>> flag_column(["True", "False", None, 1], "service_endpoint").tolist()
+    [True, False, False, True]
+
+    Raises:
+        ValueError: a value that is not one of those.
+    """
+    array = np.asarray(values)
+    kind = array.dtype.kind
+    if kind == "b":
+        return array.astype(bool, copy=False)
+    if kind in "iu":
+        bad = np.flatnonzero((array != 0) & (array != 1))
+        if bad.size:
+            _flag(array[bad[0]].item(), name, int(bad[0]))
+        return array.astype(bool)
+    if kind in "US":
+        text = np.char.lower(np.char.strip(array.astype("U")))
+        true: npt.NDArray[np.bool_] = (text == "true") | (text == "1")
+        bad = np.flatnonzero(~(true | (text == "false") | (text == "0") | (text == "")))
+        if bad.size:
+            _flag(str(array[bad[0]]), name, int(bad[0]))
+        return true
+    if kind == "O":
+        memo: dict[Any, bool] = {}
+        out = np.empty(array.shape, dtype=bool)
+        for row, value in enumerate(array.tolist()):
+            try:
+                out[row] = memo[value]
+            except (KeyError, TypeError):
+                out[row] = flag = _flag(value, name, row)
+                with contextlib.suppress(TypeError):
+                    memo[value] = flag
+        return out
+    for row, value in enumerate(array.tolist()):  # floats, dates, ...: 0.0/1.0 are not flags
+        _flag(value, name, row)
+    return array.astype(bool)  # pragma: no cover - an empty column of another kind
+
+
 def flags(values: Any, n: int, name: str) -> npt.NDArray[np.uint8]:
+    """A flag column for the kernel: one value for every row, or ``n`` read by
+    :func:`flag_column`.
+
+    Raises:
+        TypeError: a single value that is not a bool.
+        ValueError: a column of another length, or a value that is not a boolean.
+    """
     if values is None:
         return np.zeros(1, dtype=np.uint8)
     if isinstance(values, (bool, np.bool_)):
         return np.array([bool(values)], dtype=np.uint8)
+    if isinstance(values, (str, bytes, int, float)):
+        raise TypeError(
+            f"{name} {values!r} is not valid: give True or False for every row, or a column "
+            "of booleans"
+        )
     array = np.asarray(values)
     if array.shape != (n,):
         raise ValueError(f"{name}: expected {n} values, got shape {array.shape}")
-    return np.ascontiguousarray(array.astype(bool), dtype=np.uint8)
+    return np.ascontiguousarray(flag_column(array, name), dtype=np.uint8)
 
 
 PARALLEL_ROWS = 1 << 18

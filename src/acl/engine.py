@@ -602,7 +602,9 @@ class Engine:
             headers: header name to a column of values (None or "" when absent); a
                 value holds every copy of the header, comma-joined.
             subnets: a column of source subnet ids (None when not via a service endpoint).
-            service_endpoint, private_endpoint: booleans per row, or one for all.
+            service_endpoint, private_endpoint: booleans per row (read strictly: bools,
+                0/1, "True"/"False" in any case; see :func:`acl.columns.flag_column`), or
+                one bool for all.
 
             threads: how many threads decide the batch, each a slice of it (the kernel's
                 loop runs without the GIL). Default: one per CPU for a batch of at least

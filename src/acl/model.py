@@ -287,6 +287,18 @@ def _normalize_headers(headers: HeadersInput) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _flag(value: object, name: str) -> bool:
+    """A request's boolean: True or False (0 and 1 too), never a text such as ``"False"``,
+    which ``bool()`` would take as true."""
+    if value is True or value is False:
+        return value
+    kind = type(value)
+    numpy_bool = kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")
+    if numpy_bool or (isinstance(value, int) and value in (0, 1)):
+        return bool(value)
+    raise RequestError(f"{name} {value!r} is not valid: expected True or False")
+
+
 @dataclass(frozen=True, slots=True, init=False)
 class Request:
     """An inbound request as the front end sees it.
@@ -341,8 +353,12 @@ class Request:
         setter(self, "host", host)
         setter(self, "headers", _normalize_headers(headers))
         setter(self, "subnet", subnet)
-        setter(self, "service_endpoint", bool(service_endpoint) or subnet is not None)
-        setter(self, "private_endpoint", bool(private_endpoint))
+        setter(
+            self,
+            "service_endpoint",
+            _flag(service_endpoint, "service_endpoint") or subnet is not None,
+        )
+        setter(self, "private_endpoint", _flag(private_endpoint, "private_endpoint"))
         setter(self, "version", version)
         setter(self, "value", value)
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from ..columns import flag_column
 from ..engine import Engine, compile
 from ..errors import AclError, LogError, Origin
 from ..headers import canonical_header
@@ -362,7 +363,8 @@ def _decide_columns(engine: Engine, frame: Any, columns: Mapping[str, str]) -> A
     endpoint = None
     if "service_endpoint" in columns:
         cells = frame[columns["service_endpoint"]].to_numpy(dtype=object, na_value=False)
-        endpoint = cells.astype(bool)
+        endpoint = flag_column(cells, f"column {columns['service_endpoint']!r}")
+        given["service_endpoint"] = endpoint  # what was decided is what the summary shows
     return engine.decide_many(
         given["ip"],
         hosts=given.get("host"),
@@ -384,7 +386,7 @@ def _batch_from_frame(
     times = values("time")
     if times is not None:
         times = [v if v is None or isinstance(v, str) else str(v) for v in times]
-    endpoint = values("service_endpoint")
+    endpoint = given["service_endpoint"].tolist() if "service_endpoint" in given else None
     return Batch(
         source=source,
         format="dataframe",
@@ -399,7 +401,7 @@ def _batch_from_frame(
             if (header := canonical_header(key)) is not None
         },
         subnet=values("subnet"),
-        service_endpoint=[bool(v) for v in endpoint] if endpoint is not None else None,
+        service_endpoint=endpoint,
         time=times,
         recorded=values("result"),
     )

@@ -107,6 +107,7 @@ class AclMiddleware(Guard[ASGIApp]):
         keys = snapshot.header_keys if log is None else FILTER_KEYS
         total = 0
         for name, value in scope["headers"]:
+            name = name.lower()  # ASGI servers should lower-case names, but need not
             if name == b"host" or name == b":authority":
                 hosts.append(value)
             else:
@@ -156,6 +157,7 @@ class AclMiddleware(Guard[ASGIApp]):
         host = None
         pairs: list[tuple[str, str]] = []
         for name, value in scope.get("headers", ()):
+            name = name.lower()
             if len(value) > MAX_HEADER_BYTES:
                 continue  # not logged: an over-long value is what refused the request
             if name == b"host" and host is None:

@@ -248,7 +248,7 @@ class DecisionService:
             elif path == "/metrics":
                 from .metrics import exposition
 
-                accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+                accept = next((v for k, v in scope["headers"] if k.lower() == b"accept"), b"")
                 await _respond(
                     send, 200, *exposition(self.metrics, self.rules, accept.decode("latin-1"))
                 )
@@ -328,6 +328,7 @@ class DecisionService:
         envoy = self.mode == "envoy"
         total = 0
         for name, value in scope["headers"]:
+            name = name.lower()  # ASGI servers should lower-case names, but need not
             if name == b"host" or name == b":authority":
                 hosts.append(value)
             elif not (
@@ -428,6 +429,7 @@ class DecisionService:
         given: bytes | None = None
         hosts: list[bytes] = []
         for name, value in scope["headers"]:
+            name = name.lower()
             if name == b"x-acl-reload":
                 given = value if given is None else b"\x00"  # two copies: refused
             elif name == b"host":
