@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import acl
+from acl.check import replay
 from acl.errors import LogError
 from acl.logs import (
     DEFAULT_FRONTDOOR_SOURCE,
@@ -133,7 +134,9 @@ def test_sample_frontdoor_stdpremium_records_document() -> None:
     assert batch.headers["X-Azure-FDID"] == [None]
     assert accounted([batch]) == line_count(path)
     [client] = read([path], frontdoor_mode="client")
-    assert client.ip == ["42.42.42.42"] and client.headers == {}
+    # the connection's address; clientIp came from the client's own X-Forwarded-For
+    assert client.ip == ["23.23.23.23"]
+    assert client.headers == {"X-Forwarded-For": ["42.42.42.42"]}
     assert client.host == ["dummyapp-eebde0bwehfthfbb.z01.azurefd.net"]
 
 
@@ -371,9 +374,9 @@ def test_frontdoor_modes() -> None:
     ]
     client = read([path], frontdoor_mode="client")
     assert column(client, "lines") == [1, 2, 3, 7]  # a cache hit is a client request too
-    assert column(client, "ip") == [
+    assert column(client, "ip") == [  # socketIp, never the client's own header
         "198.51.100.7",
-        "203.0.113.50",
+        "192.0.2.200",
         "2001:db8:beef::9",
         "2001:db8:beef::10",
     ]
@@ -383,8 +386,8 @@ def test_frontdoor_modes() -> None:
         "www.contoso.com",
         "www.contoso.com",
     ]
-    assert all(b.headers == {} for b in client)
-    assert rejects(client)[1] == (6, "missing field clientIp")
+    assert header(client, "X-Forwarded-For") == [None, "203.0.113.50", None, None]
+    assert rejects(client)[1] == (6, "missing field socketIp (the client's connection)")
     assert accounted(client) == line_count(path)
 
 
@@ -1014,3 +1017,18 @@ def test_glob_matches() -> None:
     assert not glob_matches("logs/*.jsonl", "logs/x/out.jsonl")
     assert not glob_matches("logs/*", "logs/.hidden")
     assert glob_matches("logs/.*", "logs/.hidden")
+
+
+def test_client_mode_decides_on_the_connection_not_a_spoofed_header(tmp_path: Path) -> None:
+    """A client that sends X-Forwarded-For: <an allowed address> gets that address as
+    clientIp; in client mode the request is decided by socketIp, its real address."""
+    path = tmp_path / "fd.ndjson"
+    path.write_text(
+        json.dumps({"category": "FrontDoorAccessLog", "properties": {
+            "clientIp": "203.0.113.5", "socketIp": "198.51.100.77",
+            "hostName": "app.azurewebsites.net"}}) + "\n"
+    )  # fmt: skip
+    site = acl.loads('[{"name": "office", "priority": 100, "ipAddress": "203.0.113.0/24"}]')
+    [batch] = read([path], frontdoor_mode="client")
+    summary = replay(acl.compile(site), [batch])
+    assert batch.ip == ["198.51.100.77"] and (summary.requests, summary.allowed) == (1, 0)

@@ -137,7 +137,8 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
         choices=["origin", "client"],
         default="origin",
         help="Front Door logs: replay the request Front Door sends to the app "
-        "(origin, default) or as if the client reached the app (client)",
+        "(origin, default) or as if the client reached the app from its own address, "
+        "socketIp (client)",
     )
     group.add_argument("--fdid", metavar="GUID", help="Front Door logs: the profile's X-Azure-FDID")
     group.add_argument(

@@ -233,7 +233,8 @@ class ReadOptions:
         frontdoor_mode: what a Front Door access log record stands for. ``origin``
             (default): the request Front Door sent on to the app, from a Front Door backend
             address with ``X-Forwarded-For``, ``X-Forwarded-Host`` and ``X-Azure-FDID``.
-            ``client``: the client's request as if it had reached the app directly.
+            ``client``: the client's request as if it had reached the app directly, from
+            its connection's address (``socketIp``, never the header-derived ``clientIp``).
         frontdoor_source: in ``origin`` mode, the source address of the requests Front Door
             sends (any address of the ``AzureFrontDoor.Backend`` service tag will do; the
             logs do not record which one was used).

@@ -14,7 +14,9 @@ stands for (a project choice; see ``docs/logs.md``):
   Records served from Front Door's cache (``cacheStatus`` ``HIT``, ``REMOTE_HIT``) never
   reached the app and count as metadata.
 * ``client``: the client's request as if it reached the app directly: the source is
-  ``clientIp``, the Host the requested host, no headers.
+  ``socketIp``, the address of the client's own connection (``clientIp`` may come from the
+  client's ``X-Forwarded-For`` and is not to be believed, as the app would not believe it),
+  the Host the requested host, and ``X-Forwarded-For`` ``clientIp`` when that differs.
 
 ``FrontDoorHealthProbeLog`` records are not requests: they count as metadata.
 
@@ -27,7 +29,7 @@ stands for (a project choice; see ``docs/logs.md``):
 (['147.243.0.1'], ['contoso-shop.azurewebsites.net'], ['198.51.100.7'], ['abc'])
 >>> batch = next(read_frontdoor(iter([(1, line)]), "fd.json", ReadOptions(frontdoor_mode="client")))
 >>> batch.ip, batch.host, batch.headers
-(['198.51.100.7'], ['www.contoso.com'], {})
+(['198.51.100.7'], ['www.contoso.com'], {'X-Forwarded-For': [None]})
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def read_items(items: Iterable[Item], source: str, options: ReadOptions) -> Iter
     builder = BatchBuilder(
         source,
         FORMAT,
-        headers=(XFORWARDEDFOR, XFORWARDEDHOST, XAZUREFDID) if origin else (),
+        headers=(XFORWARDEDFOR, XFORWARDEDHOST, XAZUREFDID) if origin else (XFORWARDEDFOR,),
         time=True,
         batch_size=options.batch_size,
     )
@@ -127,10 +129,13 @@ def read_items(items: Iterable[Item], source: str, options: ReadOptions) -> Iter
         requested = _text(props.get("hostName")) or _uri_host(props.get("requestUri"))
         time = record.get("time")
         if not origin:
-            if client is None:
-                builder.reject(number, "missing field clientIp", text)
+            if socket is None:
+                builder.reject(number, "missing field socketIp (the client's connection)", text)
                 continue
-            builder.add(number, split_host_port(client), requested, time=time)
+            told = client if client is not None and client != socket else None
+            builder.add(
+                number, split_host_port(socket), requested, {XFORWARDEDFOR: told}, time=time
+            )
         else:
             if socket is None and client is None:
                 builder.reject(number, "missing field socketIp", text)
