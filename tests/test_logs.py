@@ -634,7 +634,12 @@ def test_a_broken_records_document_keeps_what_came_before(tmp_path: Path) -> Non
     assert reasons[1][0] == 24 and reasons[1][1].startswith(
         "malformed JSON: Expecting ',' delimiter"
     )
-    assert reasons[1][1].endswith("lines 25-33 skipped")
+    assert reasons[1][1].endswith("lines 25-33 are not read")
+    # the lines after the error may hold records: each is a reject, none is metadata
+    after = [r for r in reasons[2:] if r[1] == "not read: it follows the malformed JSON of line 24"]
+    text_lines = text.splitlines()
+    assert [r[0] for r in after] == [n for n in range(25, 34) if text_lines[n - 1].strip()]
+    assert len(reasons) == 2 + len(after)
     assert accounted(batches) == 33
 
 

@@ -276,14 +276,21 @@ def _document(first: int, texts: list[str]) -> Iterator[Item]:
                 yield line, record, texts[line - first]
     except json.JSONDecodeError as exc:
         line = doc.line_at(exc.pos)
-        skipped = first + total - 1 - line
-        rest = f"; lines {line + 1}-{first + total - 1} skipped" if skipped else ""
+        last = first + total - 1
+        rest = f"; lines {line + 1}-{last} are not read" if last > line else ""
         yield (
             line,
             f"malformed JSON: {exc.msg} at column {doc.column_at(exc.pos)}{rest}",
             texts[line - first],
         )
         produced += 1
+        # What follows cannot be told apart (records, or the document's closing lines):
+        # every non-blank line is a reject of its own, so that no record is lost as metadata.
+        reason = f"not read: it follows the malformed JSON of line {line}"
+        for number in range(line + 1, last + 1):
+            if texts[number - first].strip():
+                produced += 1
+                yield number, reason, texts[number - first]
     yield first, max(total - produced, 0), ""
 
 
