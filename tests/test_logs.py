@@ -1037,3 +1037,29 @@ def test_client_mode_decides_on_the_connection_not_a_spoofed_header(tmp_path: Pa
     [batch] = read([path], frontdoor_mode="client")
     summary = replay(acl.compile(site), [batch])
     assert batch.ip == ["198.51.100.77"] and (summary.requests, summary.allowed) == (1, 0)
+
+
+def test_w3c_directives_and_the_host_field_in_other_spellings(tmp_path: Path) -> None:
+    """``#fields:`` in lower case is still the directive (read as a comment, the old layout
+    would misread the lines after it), and ``cs(Host)`` is the Host as ``cs-host`` is."""
+    path = tmp_path / "u_ex.log"
+    path.write_text(
+        "#Fields: date time c-ip cs-host\n"
+        "2024-05-01 10:00:00 192.0.2.1 app.azurewebsites.net\n"
+        "#fields: date time cs(Host) c-ip\n"
+        "2024-05-01 10:00:01 app.scm.azurewebsites.net 192.0.2.2\n"
+        "#date: 2024-05-02 00:00:00\n"
+    )
+    batches = read([path])
+    assert column(batches, "ip") == ["192.0.2.1", "192.0.2.2"] and not rejects(batches)
+    assert column(batches, "host") == ["app.azurewebsites.net", "app.scm.azurewebsites.net"]
+    assert accounted(batches) == 5
+
+
+def test_a_w3c_address_with_a_port_is_a_reject_not_a_guess(tmp_path: Path) -> None:
+    path = tmp_path / "u_ex.log"
+    path.write_text("#Fields: c-ip cs-host\n203.0.113.5:5000 app.azurewebsites.net\n")
+    site = acl.loads('[{"name": "office", "priority": 100, "ipAddress": "203.0.113.0/24"}]')
+    summary = replay(acl.compile(site), read([path]))
+    assert (summary.requests, summary.rejected) == (0, 1)
+    assert summary.reject_reasons == {"bad address": 1}

@@ -35,7 +35,8 @@ MIN_PART = 16 << 20
 SPLIT_FORMATS = ("w3c",)
 """The formats whose files are split: one record a line, no state but the directives."""
 _CHUNK = 1 << 22
-_DIRECTIVES = (b"#Fields:", b"#Date:")
+_DIRECTIVES = (b"#fields:", b"#date:")
+"""The directives a part's reader needs from before it, lower case (matched without case)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,9 @@ def _last_line_with(data: bytes, directive: bytes) -> bytes | None:
     at = -1
     found = data.find(b"#")
     while found >= 0:
-        if (found == 0 or data[found - 1] in b"\r\n") and data.startswith(directive, found):
+        if (found == 0 or data[found - 1] in b"\r\n") and (
+            data[found : found + len(directive)].lower() == directive
+        ):
             at = found
         found = data.find(b"#", found + 1)
     if at < 0:

@@ -9,7 +9,7 @@ absent value. IIS writes a space inside a value as ``+`` (user agents, custom fi
 field                                    request
 =======================================  =============================================
 ``c-ip``                                 source address
-``cs-host``                              Host
+``cs-host`` (or ``cs(Host)``)            Host
 ``date`` + ``time``                      time (``#Date:`` gives the date when there is
                                          no ``date`` field)
 ``cs(X-Forwarded-For)`` (or a custom     the header of that name; likewise for the other
@@ -63,7 +63,9 @@ class _Layout:
         lower = [name.lower() for name in names]
         self.count = len(names)
         self.ip = lower.index("c-ip") if "c-ip" in lower else None
-        self.host = lower.index("cs-host") if "cs-host" in lower else None
+        # cs-host is what IIS writes; cs(Host) is the W3C extended spelling of the header
+        host = next((name for name in ("cs-host", "cs(host)") if name in lower), None)
+        self.host = lower.index(host) if host is not None else None
         self.date = lower.index("date") if "date" in lower else None
         self.time = lower.index("time") if "time" in lower else None
         headers: dict[str, int] = {}
@@ -228,10 +230,11 @@ class _Reader:
                 continue
             if line[0] == "#":
                 out.metadata += 1
-                if line.startswith("#Fields:"):
+                directive = line[:8].lower()  # directive names are matched without case
+                if directive == "#fields:":
                     self.layout = _Layout(line[len("#Fields:") :].split())
                     yield from out.reshape(tuple(name for name, _ in self.layout.headers))
-                elif line.startswith("#Date:"):
+                elif directive.startswith("#date:"):
                     self.date = (
                         line[len("#Date:") :].split()[0] if line[len("#Date:") :].split() else None
                     )
