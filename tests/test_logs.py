@@ -1063,3 +1063,14 @@ def test_a_w3c_address_with_a_port_is_a_reject_not_a_guess(tmp_path: Path) -> No
     summary = replay(acl.compile(site), read([path]))
     assert (summary.requests, summary.rejected) == (0, 1)
     assert summary.reject_reasons == {"bad address": 1}
+
+
+def test_a_front_door_record_without_an_origin_is_not_a_request_to_the_app(tmp_path: Path) -> None:
+    path = tmp_path / "fd.ndjson"
+    record = {"category": "FrontDoorAccessLog", "properties": {
+        "clientIp": "198.51.100.7", "socketIp": "198.51.100.7", "hostName": "www.contoso.com",
+        "originName": "N/A", "httpStatusCode": "403"}}  # fmt: skip
+    path.write_text(json.dumps(record) + "\n")
+    origin = read([path])
+    assert column(origin, "ip") == [] and rejects(origin) == [(1, "no origin: originName is 'N/A'")]
+    assert column(read([path], frontdoor_mode="client"), "ip") == ["198.51.100.7"]

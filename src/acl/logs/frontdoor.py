@@ -143,6 +143,12 @@ def read_items(items: Iterable[Item], source: str, options: ReadOptions) -> Iter
             if str(props.get("cacheStatus", "")).upper() in _CACHED:
                 builder.metadata()  # served from the cache: no request reached the app
                 continue
+            named = _text(props.get("originName")) or _text(props.get("backendHostname"))
+            if named is not None and named.upper() == "N/A":
+                # Front Door answered itself (a WAF block, a redirect, an error): no request
+                # reached an origin, and the log names none to decide the Host by
+                builder.reject(number, f"no origin: originName is {named!r}", text)
+                continue
             chain = (
                 socket
                 if client is None or socket is None or client == socket
