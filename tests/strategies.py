@@ -107,8 +107,12 @@ def rules(draw: st.DrawFn, name: str) -> dict[str, Any]:
 
 @st.composite
 def site_configs(draw: st.DrawFn) -> dict[str, Any]:
-    main = [draw(rules(f"m{i}")) for i in range(draw(st.integers(0, 7)))]
-    scm = [draw(rules(f"s{i}")) for i in range(draw(st.integers(0, 4)))]
+    # names that a target language or an argument parser could misread: a leading "-" (an
+    # option to argparse), "[...]" (an ARM expression), quotes, "$" and backticks
+    prefix = draw(st.sampled_from(["", "", "", "-", "--", "[", "$x ", "'", '"', "`", "é "]))
+    suffix = "]" if prefix == "[" else draw(st.sampled_from(["", "", "]", " $HOME"]))
+    main = [draw(rules(f"{prefix}m{i}{suffix}")) for i in range(draw(st.integers(0, 7)))]
+    scm = [draw(rules(f"{prefix}s{i}{suffix}")) for i in range(draw(st.integers(0, 4)))]
     config: dict[str, Any] = {"ipSecurityRestrictions": main, "scmIpSecurityRestrictions": scm}
     for key in ("ipSecurityRestrictionsDefaultAction", "scmIpSecurityRestrictionsDefaultAction"):
         value = draw(st.sampled_from([None, "Allow", "Deny"]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 from contextlib import redirect_stdout
@@ -173,7 +174,9 @@ def test_azcli_refuses_duplicates_and_clears_host_bits() -> None:
         '[{"name": "a", "priority": 1, "ipAddress": "10.0.0.1/24"},'
         ' {"name": "b", "priority": 2, "ipAddress": "10.0.0.0/24", "action": "Deny"}]'
     )
-    with pytest.raises(ConvertError, match=r"refuses a second rule for '10.0.0.0/24'.*--to arm"):
+    with pytest.raises(
+        ConvertError, match=r"refuses a second rule for the addresses '10.0.0.0/24'.*--to arm"
+    ):
         convert(site, "azcli")
     one = acl.loads('[{"name": "a", "priority": 1, "ipAddress": "10.0.0.1/24"}]')
     assert "--ip-address 10.0.0.0/24" in convert(one, "azcli")
@@ -290,3 +293,72 @@ def test_cli_base_site_and_warnings(tmp_path: Path, capsys: pytest.CaptureFixtur
     document = json.loads(text)
     assert [r["name"] for r in document["main_rules"]] == ["old", None]
     assert "acl: warning: " in capsys.readouterr().err
+
+
+def test_azcli_duplicates_are_the_clis_own_sets_of_addresses_and_headers() -> None:
+    """The az CLI compares a rule's addresses as a set and its header filter too: the same
+    addresses in another order are a duplicate it refuses (the script would stop half-way);
+    the same addresses with another header filter are not."""
+    reordered = acl.loads(
+        '[{"name": "deny", "priority": 1, "action": "Deny", "ipAddress": "10.0.0.0/24,10.1.0.0/24"},'
+        ' {"name": "allow", "priority": 2, "ipAddress": "10.1.0.0/24,10.0.0.0/24"}]'
+    )
+    with pytest.raises(ConvertError, match=r"\(in any order\) with the same header filter"):
+        convert(reordered, "azcli")
+    fdid = "0d1c7c2e-6a4b-4b0e-9d6a-2f4f3c1a9b10"
+    filtered = acl.loads(
+        '[{"name": "a", "priority": 1, "ipAddress": "10.0.0.0/24"},'
+        ' {"name": "b", "priority": 2, "ipAddress": "10.0.0.0/24",'
+        f' "headers": {{"X-Azure-FDID": ["{fdid}"]}}}}]'
+    )
+    script = convert(filtered, "azcli")
+    assert acl.analysis.diff(filtered, read_back(script, "azcli")).identical
+
+
+def test_azcli_values_that_start_with_a_dash_are_one_word() -> None:
+    site = acl.loads(
+        '[{"name": "-legacy", "priority": 1, "ipAddress": "10.0.0.0/24", "description": "--x"}]'
+    )
+    script = convert(site, "azcli")
+    assert "--rule-name=-legacy" in script and "--description=--x" in script
+    (rule,) = read_back(script, "azcli").main_rules
+    assert (rule.name, rule.description) == ("-legacy", "--x")
+
+
+def test_arm_strings_that_look_like_expressions_are_escaped() -> None:
+    """A script's literal "[...]" would be evaluated by ARM as an expression: written "[[...]"."""
+    site = acl.loads(
+        "az webapp config access-restriction add -g rg -n shop --rule-name '[legacy]' "
+        "--priority 1 --ip-address 10.0.0.0/24 "
+        "--http-header \"x-forwarded-host=[parameters('siteName')]\"\n",
+        format="azcli",
+    )
+    text = convert(site, "arm")
+    assert '"[[legacy]"' in text
+    (rule,) = read_back(text, "arm").main_rules
+    assert rule.name == "[legacy]"
+    assert rule.headers[0].values == ("[parameters('siteName')]",)
+
+
+def test_terraform_writes_public_access_off_for_a_site_closed_by_its_private_endpoint() -> None:
+    """No publicNetworkAccess and a private endpoint: public access is off. Unset in
+    Terraform, the provider sends Enabled, so the setting is always written."""
+    closed = dataclasses.replace(
+        acl.loads('[{"name": "a", "priority": 1, "ipAddress": "10.0.0.0/24"}]'),
+        has_private_endpoint=True,
+    )
+    text = convert(closed, "terraform")
+    assert "public_network_access_enabled = false" in text
+    back = read_back(text, "terraform")
+    assert acl.evaluate(back, acl.Request("10.0.0.1")).action.value == "Deny"
+    open_site = acl.loads('[{"name": "a", "priority": 1, "ipAddress": "10.0.0.0/24"}]')
+    assert "public_network_access_enabled = true" in convert(open_site, "terraform")
+
+
+@pytest.mark.parametrize(
+    "resource_type", ["azurerm_app_service", "azurerm_logic_app_standard", "azurerm_nonsense"]
+)
+def test_terraform_refuses_resource_types_it_cannot_write(resource_type: str) -> None:
+    site = acl.loads('[{"name": "a", "priority": 1, "ipAddress": "10.0.0.0/24"}]')
+    with pytest.raises(ConvertError, match=rf"resource type '{resource_type}' cannot be written"):
+        convert(site, "terraform", resource_type=resource_type)

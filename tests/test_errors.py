@@ -190,3 +190,18 @@ def test_custom_service_tags_file(tmp_path: Any, monkeypatch: pytest.MonkeyPatch
     assert acl.loads(doc).main_rules[0].sources[0].text == "MyTag"
     with pytest.raises(acl.ServiceTagError, match="changeNumber 999"):
         acl.loads(json.dumps([rule(ipAddress="AzureFrontDoor.Backend", tag="ServiceTag")]))
+
+
+@pytest.mark.parametrize("second", ["Foo", "foo"])
+def test_a_service_tag_file_with_a_tag_twice_is_refused(second: str) -> None:
+    """Tag names are matched without case: with two entries of one name a rule naming it
+    could mean either, so the file is refused rather than the last entry winning."""
+    from acl.servicetags import ServiceTags
+
+    entry = {"properties": {"addressPrefixes": ["192.0.2.0/24"]}}
+    data = {"values": [{"name": "Foo", **entry}, {"name": second, **entry}]}
+    with pytest.raises(
+        acl.ServiceTagDataError,
+        match=r"tags\.json: \$\.values\[1\]: tag '.oo' is in the file twice",
+    ):
+        ServiceTags.from_json(data, "tags.json")

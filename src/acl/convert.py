@@ -148,11 +148,23 @@ def _arm(site: Site) -> str:
                 else "Microsoft.Web/sites/config",
                 "apiVersion": API_VERSION,
                 "name": "[format('{0}/web', parameters('siteName'))]",
-                "properties": site_config(site),
+                "properties": _literal(site_config(site)),
             }
         ],
     }
     return json.dumps(template, indent=2, ensure_ascii=False) + "\n"
+
+
+def _literal(value: Any) -> Any:
+    """``value`` with every string that ARM would evaluate as an expression (``[...]``)
+    escaped as ARM reads a literal: ``[[...]``."""
+    if isinstance(value, str):
+        return "[" + value if value.startswith("[") and value.endswith("]") else value
+    if isinstance(value, dict):
+        return {key: _literal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_literal(item) for item in value]
+    return value
 
 
 # ---------------------------------------------------------------------------- Terraform
@@ -284,6 +296,21 @@ def _tf_label(site: Site) -> str:
 
 
 def _terraform(site: Site, resource_type: str) -> str:
+    from .formats.terraform.azurerm import LEGACY_TYPES, LOGIC_APP_TYPES, WEB_APP_TYPES
+
+    if resource_type not in WEB_APP_TYPES or resource_type in LEGACY_TYPES | LOGIC_APP_TYPES:
+        current = sorted(WEB_APP_TYPES - LEGACY_TYPES - LOGIC_APP_TYPES)
+        raise ConvertError(
+            f"resource type {resource_type!r} cannot be written: acl convert writes the "
+            "arguments of the current web and function apps (default actions, "
+            "public_network_access_enabled), which "
+            + (
+                "the legacy resources and azurerm_logic_app_standard do not all have"
+                if resource_type in WEB_APP_TYPES
+                else "only they have"
+            )
+            + f"; choose one of {', '.join(current)}"
+        )
     for rule in site.all_rules():
         _check_not_synthetic(rule)
     lines = [
@@ -293,10 +320,11 @@ def _terraform(site: Site, resource_type: str) -> str:
         "# public_network_access_enabled and the site_config block into the real resource.",
         f'resource "{resource_type}" "{_tf_label(site)}" {{',
     ]
-    if site.public_network_access is not None:
-        enabled = "false" if site.public_access_disabled else "true"
-        lines.append(f"  public_network_access_enabled = {enabled}")
-        lines.append("")
+    # Always written: unset, the provider sends Enabled, which would open a site whose
+    # public access is off only because it has a private endpoint and no setting.
+    enabled = "false" if site.public_access_disabled else "true"
+    lines.append(f"  public_network_access_enabled = {enabled}")
+    lines.append("")
     lines.append("  site_config {")
     settings = [
         ("ip_restriction_default_action", _hcl(_effective(site, "main"))),
@@ -323,6 +351,14 @@ def _sh(value: str) -> str:
     if value and re.fullmatch(r"[A-Za-z0-9_./:,=@+%-]+", value):
         return value
     return "'" + value.replace("'", "'\\''") + "'"
+
+
+def _option(name: str, value: str) -> str:
+    """``--name VALUE`` as one word, ``--name=VALUE``, when the value starts with ``-``
+    (argparse, and so the az CLI, would take it for an option), else two."""
+    if value.startswith("-"):
+        return f"{name}={_sh(value)}"
+    return f"{name} {_sh(value)}"
 
 
 def _az_ips(rule: Rule) -> str:
@@ -360,14 +396,20 @@ def _azcli(site: Site) -> str:
         target += ' --slot "$SLOT"'
     base = "az webapp config access-restriction"
     for collection, rules in (("main", site.main_rules), ("scm", site.scm_rules)):
-        seen: list[tuple[str, Any]] = []
+        seen: list[tuple[str, Any, Any]] = []
         for rule in rules:
             words = [base, "add", target]
             if rule.name is not None:
-                words += ["--rule-name", _sh(rule.name)]
+                words.append(_option("--rule-name", rule.name))
             words += ["--priority", str(rule.priority), "--action", rule.action.value]
             kinds = {source.kind for source in rule.sources}
-            headers = {h.name.lower(): sorted(h.values) for h in rule.headers}
+            # the CLI's duplicate checks compare the headers by name, values as a set
+            headers = tuple(
+                sorted(
+                    (h.name.lower(), tuple(sorted(v.strip() for v in h.values)))
+                    for h in rule.headers
+                )
+            )
             if kinds == {"any_vnets"}:
                 raise ConvertError(
                     "AnyVnets cannot be given to `az webapp config "
@@ -376,7 +418,7 @@ def _azcli(site: Site) -> str:
                 )
             if kinds == {"subnet"}:
                 subnet = (rule.vnet_subnet_resource_id or rule.sources[0].text).strip()
-                key: tuple[str, Any] = ("subnet", (subnet.lower(), sorted(headers.items())))
+                key: tuple[str, Any, Any] = ("subnet", subnet.lower(), headers)
                 if key in seen:
                     raise ConvertError(
                         f"the az CLI refuses a second rule for subnet {subnet!r} "
@@ -386,12 +428,13 @@ def _azcli(site: Site) -> str:
                 words += ["--subnet", _sh(subnet)]
             elif kinds == {"service_tag"}:
                 tags = ",".join(source.text for source in rule.sources)
-                key = ("address", tags.lower())
+                key = ("tag", tags.lower(), headers)
                 if key in seen or len(rule.sources) > 8:
                     raise ConvertError(
                         f"the az CLI refuses service tags {tags!r} "
                         + (
-                            "a second time in a collection; write --to arm instead"
+                            "a second time in a collection with the same header filter; "
+                            "write --to arm instead"
                             if key in seen
                             else "(more than 8)"
                         ),
@@ -400,11 +443,12 @@ def _azcli(site: Site) -> str:
                 words += ["--service-tag", _sh(tags)]
             else:
                 ips = _az_ips(rule)
-                key = ("address", ips.lower())
+                key = ("address", frozenset(ips.split(",")), headers)  # a set, as the CLI's
                 if key in seen:
                     raise ConvertError(
-                        f"the az CLI refuses a second rule for {ips!r} in a "
-                        "collection; write --to arm instead",
+                        f"the az CLI refuses a second rule for the addresses {ips!r} (in any "
+                        "order) with the same header filter in a collection; write --to arm "
+                        "instead",
                         rule,
                     )
                 if ips.count(",") >= 8:
@@ -412,7 +456,7 @@ def _azcli(site: Site) -> str:
                 words += ["--ip-address", _sh(ips)]
             seen.append(key)
             if rule.description is not None:
-                words += ["--description", _sh(rule.description)]
+                words.append(_option("--description", rule.description))
             for flt in rule.headers:
                 if len(flt.values) > 8:
                     raise ConvertError(

@@ -77,7 +77,15 @@ class ServiceTags:
                     f"tag {entry['name']!r}: 'properties.addressPrefixes' must be a list of strings",
                     Origin(file=source, path=path),
                 )
-            tags[entry["name"].lower()] = ServiceTag(
+            key = entry["name"].lower()
+            if key in tags:
+                raise ServiceTagDataError(
+                    f"tag {entry['name']!r} is in the file twice (tag names are matched "
+                    f"without case; the first is {tags[key].name!r}): a rule naming it could "
+                    "mean either; fix or re-download the file",
+                    Origin(file=source, path=path),
+                )
+            tags[key] = ServiceTag(
                 name=entry["name"],
                 region=str(props.get("region") or ""),
                 system_service=str(props.get("systemService") or ""),
