@@ -423,3 +423,97 @@ def test_sniffing() -> None:
 def test_json_errors_stay_json_errors() -> None:
     with pytest.raises(acl.ConfigError, match="invalid JSON"):
         acl.loads('{"ipSecurityRestrictions": [')
+
+
+# ------------------------------------------------- what bash and PowerShell really run
+
+ADD = "az webapp config access-restriction add -g rg -n app"
+
+
+def test_a_here_document_is_data_and_one_holding_a_rule_command_is_refused() -> None:
+    site = az(
+        f"cat <<'EOT' > notes.txt\nfirst line\nEOT\n{ADD} --rule-name office -p 100 --ip-address 1.2.3.4/32\n"
+    )
+    assert [r.name for r in site.main_rules] == ["office"]
+    for opener in ("cat <<EOT > /dev/null", "ssh host <<-'REMOTE'"):
+        end = "REMOTE" if "REMOTE" in opener else "EOT"
+        text = f"{opener}\n\t{ADD} --rule-name bogus -p 1 --ip-address 0.0.0.0/0\n{end}\n{ADD} --rule-name office -p 100 --ip-address 1.2.3.4/32\n"
+        with pytest.raises(acl.ConfigError, match=r":2: the here-document opened on line 1 holds"):
+            az(text)
+
+
+def test_ifs_is_refused_rather_than_split_on_blanks() -> None:
+    text = f'IPS="10.0.0.1,10.0.0.2"\nIFS=","\nfor ip in $IPS; do {ADD} -p 100 --ip-address $ip; done\n'
+    with pytest.raises(acl.ConfigError, match=r"deploy\.sh:2: IFS is set"):
+        az(text)
+
+
+def test_a_script_with_windows_line_endings_is_refused(tmp_path: Path) -> None:
+    """bash keeps the CR: a backslash continuation escapes it, arguments end in it."""
+    path = tmp_path / "rules.sh"
+    path.write_bytes(
+        f"set -e\r\n{ADD} \\\r\n  --rule-name office -p 100 --ip-address 1.2.3.4/32\r\n".encode()
+    )
+    with pytest.raises(acl.ConfigError, match=r"rules\.sh:1: the line ends with CR LF"):
+        acl.load(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "loader"),
+    [
+        (f"{ADD} --rule-name office -p 100 --ip-address 1.2.3.4/33\n", az),
+        (
+            "Add-AzWebAppAccessRestrictionRule -ResourceGroupName rg -WebAppName app -Name o -Priority 1 -IpAddress 1.2.3.4\n",
+            ps,
+        ),
+    ],
+)
+def test_a_script_whose_every_command_fails_is_an_error(text: str, loader: Any) -> None:
+    """Loaded as a site without rules it would allow everyone, which its author never meant."""
+    said: list[str] = []
+    with pytest.raises(
+        acl.ConfigError, match=r"changes no site: each of its access restriction commands fails"
+    ):
+        loader(text, on_warning=said.append)
+    assert len(said) == 1  # the failing command's own warning, as before
+
+
+def test_apps_of_one_name_in_two_resource_groups_are_not_merged() -> None:
+    text = f"{ADD} -p 100 --ip-address 1.2.3.4/32\n{ADD.replace('-g rg', '-g other')} -p 200 --ip-address 0.0.0.0/0\n"
+    with pytest.raises(
+        acl.ConfigError, match=r"changes two sites named 'app': in the resource group 'rg'"
+    ):
+        az(text)
+
+
+@pytest.mark.parametrize("argument", ["$ip/32", "ip-$ip"])
+def test_powershell_text_joined_to_a_variable_is_refused(argument: str) -> None:
+    text = f"$ip = '1.2.3.4'\nAdd-AzWebAppAccessRestrictionRule -ResourceGroupName rg -WebAppName app -Name o -Priority 1 -IpAddress {argument}\n"
+    with pytest.raises(acl.ConfigError, match=r":2: .* joins .*: write \".*\" in double quotes"):
+        ps(text)
+    quoted = ps(text.replace(f"-IpAddress {argument}", '-IpAddress "$ip/32"'))
+    assert quoted.main_rules[0].ip_address == "1.2.3.4/32"
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        "-TargetScmSite $false",  # a switch, then $false as a positional argument
+        "-Name Office HQ",  # an unquoted two-word name
+    ],
+)
+def test_powershell_positional_arguments_never_replace_named_ones(stray: str) -> None:
+    """ResourceGroupName and WebAppName are positions 0 and 1; once given by name they take
+    no positional argument, and PowerShell fails the cmdlet on the stray one."""
+    text = (
+        "Add-AzWebAppAccessRestrictionRule -ResourceGroupName rg -WebAppName app "
+        f"-Priority 100 -IpAddress 1.2.3.4/32 {stray if stray.startswith('-Name') else '-Name o ' + stray}\n"
+    )
+    with pytest.raises(
+        acl.ConfigError, match="a positional parameter cannot be found that accepts argument"
+    ):
+        ps(text)
+    with pytest.raises(acl.ConfigError, match="parameter 'Priority' is specified more than once"):
+        ps(
+            "Add-AzWebAppAccessRestrictionRule -ResourceGroupName rg -WebAppName app -Name o -Priority 1 -Priority 2 -IpAddress 1.2.3.4/32\n"
+        )

@@ -506,7 +506,9 @@ def _path(
             Origin(file=file),
         )
     try:
-        text = Path(file).read_text(encoding="utf-8-sig")
+        # a shell script is read with its line ends as they are (bash keeps a CR)
+        with open(file, encoding="utf-8-sig", newline="" if name == "azcli" else None) as f:
+            text = f.read()
     except OSError as exc:
         raise ConfigError(
             f"cannot read rules file: {exc.strerror or exc}", Origin(file=file)

@@ -182,6 +182,8 @@ class Az:
         except ConfigError as exc:
             self.sites.failures.append(f"{Origin(file=self.file, line=line)}: {exc.message}")
             raise
+        if words[4:5] != ["show"] and "--help" not in words:
+            self.sites.succeeded += 1
 
     def _run(self, words: list[str], line: int) -> None:
         origin = Origin(file=self.file, line=line)
@@ -199,7 +201,7 @@ class Az:
             if args.get("--help") or verb == "show":
                 return  # changes nothing
             for name, rg, sub in targets(args, what, origin):
-                state = self.sites.state(name)
+                state = self.sites.located(name, rg, sub, origin)
                 getattr(self, f"_{verb}")(state, args, rg, sub, what, origin)
         elif len(words) >= 3 and words[2] == "update":
             self._update(words[3:], f"az {group} update", origin)
@@ -447,8 +449,8 @@ class Az:
                 changes.append((key, _generic_value(item, key, force_string, what, origin)))
         if not changes:
             return
-        for name, _, _ in self._update_targets(args, resource, what, origin):
-            state = self.sites.state(name)
+        for name, rg, sub in self._update_targets(args, resource, what, origin):
+            state = self.sites.located(name, rg, sub, origin)
             for key, value in changes:
                 state.settings[key] = value
                 state.setting_origins[key] = origin

@@ -234,6 +234,14 @@ def _command(
             text = _prefix(word)
             match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=", text)
             if match:
+                if match.group(1) == "IFS" and literal(_after_equals(word)) != " \t\n":
+                    raise ConfigError(
+                        "IFS is set: it changes how bash splits unquoted words (a "
+                        "`for ip in $IPS` loop, an unquoted --ip-address $IPS), and acl splits "
+                        "on blanks only; drop the IFS assignment and separate the values with "
+                        "blanks",
+                        Origin(file=file, line=item.line),
+                    )
                 shell.assign(match.group(1), _after_equals(word))
         # an assignment's status is that of its last command substitution
         return substituted if substituted is not None and first not in ("export",) else 0
@@ -347,6 +355,15 @@ def _run_azcli(document: Any, options: LoadOptions) -> ScriptSites:
     """The sites an az CLI script changes, after running every command."""
     if not isinstance(document, str):
         raise ConfigError("expected the text of a shell script", Origin(file=options.source))
+    crlf = document.find("\r\n")
+    if crlf >= 0:
+        raise ConfigError(
+            "the line ends with CR LF (Windows line endings): bash keeps the CR as part of "
+            "the line, so a backslash continuation escapes the CR instead of the line end and "
+            "the last argument of each command ends in a CR; the script does not run as "
+            "written: convert it to LF line endings (dos2unix) and load it again",
+            Origin(file=options.source, line=document.count("\n", 0, crlf) + 1),
+        )
     try:
         commands = list(lex(document))
     except ConfigError as exc:

@@ -59,6 +59,8 @@ def lex(text: str) -> Iterator[Command]:
     words: list[Word] = []
     word: Word | None = None
     start_line = 1
+    heredocs: list[tuple[str, bool, int]] = []
+    """The here-documents opened on the current line: delimiter, ``<<-``, line."""
 
     def add_text(value: str) -> None:
         nonlocal word
@@ -129,6 +131,24 @@ def lex(text: str) -> Iterator[Command]:
             yield from end_command()
             i += 1
             line += 1
+            while heredocs:  # the bodies of this line's here-documents, in order
+                delimiter, strip_tabs, opened = heredocs.pop(0)
+                while i < n:
+                    end = text.find("\n", i)
+                    end = n if end < 0 else end
+                    body_line = text[i:end]
+                    i = min(end + 1, n)
+                    line += 1
+                    if (body_line.lstrip("\t") if strip_tabs else body_line) == delimiter:
+                        break
+                    if "access-restriction" in body_line.lower():
+                        raise ConfigError(
+                            f"the here-document opened on line {opened} holds an access "
+                            "restriction command: acl cannot tell whether the command it feeds "
+                            "runs it (cat does not; bash and ssh do, maybe on another machine); "
+                            "write the commands outside the here-document",
+                            Origin(line=line - 1),
+                        )
             start_line = line
             continue
         if char in " \t\r":
@@ -147,6 +167,27 @@ def lex(text: str) -> Iterator[Command]:
             yield from end_command(op if op in ("&&", "||", "|") else "")
             i = j
             start_line = line
+            continue
+        if char == "<" and text.startswith("<<", i) and not text.startswith("<<<", i):
+            # a here-document: its body (the lines after this one, up to the delimiter) is
+            # data for the command, never commands of this script
+            digits = literal(word) if word is not None else None
+            if digits is not None and digits.isdigit():
+                word = None
+            end_word()
+            j = i + 2
+            strip_tabs = text.startswith("-", j)
+            j += strip_tabs
+            while j < n and text[j] in " \t":
+                j += 1
+            k = j
+            while k < n and text[k] not in " \t\n;|&<>()":
+                k += 1
+            delimiter = text[j:k].replace("'", "").replace('"', "").replace("\\", "")
+            if not delimiter:
+                raise ConfigError("a here-document (<<) without a delimiter", Origin(line=line))
+            heredocs.append((delimiter, strip_tabs, line))
+            i = k
             continue
         if char in "<>":
             # a redirection: drop it, its file descriptor (2>&1) and its target

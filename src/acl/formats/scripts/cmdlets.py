@@ -101,7 +101,8 @@ def bind(tokens: list[Token], cmdlet: str, env: Vars, origin: Origin) -> dict[st
     params, positional = CMDLETS[cmdlet]
     what = CMDLET_NAMES[cmdlet]
     bound: dict[str, Any] = {}
-    positions = list(positional)
+    arguments: list[list[Token]] = []
+    """The positional arguments: bound after the named ones, as PowerShell binds them."""
     i = 0
     expanded: list[Token] = []
     for token in tokens:
@@ -134,6 +135,12 @@ def bind(tokens: list[Token], cmdlet: str, env: Vars, origin: Origin) -> dict[st
                 problem = "is ambiguous" if matches else "is not a parameter of the cmdlet"
                 raise ConfigError(f"{what}: -{payload} {problem}", origin)
             name = matches[0]
+            if name in bound:
+                raise ConfigError(
+                    f"{what}: cannot bind parameter because parameter '{name}' is specified "
+                    "more than once",
+                    origin,
+                )
             i += 1
             if params[name]:
                 if kind == "param:":
@@ -153,18 +160,23 @@ def bind(tokens: list[Token], cmdlet: str, env: Vars, origin: Origin) -> dict[st
                 raise ConfigError(f"{what}: missing an argument for parameter -{name}", origin)
             bound[name] = evaluate(group, env)
             continue
-        if not positions:
-            raise ConfigError(
-                f"{what}: a positional parameter cannot be found that accepts argument "
-                f"{quote(as_text(operand([tokens[i]], env)))}",
-                origin,
-            )
         group = [tokens[i]]
         i += 1
         while i + 1 < len(tokens) and tokens[i][0] == "comma":
             group.extend(tokens[i : i + 2])
             i += 2
-        bound[positions.pop(0)] = evaluate(group, env)
+        arguments.append(group)
+    # a positional parameter already bound by name takes no positional argument: a stray
+    # one (`-TargetScmSite $false`, an unquoted `-Name Office HQ`) fails the cmdlet
+    free = [name for name in positional if name not in bound]
+    for group in arguments:
+        if not free:
+            raise ConfigError(
+                f"{what}: a positional parameter cannot be found that accepts argument "
+                f"{quote(as_text(operand(group[:1], env)))}",
+                origin,
+            )
+        bound[free.pop(0)] = evaluate(group, env)
     return bound
 
 

@@ -112,6 +112,10 @@ class ScriptSites:
         self.names: dict[str, str] = {}
         self.failures: list[str] = []
         """The commands that failed as the tool fails (their warnings), located."""
+        self.succeeded = 0
+        """The access restriction commands that ran without failing."""
+        self.places: dict[str, tuple[str | None, str | None, Origin]] = {}
+        """Each site's resource group and subscription as first given, and where."""
 
     def state(self, name: str) -> State:
         key = name.lower()
@@ -119,6 +123,30 @@ class ScriptSites:
             self.names[key] = name
             self.sites[key] = self._base()
         return self.sites[key]
+
+    def located(
+        self, name: str, group: str | None, subscription: str | None, origin: Origin
+    ) -> State:
+        """:meth:`state`, after checking that ``name`` is not also an app of another
+        resource group or subscription in this script (those are other sites, which acl
+        would merge: it keys sites by name)."""
+        key = name.lower()
+        seen = self.places.get(key)
+        given = (group.lower() if group else None, subscription.lower() if subscription else None)
+        if seen is None:
+            self.places[key] = (*given, origin)
+        else:
+            for was, now, what in zip(
+                seen[:2], given, ("resource group", "subscription"), strict=True
+            ):
+                if was is not None and now is not None and was != now:
+                    raise NotEvaluated(
+                        f"the script changes two sites named {quote(name)}: in the {what} "
+                        f"{quote(was)} (from {seen[2]}) and {quote(now)}; acl keys a script's "
+                        "sites by name, so load a script that changes one of them",
+                        origin,
+                    )
+        return self.state(name)
 
     def current(self, name: str) -> State:
         """The site's state so far, without counting it as changed by the script."""
@@ -169,9 +197,14 @@ class ScriptSites:
         """The names of the sites the script changes, in the order it first changes them:
         what ``options.site`` chooses from (none when it changes no site and
         ``options.base_site`` is the site; an error when there is no base site either)."""
-        if not self.sites:
+        if not self.sites or self._all_failed():
             self._unchanged(what)
         return tuple(self.names[key] for key in self.sites)
+
+    def _all_failed(self) -> bool:
+        """Whether every access restriction command failed (then the script changes no site,
+        and loading it as a site without rules would allow everyone in its author's name)."""
+        return bool(self.failures) and not self.succeeded and self.options.base_site is None
 
     def every_site(self, what: str) -> list[tuple[str | None, Site]]:
         """Every site the script changes, by name (:meth:`site_names`); a script that changes
@@ -183,7 +216,7 @@ class ScriptSites:
     def site(self, what: str) -> Site:
         """The chosen site after every command, parsed like an ARM siteConfig."""
         source = self.options.source
-        if not self.sites:
+        if not self.sites or self._all_failed():
             return self._unchanged(what)
         keys = list(self.sites)
         if self.options.site is not None:

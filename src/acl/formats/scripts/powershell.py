@@ -358,6 +358,7 @@ class _Runner:
         except ConfigError as exc:
             self._failed(exc.message, bound, origin)
             return False
+        self.cmdlets.sites.succeeded += 1
         return bound.get("WhatIf") in (None, False)
 
     def _failed(self, message: str, bound: Mapping[str, Any], origin: Origin) -> None:
