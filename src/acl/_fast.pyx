@@ -136,6 +136,14 @@ cdef void _plain_v4(const Plain* p, const uint32_t* v4, Py_ssize_t n, int32_t* o
             out_code[i] = CODE_PUBLIC_ACCESS_DISABLED
             out_action[i] = 0
         return
+    if t.shift >= 16:
+        # a root of 16 bits or fewer: a table small enough to stay in the cache, where
+        # the lanes' bookkeeping costs more than the misses it overlaps
+        for i in range(n):
+            code = p.plain4[_range_v4(t, v4[i])]
+            out_code[i] = code
+            out_action[i] = _plain_action(p, code)
+        return
     while i < n:
         m = n - i if n - i < LANES else LANES
         for k in range(m):
@@ -170,6 +178,23 @@ cdef void _plain_mixed(const Plain* p, const uint8_t* version, const uint64_t* a
     cdef const Family* t6 = p.fam6
     cdef uint64_t c
     cdef int32_t code
+    if t4.shift >= 16 and t6.shift >= 45:
+        # roots of 16 bits or fewer (19 for IPv6): small tables, as in _plain_v4
+        for i in range(n):
+            if version[i] == 0:
+                out_code[i] = CODE_INVALID
+                out_action[i] = 0
+            elif p.public_disabled:
+                out_code[i] = CODE_PUBLIC_ACCESS_DISABLED
+                out_action[i] = 0
+            else:
+                if version[i] == 4 or (ah[i] == 0 and (al[i] >> 32) == <uint64_t>0xFFFFU):
+                    code = p.plain4[_range_v4(t4, <uint32_t>(al[i] & <uint64_t>0xFFFFFFFFU))]
+                else:
+                    code = p.plain6[_range_v6(t6, ah[i], al[i])]
+                out_code[i] = code
+                out_action[i] = _plain_action(p, code)
+        return
     while i < n:
         m = n - i if n - i < LANES else LANES
         for k in range(m):
