@@ -149,13 +149,7 @@ class Lexer:
             return ("word", char, line)
         word = match.group(0)
         if re.search(r"\$[A-Za-z_{(]", word[1:]):
-            joined = re.match(r"[^\s,;|(){}]*", self.text[self.pos :])
-            text = joined.group(0) if joined is not None else word
-            raise self.error(
-                f"{text} joins text to a variable: PowerShell reads it as one string in a "
-                "command's arguments but as an expression elsewhere, and acl does not guess: "
-                f'write "{text}" in double quotes'
-            )
+            raise self._joined("", "text to a variable")
         self.pos += len(word)
         return ("word", word, line)
 
@@ -301,23 +295,24 @@ class Lexer:
             self.pos += 1
             return ("word", "$", line)
         self.pos += len(match.group(0))
-        self._not_joined(match.group(0))
+        nxt = self.peek()
+        if nxt and not nxt.isspace() and nxt not in ",;|(){}[]=.`":
+            raise self._joined(match.group(0), "a variable to text")
         props = [p for p in match.group(2).split(".") if p]
         return ("var", (match.group(1), props, match.group(0)), line)
 
-    def _not_joined(self, read: str) -> None:
-        """Refuse a variable joined to more text (``$ip/32``, ``$app-rule``): in a command's
-        arguments PowerShell reads it as one expandable string, in an expression as an
-        operation, and this lexer does not know which mode it is in."""
-        nxt = self.peek()
-        if nxt and not nxt.isspace() and nxt not in ",;|(){}[]=.`":
-            rest = re.match(r"[^\s,;|(){}]*", self.text[self.pos :])
-            joined = read + (rest.group(0) if rest is not None else "")
-            raise self.error(
-                f"{joined} joins a variable to text: PowerShell reads it as one string in a "
-                "command's arguments but as an expression elsewhere, and acl does not guess: "
-                f'write "{joined}" in double quotes'
-            )
+    def _joined(self, read: str, what: str) -> ConfigError:
+        """The refusal of text and a variable joined in one word (``$ip/32``, ``ip-$ip``):
+        in a command's arguments PowerShell reads it as one expandable string, in an
+        expression as an operation, and this lexer does not know which mode it is in.
+        ``read`` is the part already consumed; the rest of the word follows ``pos``."""
+        rest = re.match(r"[^\s,;|(){}]*", self.text[self.pos :])
+        joined = read + (rest.group(0) if rest is not None else "")
+        return self.error(
+            f"{joined} joins {what}: PowerShell reads it as one string in a command's "
+            "arguments but as an expression elsewhere, and acl does not guess: write "
+            f'"{joined}" in double quotes'
+        )
 
     def hashtable(self) -> list[tuple[list[Token], list[Token]]]:
         entries: list[tuple[list[Token], list[Token]]] = []

@@ -423,10 +423,7 @@ class Reader:
                 "specified",
                 node.origin(),
             )
-        rule: dict[str, Any] = {}
-        name = self._text(node, "name")
-        if name is not None:
-            rule["name"] = name
+        rule = self._named(node)
         if ip_address is not None:
             if not self.json_paths:
                 self._check_ip_list(ip_address, self._where(node, "ip_address"))
@@ -457,11 +454,11 @@ class Reader:
                 "for an IP restriction",
                 node.origin(),
             )
+        rule = self._named(node)
         if ip_address == "Any":
-            name = self._text(node, "name")
             self.options.warn(
                 f"{node.origin()}: "
-                + (f"rule {quote(name)}: " if name is not None else "")
+                + (f"rule {quote(rule['name'])}: " if "name" in rule else "")
                 + f'ip_address = "Any" is left out: {self.resource_type} never sends a rule '
                 'whose ip_address is "Any" (the provider drops it), so it neither allows nor '
                 'denies anything; for every address write "0.0.0.0/0,::/0"'
@@ -475,10 +472,6 @@ class Reader:
                 "documented rules do not cover; write the subnet and the address as two rules",
                 node.origin(),
             )
-        rule: dict[str, Any] = {}
-        name = self._text(node, "name")
-        if name is not None:
-            rule["name"] = name
         if service_tag is not None:
             if ip_address is not None:
                 self.options.warn(
@@ -492,6 +485,11 @@ class Reader:
         else:
             rule["vnetSubnetResourceId"] = subnet
         return self._rest_of_rule(node, rule)
+
+    def _named(self, node: Node) -> dict[str, Any]:
+        """A new ARM rule holding the block's ``name``, if it has one."""
+        name = self._text(node, "name")
+        return {} if name is None else {"name": name}
 
     def _rest_of_rule(self, node: Node, rule: dict[str, Any]) -> dict[str, Any]:
         """The description, priority, action and headers of a rule."""
